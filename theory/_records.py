@@ -1,0 +1,304 @@
+"""Shared records: claims, derivation steps, verdicts, and their renderings.
+
+A *claim* is a statement with labelled assumptions, a reference and an equation tag (the tags of
+REFERENCE.md: F1, D5, ...). A *derivation* is a list of *steps*, each an equation with its
+justification and the outcome of the check that was run on it. A derivation ends in a *verdict*
+whose strength says how the evidence was obtained:
+
+PROVED                  a symbolic difference reduced to zero (and, where stated, exact explicit
+                        checks at concrete sizes agree);
+CERTIFIED               an enclosure (interval or high-precision bound) proves it;
+NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
+INCONCLUSIVE            the check could not decide (says why and what to change);
+REFUTED                 a counterexample, confirmed exactly or at higher precision, with the witness.
+
+Every record renders as plain text, LaTeX and JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+__all__ = [
+    "Assumption",
+    "Claim",
+    "Derivation",
+    "Reference",
+    "Step",
+    "Verdict",
+    "to_jsonable",
+]
+
+
+class Verdict(enum.Enum):
+    """How strong the evidence for a claim is (see module docstring)."""
+
+    PROVED = "PROVED"
+    CERTIFIED = "CERTIFIED"
+    NUMERICALLY_CONSISTENT = "NUMERICALLY_CONSISTENT"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    REFUTED = "REFUTED"
+
+    @property
+    def evidence(self) -> str:
+        """One line saying what kind of evidence stands behind this verdict."""
+        return _EVIDENCE[self]
+
+    @property
+    def supports(self) -> bool:
+        """True for the verdicts that support the claim (PROVED, CERTIFIED, consistent)."""
+        return self in (Verdict.PROVED, Verdict.CERTIFIED, Verdict.NUMERICALLY_CONSISTENT)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_EVIDENCE = {
+    Verdict.PROVED: "symbolic proof: the difference reduces to zero",
+    Verdict.CERTIFIED: "certified: a rigorous or high-precision enclosure",
+    Verdict.NUMERICALLY_CONSISTENT: "numerical: agrees to the stated digits at the stated points",
+    Verdict.INCONCLUSIVE: "undecided: see the reason for what to change",
+    Verdict.REFUTED: "counterexample confirmed exactly or at higher precision",
+}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A labelled hypothesis of a claim, e.g. ``Assumption("lam>0", "weight decay lam > 0")``."""
+
+    label: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": self.label, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where a result comes from: arXiv id, version, and the place in the paper."""
+
+    arxiv: str
+    version: str = ""
+    where: str = ""
+    authors: str = ""
+
+    def __str__(self) -> str:
+        parts = [self.authors, f"arXiv:{self.arxiv}{self.version}", self.where]
+        return ", ".join(p for p in parts if p)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "arxiv": self.arxiv,
+            "version": self.version,
+            "where": self.where,
+            "authors": self.authors,
+        }
+
+
+FACT_PAPER = Reference(
+    "2507.05644", "", "", "Boix-Adsera, Mallinar, Simon, Belkin (Features at Convergence Theorem)"
+)
+NFA_PAPER = Reference(
+    "2212.13881", "", "", "Radhakrishnan, Beaglehole, Pandit, Belkin (Science 2024)"
+)
+DEEP_LINEAR_PAPER = Reference(
+    "2510.15563", "", "", "Tansley, Massart, Cartis (AISTATS 2026)"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement ``lhs = rhs`` with its tag, assumptions and reference.
+
+    ``lhs`` and ``rhs`` are SymPy expressions (matrix expressions allowed). ``name`` is a short
+    human title such as "FACT for layer 2 of a deep linear network (L = 3)".
+    """
+
+    name: str
+    tag: str
+    lhs: Any
+    rhs: Any
+    assumptions: tuple[Assumption, ...] = ()
+    reference: Reference | None = None
+    symbols: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tag": self.tag,
+            "statement": f"{_text(self.lhs)} = {_text(self.rhs)}",
+            "latex": f"{_latex(self.lhs)} = {_latex(self.rhs)}",
+            "assumptions": [a.to_dict() for a in self.assumptions],
+            "reference": self.reference.to_dict() if self.reference else None,
+            "symbols": dict(self.symbols),
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One equation of a derivation, its justification and the result of checking it.
+
+    ``checked`` is True only if the check ran and confirmed the step; ``check`` says which check
+    (e.g. "difference expands to 0", "explicit sizes (2,3,2) and (3,2,4), exact rationals").
+    """
+
+    lhs: Any
+    rhs: Any
+    justification: str
+    checked: bool
+    check: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lhs": _text(self.lhs),
+            "rhs": _text(self.rhs),
+            "lhs_latex": _latex(self.lhs),
+            "rhs_latex": _latex(self.rhs),
+            "justification": self.justification,
+            "checked": bool(self.checked),
+            "check": self.check,
+        }
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A claim, the steps that derive it, and the verdict with its reason.
+
+    ``witness`` holds a counterexample (for REFUTED) or the points checked (for numerical
+    verdicts), as plain JSON-able data.
+    """
+
+    claim: Claim
+    steps: tuple[Step, ...]
+    verdict: Verdict
+    reason: str
+    witness: Mapping[str, Any] | None = None
+
+    @property
+    def all_checked(self) -> bool:
+        return all(s.checked for s in self.steps)
+
+    # -- renderings -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        c = self.claim.to_dict()
+        return {
+            "claim": c["name"],
+            "tag": self.claim.tag,
+            "statement": c["statement"],
+            "statement_latex": c["latex"],
+            "assumptions": c["assumptions"],
+            "reference": c["reference"],
+            "symbols": c["symbols"],
+            "steps": [s.to_dict() for s in self.steps],
+            "verdict": self.verdict.value,
+            "evidence": self.verdict.evidence,
+            "reason": self.reason,
+            "witness": to_jsonable(self.witness) if self.witness is not None else None,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    def to_text(self) -> str:
+        c = self.claim
+        lines = [f"[{c.tag}] {c.name}", f"  claim: {_text(c.lhs)} = {_text(c.rhs)}"]
+        if c.reference is not None:
+            lines.append(f"  reference: {c.reference}")
+        if c.symbols:
+            lines.append("  where:")
+            lines += [f"    {k}: {v}" for k, v in c.symbols.items()]
+        if c.assumptions:
+            lines.append("  assumptions:")
+            lines += [f"    ({a.label}) {a.text}" for a in c.assumptions]
+        lines.append("  derivation:")
+        for k, s in enumerate(self.steps, 1):
+            mark = "ok" if s.checked else "UNCHECKED"
+            lines.append(f"    {k}. {_text(s.lhs)}")
+            lines.append(f"         = {_text(s.rhs)}")
+            lines.append(f"       because {s.justification}")
+            lines.append(f"       [{mark}] {s.check}")
+        lines.append(f"  verdict: {self.verdict.value} ({self.verdict.evidence})")
+        lines.append(f"  reason: {self.reason}")
+        if self.witness:
+            lines.append("  witness:")
+            for k, v in to_jsonable(self.witness).items():
+                lines.append(f"    {k}: {json.dumps(v)}")
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """A LaTeX fragment (an ``align*`` environment plus prose) that compiles as math."""
+        c = self.claim
+        out = [
+            f"% [{c.tag}] {c.name}",
+            r"\begin{align*}",
+            rf"  & {_latex(c.lhs)} = {_latex(c.rhs)} && \text{{({_tex_text(c.tag)})}} \\",
+        ]
+        for k, s in enumerate(self.steps, 1):
+            tick = r"\checkmark" if s.checked else r"\text{unchecked}"
+            out.append(
+                rf"  {k}.\quad & {_latex(s.lhs)} = {_latex(s.rhs)}"
+                rf" && \text{{{_tex_text(s.justification)}}}\ {tick} \\"
+            )
+        out.append(rf"  & && \text{{verdict: {_tex_text(self.verdict.value)}}}")
+        out.append(r"\end{align*}")
+        return "\n".join(out)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _text(expr: Any) -> str:
+    if isinstance(expr, str):
+        return expr
+    return sp.sstr(expr)
+
+
+def _latex(expr: Any) -> str:
+    if isinstance(expr, str):
+        return rf"\text{{{_tex_text(expr)}}}"
+    return sp.latex(expr)
+
+
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _tex_text(s: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in s)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert SymPy objects, NumPy arrays and tuples into JSON-able Python data."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if obj == obj and abs(obj) != float("inf") else repr(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (sp.MatrixBase,)):
+        return [[to_jsonable(v) for v in obj.row(i)] for i in range(obj.rows)]
+    if isinstance(obj, sp.Basic):
+        if obj.is_Integer:
+            return int(obj)
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, Sequence):
+        return [to_jsonable(v) for v in obj]
+    return str(obj)

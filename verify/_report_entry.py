@@ -1,0 +1,37 @@
+"""One entry of the report: a claim, its verdict, the evidence and an optional figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ReportEntry"]
+
+
+@dataclass
+class ReportEntry:
+    """What ``factcheck report`` shows for one claim.
+
+    ``section`` groups entries (e.g. "FACT", "Deep linear networks"); ``details`` is plain text
+    (a derivation rendered with ``to_text()``, or a table of numbers); ``latex`` optional LaTeX;
+    ``data`` JSON-able numbers for results.json; ``figure_svg`` an SVG document or None;
+    ``precision`` says what precision was reached (e.g. "exact", "float64: 3e-15", "50 digits").
+    ``theorem`` is True when the toolkit states the claim as a theorem: a REFUTED verdict on such
+    an entry makes the report exit non-zero. Planted false variants and counterexample families
+    set it False (for them REFUTED is the expected, healthy outcome).
+    """
+
+    section: str
+    claim: str
+    tag: str
+    verdict: str
+    evidence: str
+    reason: str
+    precision: str = ""
+    seconds: float = 0.0
+    details: str = ""
+    latex: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    figure_svg: str | None = None
+    theorem: bool = True
+    files: list[str] = field(default_factory=list)

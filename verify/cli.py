@@ -1,0 +1,73 @@
+"""The ``factcheck`` command-line tool.
+
+Each subcommand lives in its own module ``verify/_cli_<name>.py`` that defines
+``register(subparsers) -> None``; the parser it adds sets ``func`` (a callable taking the parsed
+arguments and returning an exit status). Bad input raises :class:`theory.InputError`, which this
+entry point prints as one line on stderr and turns into exit status 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from theory._errors import InputError
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand modules, in the order they appear in ``factcheck --help``
+_COMMAND_MODULES = (
+    "verify._cli_report",
+    "verify._cli_derive",
+    "verify._cli_verify",
+    "verify._cli_check",
+    "verify._cli_counterexample",
+    "verify._cli_rfm",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line naming the fix, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="factcheck",
+        description=(
+            "Derive, verify and teach the mathematics of feature learning: FACT (F1-F5), "
+            "the Neural Feature Ansatz (N1-N3) and deep linear networks (D1-D7)."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command is not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"factcheck {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("factcheck: interrupted; nothing further was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
