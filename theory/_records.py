@@ -107,9 +107,7 @@ FACT_PAPER = Reference(
 NFA_PAPER = Reference(
     "2212.13881", "", "", "Radhakrishnan, Beaglehole, Pandit, Belkin (Science 2024)"
 )
-DEEP_LINEAR_PAPER = Reference(
-    "2510.15563", "", "", "Tansley, Massart, Cartis (AISTATS 2026)"
-)
+DEEP_LINEAR_PAPER = Reference("2510.15563", "", "", "Tansley, Massart, Cartis (AISTATS 2026)")
 
 
 @dataclass(frozen=True)
