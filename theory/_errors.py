@@ -3,7 +3,7 @@
 Every bad input raises :class:`InputError` from the public entry point that received it, with a
 message that names the argument, the rule, the value received and the fix, for example::
 
-    lam must be > 0 for FACT (F1 needs weight decay); got 0.0. Pass --lam 1e-3 or another positive value.
+    lam must be > 0 for FACT (F1 needs weight decay); got 0.0. Pass --lam 1e-3.
 
 The command-line tool prints the message on one line and exits with status 2.
 """

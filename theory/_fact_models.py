@@ -90,13 +90,16 @@ class LayerModel:
         return gradient(self.objective_in_h, self.Hvar)
 
     # -- explicit instances -------------------------------------------------------------------
-    def explicit(self, k: int, seed: int = 0, activation: str = "sigma") -> ExplicitLayer:
+    def explicit(
+        self, k: int, seed: int = 0, activation: str = "sigma", sizes: dict[str, int] | None = None
+    ) -> ExplicitLayer:
         """The k-th explicit instance (k = 0, 1, ...), exact, with symbolic weights w_ab.
 
         ``activation`` (mlp only) names the elementwise function used in the instance; "sigma"
-        keeps it an undefined symbolic function.
+        keeps it an undefined symbolic function. ``sizes`` overrides the k-th size assignment
+        (keys m0..mL and n for linear models; d0, d, m, c, n for mlp).
         """
-        return _explicit(self, k, seed, activation)
+        return _explicit(self, k, seed, activation, sizes)
 
     def witness(self, seed: int = 0) -> dict[str, Any]:
         """An exact stationary point in W (identity activation, squared error), square W."""
@@ -266,9 +269,11 @@ ACTIVATION_FUNCTIONS: dict[str, Any] = {
 }
 
 
-def _explicit(model: LayerModel, k: int, seed: int, activation: str) -> ExplicitLayer:
+def _explicit(
+    model: LayerModel, k: int, seed: int, activation: str, sizes: dict[str, int] | None
+) -> ExplicitLayer:
     rng = random.Random(1000 * seed + 17 * k + 1)
-    sizes = _shapes(model, k)
+    sizes = _shapes(model, k) | dict(sizes or {})
     if model.arch == "mlp":
         return _explicit_mlp(model, sizes, rng, ACTIVATION_FUNCTIONS[activation])
     L, j = model.depth, model.layer - 1

@@ -5,12 +5,13 @@ REFERENCE.md: F1, D5, ...). A *derivation* is a list of *steps*, each an equatio
 justification and the outcome of the check that was run on it. A derivation ends in a *verdict*
 whose strength says how the evidence was obtained:
 
-PROVED                  a symbolic difference reduced to zero (and, where stated, exact explicit
-                        checks at concrete sizes agree);
+PROVED                  a symbolic difference reduced to zero (and, where stated, exact
+                        explicit checks at concrete sizes agree);
 CERTIFIED               an enclosure (interval or high-precision bound) proves it;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
-REFUTED                 a counterexample, confirmed exactly or at higher precision, with the witness.
+REFUTED                 a counterexample, confirmed exactly or at higher precision, with
+                        the witness.
 
 Every record renders as plain text, LaTeX and JSON.
 """

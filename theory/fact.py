@@ -138,7 +138,8 @@ def _derive_f1(ctx: _Ctx) -> Derivation:
             M.objective,
             "definition of the objective"
             + (
-                " (first-order form: L_data depends on W only through Z, dL_data = Tr(Delta^T dZ)/n)"
+                " (first-order form: L_data depends on W only through Z, "
+                "dL_data = Tr(Delta^T dZ)/n)"
                 if M.arch == "mlp"
                 else ""
             ),
@@ -412,7 +413,8 @@ def _derive_f5(ctx: _Ctx) -> Derivation:
             [
                 (
                     psd and matrices_equal(F * F.T, F * F),
-                    "at the witness FACT is symmetric, PSD (eigenvalues >= 0, exact) and FACT FACT^T = FACT^2",
+                    "at the witness FACT is symmetric, PSD (eigenvalues >= 0, exact) "
+                    "and FACT FACT^T = FACT^2",
                 )
             ],
         ),
@@ -517,16 +519,16 @@ def check_fact_variant(
         model.symbols,
     )
     lhs_d, rhs_d = sides(W, H, W.T * D, n, lam)
-    for name, K in (
-        ("(1/lam) W^T grad_W L_lam", (1 / lam) * W.T * G),
-        ("(1/lam) grad_W L_lam^T W", (1 / lam) * G.T * W),
-    ):
+    certificates: tuple[tuple[str, Any, Callable[[ExplicitLayer], Any]], ...] = (
+        ("(1/lam) W^T grad_W L_lam", (1 / lam) * W.T * G, lambda E: (1 / lam) * E.W.T * E.grad),
+        ("(1/lam) grad_W L_lam^T W", (1 / lam) * G.T * W, lambda E: (1 / lam) * E.grad.T * E.W),
+    )
+    for name, K, K_explicit in certificates:
         if _reduces_to_zero(lhs_d - rhs_d - K):
 
-            def sides_e(E: ExplicitLayer, K: Any = K) -> bool:
+            def sides_e(E: ExplicitLayer, K_explicit: Callable[..., Any] = K_explicit) -> bool:
                 ls, rs = sides(E.W, E.H, E.Gh, E.n, lam)
-                k = (1 / lam) * (E.W.T * E.grad if "W^T grad" in name else E.grad.T * E.W)
-                return matrices_equal(ls - rs, k)
+                return matrices_equal(ls - rs, K_explicit(E))
 
             ok, txt = ctx.explicit_all(sides_e)
             steps = [

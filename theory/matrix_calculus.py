@@ -141,7 +141,7 @@ def _scalar(e: Any) -> sp.Expr:
 def _routes(expr: Any, wrt: sp.MatrixSymbol) -> list[tuple[str, Any]]:
     routes: list[tuple[str, Any]] = []
     try:
-        routes.append(("Derivative(expr, W).doit()", sp.Derivative(expr, wrt).doit()))
+        routes.append((f"Derivative(expr, {wrt}).doit()", sp.Derivative(expr, wrt).doit()))
     except Exception as exc:  # SymPy may raise on expressions it cannot handle
         routes.append((f"Derivative(expr, {wrt}).doit() raised {type(exc).__name__}", None))
     try:
