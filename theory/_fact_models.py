@@ -352,7 +352,7 @@ def _grad_at(expr: sp.Expr, var: sp.ImmutableMatrix, at: Any) -> sp.ImmutableMat
     return sp.ImmutableMatrix([sp.diff(expr, v).subs(sub).doit() for v in var])
 
 
-def _finish(sizes, Wsym, objective, H, deltas, ghs, N) -> ExplicitLayer:  # type: ignore[no-untyped-def]
+def _finish(sizes, Wsym, objective, H, deltas, ghs, N) -> ExplicitLayer:
     grad = Wsym.applyfunc(lambda w: sp.diff(objective, w).doit())
     return ExplicitLayer(
         sizes=sizes,

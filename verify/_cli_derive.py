@@ -17,7 +17,7 @@ from theory.fact import ACTIVATIONS, derive_fact
 FORMATS = ("text", "latex", "json")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "derive",
         help="derive an identity symbolically, every step checked",

@@ -164,7 +164,7 @@ def _entry_json(e: ReportEntry) -> dict[str, Any]:
     d.pop("seconds")
     d.pop("figure_svg")
     d["has_figure"] = e.figure_svg is not None
-    return to_jsonable(d)  # type: ignore[no-any-return]
+    return to_jsonable(d)
 
 
 def _summary_table(entries: list[ReportEntry]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from theory.fact import VARIANTS, check_fact_variant, derive_fact
 from verify._report_entry import ReportEntry
@@ -12,8 +13,8 @@ __all__ = ["report_entries"]
 SECTION = "FACT (symbolic)"
 
 
-def _layers(quick: bool) -> list[dict]:
-    base = [
+def _layers(quick: bool) -> list[dict[str, Any]]:
+    base: list[dict[str, Any]] = [
         {"arch": "linear"},
         {"arch": "deep-linear", "depth": 3, "layer": 2},
         {"arch": "mlp", "depth": 3, "layer": 2, "bias": True, "activation": "tanh"},
