@@ -248,7 +248,7 @@ def _product_rule_explicit() -> bool:
 
 
 def derive_flow(lam_zero: bool = True) -> Derivation:
-    """D2 (``lam_zero``): dD_j/dt = 0; D3: dD_j/dt = -2 lam D_j and D_j(t) = exp(-2 lam t) D_j(0)."""
+    """D2 (``lam_zero``): dD_j/dt = 0. D3: dD_j/dt = -2 lam D_j, D_j(t) = exp(-2 lam t) D_j(0)."""
     decay = not lam_zero
     gn, _, gj, _ = _grads(decay)
     steps = _linearisation_steps(decay)
@@ -360,9 +360,7 @@ def derive_d4() -> Derivation:
             "substitution of the assumption into the previous (checked) identity",
         )
     )
-    steps.append(
-        Step(D, sp.ZeroMatrix(b, b), "divide by lam > 0", True, "lam > 0 by assumption")
-    )
+    steps.append(Step(D, sp.ZeroMatrix(b, b), "divide by lam > 0", True, "lam > 0 by assumption"))
     claim = Claim(
         "Stationary points with weight decay are balanced",
         "D4",
