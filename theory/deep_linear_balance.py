@@ -115,7 +115,7 @@ def _explicit(k: int) -> _Explicit:
     ]
     A = sym[2] * sym[1] * sym[0]
     ell = sp.Function("ell")(*list(A))
-    vals = [rand_rational(*M.shape, rng) for M in sym]
+    vals = [rand_rational(M.rows, M.cols, rng) for M in sym]
     sub = {s: v for M, V in zip(sym, vals, strict=True) for s, v in zip(M, V, strict=True)}
     grads = tuple(
         sp.ImmutableMatrix(M.applyfunc(lambda w: sp.diff(ell, w).subs(sub).doit())) for M in sym

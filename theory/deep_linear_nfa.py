@@ -97,6 +97,8 @@ class BalancedInstance:
 @cache
 def balanced_instance(depth: int, k: int = 0) -> BalancedInstance:
     """Instance ``k`` (0 or 1) of an exactly balanced rational network of the given depth."""
+    widths: tuple[int, ...]
+    s: tuple[Any, ...]
     if k == 0:
         widths = (3, *[4 if i % 2 else 3 for i in range(1, depth)], 2)
         s = (sp.Integer(2), sp.Rational(1, 2))

@@ -19,7 +19,7 @@ __all__ = ["register_derive", "register_verify"]
 FORMATS = ("text", "latex", "json")
 
 
-def register_derive(nested: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_derive(nested: argparse._SubParsersAction) -> None:
     p = nested.add_parser(
         "nfa-deep-linear",
         help="NFA with exponent 1/L for balanced deep linear networks (D5, D6)",
@@ -48,7 +48,7 @@ def _run_derive(args: argparse.Namespace) -> int:
     return 0 if result.verdict.supports else 1
 
 
-def register_verify(nested: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_verify(nested: argparse._SubParsersAction) -> None:
     p = nested.add_parser(
         "deep-linear-flow",
         help="gradient flow of a deep linear network: imbalance, NFA defect (D2, D3, D5, D7)",
