@@ -580,7 +580,8 @@ def check_fact_variant(
             (),
             Verdict.REFUTED,
             "the sides differ at an exact stationary point (rational arithmetic): "
-            f"max |lhs - rhs| entry = {max(abs(x) for x in diff)}",
+            f"max |lhs - rhs| entry = {float(max(abs(x) for x in diff)):.4g} "
+            "(exact rationals in the witness)",
             witness,
         )
     return Derivation(
