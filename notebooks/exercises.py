@@ -31,7 +31,7 @@ import sympy as sp
 
 from theory import Verdict
 from theory.deep_linear_nfa import derive_nfa_deep_linear
-from theory.fact import check_fact_variant, derive_fact
+from theory.fact import check_fact_variant
 from verify.features import layer_features
 from verify.network import MLP, Problem, backprop
 from verify.train import train
