@@ -57,9 +57,10 @@ ASSUMPTIONS = (
 
 def example_inputs(n: int, d: int) -> sp.Matrix:
     """Deterministic rational n x d data with distinct, nonzero rows (a small LCG, no numpy)."""
-    state, rows = 12345, []
+    state = 12345
+    rows: list[list[sp.Rational]] = []
     while len(rows) < n:
-        row = []
+        row: list[sp.Rational] = []
         for _ in range(d):
             state = (1103515245 * state + 12345) % 2**31
             row.append(sp.Rational(state % 7 - 3, 1 + (state >> 8) % 3))

@@ -57,7 +57,12 @@ def _plot_path(args: argparse.Namespace) -> Path | None:
 
 
 def _write_plot(
-    path: Path, series: dict[str, tuple[list[float], list[float]]], **labels: str
+    path: Path,
+    series: dict[str, tuple[list[float], list[float]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
 ) -> None:
     try:
         from verify._svgplot import line_plot
@@ -68,7 +73,7 @@ def _write_plot(
             "it is missing",
             "Update factcheck, or omit --plot.",
         ) from exc
-    write_text_atomic(path, line_plot(series, **labels))
+    write_text_atomic(path, line_plot(series, title=title, xlabel=xlabel, ylabel=ylabel))
 
 
 def _finish(args: argparse.Namespace, summary: dict[str, Any], text: str) -> int:

@@ -424,7 +424,7 @@ def rfm(
                 f"shape {X_test.shape}",
                 "Use the same features.",
             )
-        Y_test = _targets("Y_test", Y_test, X_test.shape[0])
+        Y_test = _targets("Y_test", np.asarray(Y_test), X_test.shape[0])
     M = check_metric(M0, X.shape[1])
     iters = 0 if method == "kernel" else int(iters)
 

@@ -71,11 +71,19 @@ def sparse_parity_data(
 
 
 def _hidden_mass(M: np.ndarray, hidden: Sequence[int]) -> tuple[float, float]:
-    """Share of trace(M) on the hidden coordinates; mean squared mass of the top-k eigvecs there."""
+    """Share of trace(M) on the hidden coordinates, and how much the top-k eigenvectors live there.
+
+    The second number is ``sum_{i<=k} lambda_i |P_h v_i|^2 / sum_{i<=k} lambda_i`` (top k
+    eigenpairs, P_h the projection on the hidden coordinates): weighting by the eigenvalues keeps
+    it meaningful when M collapses to rank one along the sum of the hidden coordinates (a single
+    feature that already determines the parity, and what FACT-RFM tends to learn).
+    """
     h = list(hidden)
     w, V = np.linalg.eigh(M)
-    top = V[:, ::-1][:, : len(h)]
-    return float(np.trace(M[np.ix_(h, h)]) / np.trace(M)), float(np.mean(np.sum(top[h] ** 2, 0)))
+    w, V = np.clip(w[::-1][: len(h)], 0.0, None), V[:, ::-1][:, : len(h)]
+    mass = np.sum(V[h] ** 2, axis=0)
+    share = float(np.trace(M[np.ix_(h, h)]) / np.trace(M))
+    return share, float(mass @ w / np.sum(w))
 
 
 @dataclass
@@ -113,6 +121,11 @@ class ParityResult:
             "transition_n_test_acc_ge_0.95": {m: self.transition(m) for m in self.test_acc},
             "hidden_trace_share": self.hidden_trace_share,
             "top_eigvec_hidden_mass": self.top_eigvec_hidden_mass,
+            "definitions": {
+                "hidden_trace_share": "trace of M on the hidden coordinates / trace(M)",
+                "top_eigvec_hidden_mass": "eigenvalue-weighted mean over the top-k eigenvectors "
+                "of their squared mass on the hidden coordinates",
+            },
             "seconds": round(self.seconds, 2),
         }
 
