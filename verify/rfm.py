@@ -203,12 +203,16 @@ def _fact(machine: KernelMachine, G: np.ndarray) -> np.ndarray:
     return M @ S / X.shape[0]
 
 
-def tau_kprime_r2(machine: KernelMachine, *, max_pairs_points: int = 1500) -> float | None:
+def tau_kprime_r2(
+    machine: KernelMachine, *, weighted: bool = False, max_pairs_points: int = 1500
+) -> float | None:
     """K3: R^2 of the least-squares line ``tau_ij = a k'_ij + b`` over pairs i <= j.
 
     ``tau = K'^T K' / n`` (K1) and ``K'_ij = k'(x_i^T M x_j)`` (K2); only inner-product kernels
-    have these pair weights (None otherwise). Above ``max_pairs_points`` training points the pairs
-    are taken among an evenly spaced subset (tau still sums over all n points).
+    have these pair weights (None otherwise). ``weighted=True`` compares the matrices that
+    actually enter S_tau and S_k', ``(A A^T) o T`` against ``(A A^T) o K'`` (the paper's exact
+    choice could not be confirmed). Above ``max_pairs_points`` training points the pairs are
+    taken among an evenly spaced subset (tau still sums over all n points).
     """
     if not machine.kernel.inner_product:
         return None
@@ -217,8 +221,12 @@ def tau_kprime_r2(machine: KernelMachine, *, max_pairs_points: int = 1500) -> fl
     idx = np.linspace(0, n - 1, min(n, max_pairs_points)).astype(int)
     sub = Kp[:, idx]
     tau = sub.T @ sub / n  # K1: tau_ij = (1/n) sum_l k'_li k'_lj
+    kp = Kp[np.ix_(idx, idx)]
+    if weighted:
+        P = machine.alpha[idx] @ machine.alpha[idx].T
+        tau, kp = P * tau, P * kp
     iu = np.triu_indices(len(idx))
-    t, k = tau[iu], Kp[np.ix_(idx, idx)][iu]
+    t, k = tau[iu], kp[iu]
     if np.ptp(t) == 0 or np.ptp(k) == 0:
         return 1.0
     return float(np.corrcoef(t, k)[0, 1] ** 2)
@@ -241,6 +249,7 @@ def feature_agreement(machine: KernelMachine, *, s: float = 0.5) -> dict[str, An
     pearson, cosine = _pearson_cosine(nfa_m, fact_m)
     return {
         "k3_r2_tau_vs_kprime": tau_kprime_r2(machine),
+        "k3_r2_weighted_by_AAT": tau_kprime_r2(machine, weighted=True),
         "pearson_nfa_vs_fact": pearson,
         "cosine_nfa_vs_fact": cosine,
     }
