@@ -102,6 +102,8 @@ def _trained(args: argparse.Namespace) -> TrainResult:
 
 
 def _run_fact(args: argparse.Namespace) -> int:
+    if not math.isfinite(args.lam):
+        raise bad_input("--lam", "be finite", args.lam, "Pass e.g. 1e-2.")
     if not args.lam > 0:  # fail before training: FACT needs weight decay
         check_fact_outside(args.lam)
     result = _trained(args)

@@ -547,7 +547,10 @@ def report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
             )  # fmt: skip
         )
 
-    cases = [("tanh", (4, 8, 2), "mse", None), ("tanh", (4, 8, 2), "mse", 40 if quick else 60)]
+    cases: list[tuple[str, tuple[int, ...], str, int | None]] = [
+        ("tanh", (4, 8, 2), "mse", None),
+        ("tanh", (4, 8, 2), "mse", 40 if quick else 60),
+    ]
     if not quick:
         cases += [("gelu", (4, 6, 6, 3), "cross_entropy", None), ("softplus", (3, 5, 2), "mse", 50)]
     base = None

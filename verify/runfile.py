@@ -181,18 +181,20 @@ def _validate(data: dict[str, np.ndarray], where: str) -> RunFile:
                     "Store X as (n, d) and Y as (n, c).")  # fmt: skip
     sizes = [X.shape[1]]
     for i in range(1, depth + 1):
-        w = arrays[f"W{i}"]
-        out = Y.shape[1] if i == depth else (w.shape[0] if w.ndim == 2 else -1)
-        if w.shape != (out, sizes[-1]):
+        w, src = arrays[f"W{i}"], "d, the columns of X" if i == 1 else f"the rows of W{i - 1}"
+        if w.ndim != 2 or w.shape[1] != sizes[-1]:
             raise _fail(
                 f"W{i}",
-                f"have shape (out, in) = ({out}, {sizes[-1]})",
+                f"have shape (out, in) with in = {sizes[-1]} ({src})",
                 w.shape,
                 "Weights are stored as (out, in); transpose if you stored (in, out).",
             )
-        sizes.append(out)
-        if bias and arrays[f"b{i}"].shape != (out,):
-            raise _fail(f"b{i}", f"have shape ({out},)", arrays[f"b{i}"].shape, "Re-save.")
+        if i == depth and w.shape[0] != Y.shape[1]:
+            raise _fail(f"W{i}", f"have {Y.shape[1]} rows (c, the columns of Y)", w.shape,
+                        "The last layer maps to the outputs.")  # fmt: skip
+        sizes.append(w.shape[0])
+        if bias and arrays[f"b{i}"].shape != (w.shape[0],):
+            raise _fail(f"b{i}", f"have shape ({w.shape[0]},)", arrays[f"b{i}"].shape, "Re-save.")
     net = MLP(tuple(sizes), act, bool(bias))
     problem = Problem(net, X, Y, loss, float(lam), bool(decay_bias))
     params = [(arrays[f"W{i}"], arrays.get(f"b{i}")) for i in range(1, depth + 1)]
