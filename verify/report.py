@@ -31,20 +31,43 @@ from verify._report_entry import ReportEntry
 
 __all__ = ["PRODUCERS", "run_report", "collect"]
 
-#: (module, function, section) of every producer; a module not present yet is skipped
-PRODUCERS: tuple[tuple[str, str, str], ...] = (
-    ("verify.report_fact", "report_entries", "FACT (symbolic)"),
-    ("verify.fact_numeric", "report_entries", "FACT (numeric F2)"),
-    ("verify.checks", "report_entries", "FACT and NFA at certified stationary points"),
-    ("verify.deep_linear_flow", "report_entries", "Deep linear networks"),
-    ("verify.counterexamples", "report_entries", "Counterexamples"),
-    ("verify.rfm_experiments", "report_entries", "Recursive Feature Machines"),
+#: (module, function, section, tags) of every producer; a module not present is skipped.
+#: ``--only`` runs just the producers whose tags or section it names, then keeps matching entries.
+PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("verify.report_fact", "report_entries", "FACT (symbolic)", ("F1", "F2", "F4", "F5")),
+    ("verify.fact_numeric", "report_entries", "FACT (numeric F2)", ("F2",)),
+    (
+        "verify.checks",
+        "report_entries",
+        "FACT and NFA at certified stationary points",
+        ("F1", "F2", "F4", "F5", "N1", "N2", "N3"),
+    ),
+    (
+        "verify.deep_linear_flow",
+        "report_entries",
+        "Deep linear networks",
+        ("D1", "D2", "D3", "D4", "D5", "D6", "D7"),
+    ),
+    (
+        "verify.counterexamples",
+        "report_entries",
+        "Counterexamples",
+        ("N1", "N2", "N3", "F1", "D4", "D7"),
+    ),
+    (
+        "verify.rfm_experiments",
+        "report_entries",
+        "Recursive Feature Machines",
+        ("K1", "K2", "K3", "RFM"),
+    ),
 )
 
 
-def _available() -> list[tuple[str, str, str]]:
+def _available(wanted: set[str] | None) -> list[tuple[str, str, str]]:
     out = []
-    for mod, fn, section in PRODUCERS:
+    for mod, fn, section, tags in PRODUCERS:
+        if wanted and not (wanted & set(tags) or section.upper() in wanted):
+            continue
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -75,8 +98,8 @@ def collect(
     quick: bool = False, seed: int = 0, jobs: int = 1, only: str | None = None
 ) -> list[ReportEntry]:
     """Run every available producer; progress on stderr; entries in a fixed order."""
-    producers = _available()
     wanted = {t.strip().upper() for t in only.split(",") if t.strip()} if only else None
+    producers = _available(wanted)
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
     if jobs > 1:
@@ -145,6 +168,7 @@ def run_report(
     write_text_atomic(outdir / "report.md", _markdown(entries, figures, elapsed, quick, seed))
     write_text_atomic(outdir / "report.html", _html(entries, elapsed, quick, seed))
     print(_summary_table(entries))
+    print("\n" + _counts(entries))
     print(
         f"\nwrote {outdir / 'report.html'}, {outdir / 'report.md'}, {outdir / 'results.json'} "
         f"in {elapsed:.1f} s"
@@ -159,12 +183,44 @@ def run_report(
     return 0
 
 
+_TIMING_KEYS = frozenset({"seconds", "elapsed", "wall_time", "time_s", "runtime"})
+
+
+def _strip_timings(obj: Any) -> Any:
+    """Drop wall-clock timings at any depth: they differ run to run, verdicts must not."""
+    if isinstance(obj, dict):
+        return {k: _strip_timings(v) for k, v in obj.items() if k not in _TIMING_KEYS}
+    if isinstance(obj, list):
+        return [_strip_timings(v) for v in obj]
+    return obj
+
+
 def _entry_json(e: ReportEntry) -> dict[str, Any]:
     d = asdict(e)
-    d.pop("seconds")
     d.pop("figure_svg")
     d["has_figure"] = e.figure_svg is not None
-    return to_jsonable(d)
+    return _strip_timings(to_jsonable(d))
+
+
+def _role(e: ReportEntry, fmt: str) -> str:
+    """'' for theorems; 'expected failure' for refuted planted or known-false claims; else
+    'empirical' (a claim the toolkit measures but does not state as a theorem)."""
+    if e.theorem:
+        return ""
+    return " " + fmt.format("expected failure" if e.verdict == "REFUTED" else "empirical")
+
+
+def _counts(entries: list[ReportEntry]) -> str:
+    theorems = [e for e in entries if e.theorem]
+    by: dict[str, int] = {}
+    for e in theorems:
+        by[e.verdict] = by.get(e.verdict, 0) + 1
+    parts = ", ".join(f"{v} {k}" for k, v in sorted(by.items()))
+    others = len(entries) - len(theorems)
+    return (
+        f"{len(theorems)} theorems: {parts}; {others} planted variants, known failures "
+        "and empirical claims"
+    )
 
 
 def _summary_table(entries: list[ReportEntry]) -> str:
@@ -218,6 +274,16 @@ def _markdown(
     return "\n".join(md) + "\n"
 
 
+_LEGEND = (
+    "Verdicts: PROVED (a symbolic difference reduces to zero), CERTIFIED (an enclosure proves "
+    "it), NUMERICALLY_CONSISTENT (agrees to the stated digits at the stated points), "
+    "INCONCLUSIVE (could not decide; says why), REFUTED (a counterexample confirmed exactly or "
+    "at higher precision). Entries marked 'expected failure' are planted false variants or "
+    "known failures of a claim outside its hypotheses: there REFUTED shows the toolkit can "
+    "fail a claim. Entries marked 'empirical' are measured, not stated as theorems. The exit "
+    "status is non-zero only if a theorem is REFUTED."
+)
+
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;font-size:14px}
@@ -232,7 +298,7 @@ def _html(entries: list[ReportEntry], elapsed: float, quick: bool, seed: int) ->
     esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(e.tag)}</td><td><a href='#c{k}'>{esc(e.claim)}</a>"
-        f"{' <span class=planted>(planted)</span>' if not e.theorem else ''}</td>"
+        f"{_role(e, '<span class=planted>({})</span>')}</td>"
         f"<td class='{esc(e.verdict)}'>{esc(e.verdict)}</td><td>{esc(e.evidence)}</td>"
         f"<td>{esc(e.precision)}</td><td>{e.seconds:.1f} s</td></tr>"
         for k, e in enumerate(entries)
