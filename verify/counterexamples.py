@@ -31,10 +31,11 @@ verdict INCONCLUSIVE.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ from verify.train import Status, TrainResult, dense_hessian, gradient_floor
 
 __all__ = [
     "CLAIMS",
+    "Candidate",
     "Certificate",
     "Claim",
     "Evaluation",
@@ -64,7 +66,12 @@ __all__ = [
     "nfa_claim",
     "polish",
     "report_entries",
+    "run_trial",
     "save_certificate",
+    "search",
+    "shrink",
+    "SearchResult",
+    "Trial",
 ]
 
 #: names accepted by :func:`make_claim` (and the CLI)
@@ -649,6 +656,404 @@ def save_certificate(cert: Certificate, path: str | os.PathLike[str]) -> tuple[s
     summary = target.with_suffix(".json")
     write_text_atomic(summary, json.dumps(to_jsonable(cert.to_dict()), indent=2) + "\n")
     return str(target), str(summary)
+
+
+# -- search space ------------------------------------------------------------------------------
+ACTIVATION_CHOICES = ("tanh", "relu", "quadratic", "gelu", "softplus", "identity")
+INPUT_CHOICES = ("isotropic", "anisotropic", "lowrank", "sparse")
+TARGET_CHOICES = ("teacher", "quadratic", "linear", "product")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One point of the search space; :meth:`problem` builds it deterministically.
+
+    Inputs (n x d), rows from ``inputs``: "isotropic" N(0, I); "anisotropic" coordinate
+    standard deviations kappa^(-k/(d-1)), k = 0..d-1 (``input_param`` = kappa >= 1);
+    "lowrank" rank round(input_param) Gaussian; "sparse" each entry nonzero with probability
+    ``input_param``. Targets (n x c), scaled to unit root-mean-square: "teacher" a random tanh
+    two-layer net (4 units); "quadratic" y_k = sum_j a_jk x_j^2 with a_j ~ std_j^(-beta)
+    (``target_param`` = beta: large weight on low-variance inputs, REFERENCE section 6);
+    "linear" X B; "product" x_1 x_2 (+ x_3 x_4 for the second output). ``digits``: inputs and
+    targets rounded to that many significant digits (None: full float64).
+    """
+
+    activation: str = "tanh"
+    widths: tuple[int, ...] = (4,)
+    d: int = 3
+    c: int = 1
+    n: int = 24
+    lam: float = 1e-3
+    inputs: str = "isotropic"
+    input_param: float = 1.0
+    target: str = "teacher"
+    target_param: float = 1.0
+    init_scale: float = 1.0
+    seed: int = 0
+    digits: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    def describe(self) -> str:
+        return (
+            f"{self.activation} MLP {(self.d, *self.widths, self.c)}, lam={self.lam:.2g}, "
+            f"n={self.n}, {self.inputs}({self.input_param:.3g}) inputs, {self.target}"
+            f"({self.target_param:.3g}) target, init x{self.init_scale:.2g}, seed {self.seed}"
+            + (f", data rounded to {self.digits} digits" if self.digits else "")
+        )
+
+    def problem(self) -> Problem:
+        from verify.network import MLP
+
+        rng = np.random.default_rng(self.seed)
+        d, n, c = self.d, self.n, self.c
+        std = np.ones(d)
+        Z = rng.standard_normal((n, d))
+        if self.inputs == "anisotropic":
+            std = float(self.input_param) ** (-np.arange(d) / max(d - 1, 1))
+            X = Z * std
+        elif self.inputs == "lowrank":
+            r = int(min(max(round(self.input_param), 1), d))
+            X = rng.standard_normal((n, r)) @ rng.standard_normal((r, d)) / np.sqrt(r)
+        elif self.inputs == "sparse":
+            X = Z * (rng.random((n, d)) < self.input_param)
+        else:
+            X = Z
+        if self.target == "quadratic":
+            a = std ** (-float(self.target_param)) * np.linspace(1.0, 0.6, d)
+            A = a[:, None] * (1 + 0.5 * np.arange(c)[None, :] * rng.random((d, c)))
+            Y = (X**2) @ A
+        elif self.target == "linear":
+            Y = X @ rng.standard_normal((d, c))
+        elif self.target == "product":
+            cols = [X[:, (2 * k) % d] * X[:, (2 * k + 1) % d] for k in range(c)]
+            Y = np.stack(cols, axis=1)
+        else:
+            T = rng.standard_normal((4, d)) / np.sqrt(d)
+            Y = np.tanh(X @ T.T) @ rng.standard_normal((c, 4)).T
+        rms = float(np.sqrt(np.mean(Y * Y)))
+        Y = Y / rms if rms > 0 else Y
+        if self.digits:
+            X, Y = _round_sig(X, self.digits), _round_sig(Y, self.digits)
+        net = MLP((d, *self.widths, c), self.activation)
+        return Problem(net, X, Y, "mse", self.lam)
+
+    def theta0(self, problem: Problem) -> np.ndarray:
+        """Gaussian init (verify.network.MLP.init) times ``init_scale`` in the first layer and
+        divided by it in the last (an unbalanced start when init_scale != 1)."""
+        net = problem.net
+        params = net.unflatten(net.init(self.seed + 1).copy())
+        params[0] = (params[0][0] * self.init_scale, params[0][1])
+        params[-1] = (params[-1][0] / self.init_scale, params[-1][1])
+        return net.flatten(params)
+
+
+def _round_sig(a: np.ndarray, digits: int) -> np.ndarray:
+    """Round to ``digits`` significant digits (zeros stay zero)."""
+    with np.errstate(divide="ignore"):
+        mag = np.where(a != 0, np.floor(np.log10(np.abs(np.where(a != 0, a, 1.0)))), 0.0)
+    scale = 10.0 ** (digits - 1 - mag)
+    return np.round(a * scale) / scale
+
+
+def _random_candidate(rng: np.random.Generator, claim: Claim) -> Candidate:
+    acts = ("identity",) if claim.applies is _linear_only else ACTIVATION_CHOICES
+    act = str(rng.choice(acts))
+    depth = int(rng.integers(2, 4))
+    d = int(rng.integers(2, 6))
+    inputs = str(rng.choice(INPUT_CHOICES))
+    param = {"anisotropic": float(np.exp(rng.uniform(0, np.log(300)))),
+             "lowrank": float(rng.integers(1, max(d, 2))),
+             "sparse": float(rng.uniform(0.3, 0.9))}.get(inputs, 1.0)  # fmt: skip
+    lam = 0.0 if claim.lam_policy == "zero" else float(10 ** rng.uniform(-5, -1))
+    return Candidate(
+        activation=act,
+        widths=tuple(int(rng.integers(2, 7)) for _ in range(depth - 1)),
+        d=d, c=int(rng.integers(1, 3)), n=int(rng.choice([16, 24, 32, 48])), lam=lam,
+        inputs=inputs, input_param=param, target=str(rng.choice(TARGET_CHOICES)),
+        target_param=float(rng.uniform(0, 2)), init_scale=float(np.exp(rng.uniform(-1, 1))),
+        seed=int(rng.integers(0, 2**31)),
+    )  # fmt: skip
+
+
+def _mutate(rng: np.random.Generator, c: Candidate, claim: Claim) -> Candidate:
+    """Local refinement: move one or two continuous parameters of the input distribution,
+    target, decay or initialisation (log-normal steps), or draw a new data sample."""
+    out = c
+    for _ in range(int(rng.integers(1, 3))):
+        k = int(rng.integers(0, 5))
+        if k == 0 and c.inputs == "anisotropic":
+            out = replace(out, input_param=float(min(max(out.input_param * np.exp(
+                rng.normal(0, 0.7)), 1.0), 3e3)))  # fmt: skip
+        elif k == 0 and c.inputs == "sparse":
+            out = replace(out, input_param=float(np.clip(out.input_param + rng.normal(0, .1),
+                                                         .1, 1)))  # fmt: skip
+        elif k == 1 and claim.lam_policy != "zero":
+            out = replace(out, lam=float(np.clip(out.lam * np.exp(rng.normal(0, 1)), 1e-7, 1)))
+        elif k == 2:
+            out = replace(out, target_param=float(np.clip(out.target_param + rng.normal(0, .4),
+                                                          0, 3)))  # fmt: skip
+        elif k == 3:
+            out = replace(out, init_scale=float(out.init_scale * np.exp(rng.normal(0, 0.5))))
+        else:
+            out = replace(out, seed=int(rng.integers(0, 2**31)))
+    return out
+
+
+# -- search ------------------------------------------------------------------------------------
+@dataclass
+class Trial:
+    """One trained candidate: training status and, if certified in float64, the claim's score."""
+
+    candidate: Candidate
+    status: str
+    evaluation: Evaluation | None
+    theta: np.ndarray | None
+    seconds: float
+
+    @property
+    def violation(self) -> float:
+        return self.evaluation.violation if self.evaluation else -math.inf
+
+
+def run_trial(claim: Claim, cand: Candidate, *, max_iter: int = 3000) -> Trial:
+    """Train ``cand`` (verify.train.train, float64) and score ``claim`` if it converged."""
+    from verify.train import train
+
+    t0 = time.perf_counter()
+    problem = cand.problem()
+    if claim.applies_to(problem) is not None:
+        return Trial(cand, "not applicable", None, None, time.perf_counter() - t0)
+    res = train(problem, theta0=cand.theta0(problem), max_iter=max_iter, spectrum="none")
+    if not res.converged:
+        return Trial(cand, res.status.value, None, None, time.perf_counter() - t0)
+    ev = claim.score(Witness(problem, res.theta))
+    if not math.isfinite(ev.violation):
+        return Trial(cand, "non_finite score", None, None, time.perf_counter() - t0)
+    return Trial(cand, "converged", ev, res.theta, time.perf_counter() - t0)
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` did: the certificate (or None), counts, and what was tried."""
+
+    claim: Claim
+    verdict: Verdict
+    reason: str
+    certificate: Certificate | None
+    tried: int
+    converged: int
+    skipped: dict[str, int]
+    seconds: float
+    best: Trial | None
+    shrink_log: list[str]
+    space: dict[str, Any]
+    seed: int
+    budget: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim.name, "tag": self.claim.tag, "statement": self.claim.statement,
+            "verdict": self.verdict.value, "evidence": self.verdict.evidence,
+            "reason": self.reason, "seed": self.seed, "budget": self.budget,
+            "candidates_tried": self.tried, "converged": self.converged,
+            "skipped": self.skipped, "seconds": self.seconds,
+            "best_float64": None if self.best is None else {
+                "candidate": self.best.candidate.to_dict(),
+                "violation": self.best.violation,
+                "summary": self.best.evaluation.summary if self.best.evaluation else None},
+            "shrinking": self.shrink_log, "search_space": self.space,
+            "certificate": self.certificate.to_dict() if self.certificate else None,
+        }  # fmt: skip
+
+    def to_text(self) -> str:
+        lines = [
+            f"[{self.claim.tag}] counterexample search for: {self.claim.statement}",
+            f"verdict: {self.verdict.value} - {self.reason}",
+            f"tried {self.tried} candidates in {self.seconds:.1f} s (seed {self.seed}): "
+            f"{self.converged} certified stationary in float64, skipped "
+            + (", ".join(f"{v} {k}" for k, v in self.skipped.items()) or "none")
+            + " (never counted as refutations)",
+            "search space: " + "; ".join(f"{k}: {v}" for k, v in self.space.items()),
+        ]  # fmt: skip
+        if self.shrink_log:
+            lines.append("shrinking: " + "; ".join(self.shrink_log))
+        if self.certificate is not None:
+            lines.append(self.certificate.to_text())
+        return "\n".join(lines)
+
+
+def _progress(msg: str, quiet: bool) -> None:
+    if not quiet:
+        import sys
+
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _check_budget(budget: int) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise bad_input("budget", "be an integer >= 1 (candidates to train)", budget,
+                        "Pass e.g. --budget 200.")  # fmt: skip
+    return int(budget)
+
+
+def search(
+    claim: Claim,
+    *,
+    budget: int = 200,
+    seed: int = 0,
+    max_seconds: float = 240.0,
+    dps: int = CERT_DPS,
+    shrink_budget: int = 20,
+    quiet: bool = False,
+) -> SearchResult:
+    """Seeded random search (first half of the budget) and local refinement around the worst
+    violation found (second half), then shrinking and 50-digit certification of the witness.
+
+    Deterministic for a seed unless the wall-time budget ``max_seconds`` cuts it short (the
+    result then says so). Non-converged candidates are skipped and counted.
+    """
+    budget = _check_budget(budget)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    trials: list[Trial] = []
+    skipped: dict[str, int] = {}
+    best: Trial | None = None
+    timed_out = False
+    for i in range(budget):
+        if time.perf_counter() - t0 > max_seconds:
+            timed_out = True
+            break
+        explore = i < max(budget // 2, 1) or best is None or best.evaluation is None
+        cand = _random_candidate(rng, claim) if explore else _mutate(rng, best.candidate, claim)
+        trial = run_trial(claim, cand)
+        trials.append(trial)
+        if trial.evaluation is None:
+            skipped[trial.status] = skipped.get(trial.status, 0) + 1
+        elif best is None or trial.violation > best.violation:
+            best = trial
+        if (i + 1) % max(budget // 20, 1) == 0 or i + 1 == budget:
+            bv = "n/a" if best is None else f"{best.violation:.4g}"
+            _progress(f"[counterexample {claim.name}] {i + 1}/{budget} candidates, "
+                      f"{sum(skipped.values())} skipped, best violation {bv}, "
+                      f"{time.perf_counter() - t0:.1f} s", quiet)  # fmt: skip
+    converged = sum(t.evaluation is not None for t in trials)
+    space = _space_summary(trials, claim)
+    cert, log = None, []
+    failing = sorted((t for t in trials if t.evaluation is not None and t.evaluation.fails),
+                     key=lambda t: -t.violation)  # fmt: skip
+    for trial in failing[:3]:
+        small, log = shrink(claim, trial, budget=shrink_budget, quiet=quiet)
+        for witness in (small, trial) if small is not trial else (trial,):
+            _progress(f"[counterexample {claim.name}] certifying at {dps} digits: "
+                      f"{witness.candidate.describe()}", quiet)  # fmt: skip
+            assert witness.theta is not None
+            cert = certify(claim, witness.candidate.problem(), witness.theta, dps=dps,
+                           origin={"candidate": witness.candidate.to_dict(),
+                                   "description": witness.candidate.describe()})  # fmt: skip
+            if cert.verdict is Verdict.REFUTED:
+                break
+        if cert is not None and cert.verdict is Verdict.REFUTED:
+            break
+    if cert is None and best is not None and best.theta is not None:
+        # nothing fails: certify the closest call, so the "holds" answer is also at dps digits
+        _progress(f"[counterexample {claim.name}] no violation; certifying the closest call",
+                  quiet)  # fmt: skip
+        cert = certify(
+            claim,
+            best.candidate.problem(),
+            best.theta,
+            dps=dps,
+            origin={
+                "candidate": best.candidate.to_dict(),
+                "description": best.candidate.describe(),
+                "role": "closest call (largest violation score found)",
+            },
+        )
+    seconds = time.perf_counter() - t0
+    verdict, reason = _search_verdict(claim, cert, converged, len(trials), timed_out, failing)
+    return SearchResult(claim, verdict, reason, cert, len(trials), converged, skipped, seconds,
+                        best, log, space, seed, budget)  # fmt: skip
+
+
+def _search_verdict(
+    claim: Claim, cert: Certificate | None, converged: int, tried: int, timed_out: bool,
+    failing: list[Trial],
+) -> tuple[Verdict, str]:  # fmt: skip
+    cut = " (stopped by the wall-time budget)" if timed_out else ""
+    if cert is not None and cert.verdict is Verdict.REFUTED:
+        return Verdict.REFUTED, f"certified counterexample found{cut}: {cert.reason}"
+    if converged == 0:
+        return Verdict.INCONCLUSIVE, (f"none of the {tried} candidates reached a certified "
+                                      f"stationary point{cut}; nothing was tested")  # fmt: skip
+    if failing:
+        return Verdict.INCONCLUSIVE, (
+            f"{len(failing)} float64 violations, none confirmed at high precision{cut}"
+        )
+    closest = f"; closest call: {cert.reason}" if cert is not None else ""
+    return Verdict.NUMERICALLY_CONSISTENT, (
+        f"no certified violation exists among {converged} certified stationary points of "
+        f"{tried} candidates{cut}{closest}"
+    )  # fmt: skip
+
+
+def _space_summary(trials: list[Trial], claim: Claim) -> dict[str, Any]:
+    cs = [t.candidate for t in trials]
+    if not cs:
+        return {}
+    lams = [c.lam for c in cs]
+    return {
+        "activations": sorted({c.activation for c in cs}),
+        "depths": sorted({len(c.widths) + 1 for c in cs}),
+        "widths": sorted({w for c in cs for w in c.widths}),
+        "input dims": sorted({c.d for c in cs}),
+        "inputs": sorted({c.inputs for c in cs}),
+        "targets": sorted({c.target for c in cs}),
+        "lam range": [min(lams), max(lams)],
+        "samples": sorted({c.n for c in cs}),
+        "inits": "Gaussian, first/last layer scaled by 1/e..e",
+    }
+
+
+def shrink(
+    claim: Claim, trial: Trial, *, budget: int = 20, quiet: bool = True
+) -> tuple[Trial, list[str]]:
+    """Greedy simplification of a failing candidate: fewer samples, smaller widths and input
+    dimension, data rounded to 3 then 2 significant digits; a step is kept only if the result
+    still trains to a certified stationary point at which the claim fails (float64)."""
+    cur, log, spent = trial, [], 0
+    improved = True
+    while improved and spent < budget:
+        improved = False
+        c = cur.candidate
+        moves: list[tuple[str, Candidate]] = []
+        if c.n > 8:
+            moves.append(
+                (f"n {c.n}->{max(8, (3 * c.n) // 4)}", replace(c, n=max(8, (3 * c.n) // 4)))
+            )
+        for i, w in enumerate(c.widths):
+            if w > 1:
+                ws = c.widths[:i] + (w - 1,) + c.widths[i + 1 :]
+                moves.append((f"width {i + 1} {w}->{w - 1}", replace(c, widths=ws)))
+        if c.d > 2:
+            moves.append((f"d {c.d}->{c.d - 1}", replace(c, d=c.d - 1)))
+        for digits in (3, 2):
+            if c.digits is None or c.digits > digits:
+                moves.append((f"data to {digits} digits", replace(c, digits=digits)))
+                break
+        for what, cand in moves:
+            if spent >= budget:
+                break
+            spent += 1
+            t = run_trial(claim, cand)
+            if t.evaluation is not None and t.evaluation.fails:
+                cur, improved = t, True
+                log.append(f"{what} (violation {t.violation:.4g})")
+                break
+    _progress(f"[counterexample {claim.name}] shrunk in {spent} trainings: "
+              + ("; ".join(log) or "no simpler witness"), quiet)  # fmt: skip
+    return cur, log
 
 
 # -- report ------------------------------------------------------------------------------------
