@@ -45,7 +45,7 @@ import numpy as np
 from theory._errors import bad_input
 from theory._records import Verdict, to_jsonable
 from verify._io import write_text_atomic
-from verify.features import LayerFeatures, fro, layer_features, nfa_score
+from verify.features import LayerFeatures, correlation, fro, layer_features
 from verify.network import FLOAT64, Array, Backend, Problem, backprop, hvp, mp_backend
 from verify.runfile import save_run
 from verify.train import Status, TrainResult, dense_hessian, gradient_floor
@@ -102,7 +102,10 @@ class Witness:
     @property
     def features(self) -> list[LayerFeatures]:
         if self._features is None:
-            self._features = layer_features(self.problem, self.theta, self.be)
+            pb = self.problem
+            if not pb.lam > 0:  # W^T W and the AGOP do not involve lam; FACT (1/lam) is unused
+                pb = Problem(pb.net, pb.X, pb.Y, pb.loss, 1.0, pb.decay_bias)
+            self._features = layer_features(pb, self.theta, self.be)
         return self._features
 
     @property
@@ -197,8 +200,7 @@ def nfa_claim(
             if not 1 <= layer <= net.depth:
                 raise bad_input("layers", f"be in 1..{net.depth}", layers, "Pass e.g. [1].")
             grid = (a,) if a is not None else alpha_grid(net.depth - layer + 1)
-            sc = nfa_score(w.features[layer - 1], None, grid=grid, centered=centered, be=w.be)
-            table = [(al, p, c, max(p, c)) for al, p, c in sc.by_alpha]
+            table = _by_alpha(w.features[layer - 1], w, centered, grid)
             best = max(table, key=lambda r: r[3])
             rows.append({"layer": layer, "by_alpha": table, "best_alpha": best[0],
                          "best_correlation": best[3], "pearson": best[1], "cosine": best[2],
@@ -223,6 +225,31 @@ def nfa_claim(
         f"({'centered' if centered else 'uncentered'} AGOP)",
         score, lam_policy, planted=planted,
     )  # fmt: skip
+
+
+def _by_alpha(
+    feat: LayerFeatures, w: Witness, centered: bool, grid: Sequence[float]
+) -> list[tuple[float, float, float, float]]:
+    """``(alpha, Pearson, cosine, max of the two)`` of W^T W against AGOP^alpha (N2, N3).
+
+    AGOP^alpha by one symmetric eigendecomposition; eigenvalues at or below ten times their
+    rounding level k u ||AGOP|| (k = n + depth * width terms per entry) count as exact zeros.
+    Why: AGOP is usually rank-deficient, and alpha = 1/8 lifts rounding noise e to e^(1/8)
+    (1e-6 at 50 digits), which would make the score depend on the precision."""
+    net = w.problem.net
+    k = w.problem.n + net.depth * max(net.sizes)
+    agop = feat.agop_centered if centered else feat.agop
+    rows = []
+    with w.be.working():
+        vals, vecs = w.be.eigh((agop + agop.T) / 2)
+        top = max(abs(float(v)) for v in vals)
+        level = 10 * k * w.unit_roundoff * top
+        for a in grid:
+            powered = np.array([v**a if float(v) > level else v * 0 for v in vals],
+                               dtype=vecs.dtype)  # fmt: skip
+            c = correlation(feat.nfm, (vecs * powered) @ vecs.T, w.be)
+            rows.append((float(a), c.pearson, c.cosine, max(c.pearson, c.cosine)))
+    return rows
 
 
 def _projector_cosine(feat: LayerFeatures, be: Backend, centered: bool) -> float:
@@ -396,20 +423,23 @@ def _mp_hessian(problem: Problem, theta: Array, be: Backend) -> Any:
 
 
 def _mp_steps(H: Any, g: Array, be: Backend) -> list[Array]:
-    """Newton steps -(H + mu I)^{-1} g for mu = 0 (plain Newton; the Hessian of an
-    ill-conditioned problem has eigenvalues far below ||g||) and, for singular H (a manifold
-    of minima), Levenberg damping mu = ||g||^2 and ||g||."""
-    p, out = len(g), []
+    """The least-squares Newton step -H^+ g with the exact mpmath Hessian: eigenvalues below
+    10^(-dps/2) of the largest are dropped. Why that cut: zero modes of continuous symmetries
+    and flat directions (linear networks, dead units at lam = 0) come out at rounding level
+    10^(-dps), and a step along them would slide along a manifold of stationary points; genuine
+    curvature in the problems here (the quadratic family's is ~1e-11 relative) sits far above."""
     with be.working():
-        gn = be.sqrt(np.sum(g * g))
-        rhs = mpmath.matrix([-x for x in g])
-        for mu in (0, gn * gn, gn):
-            try:
-                step = mpmath.lu_solve(H + mu * mpmath.eye(p), rhs)
-            except ZeroDivisionError:
-                continue
-            out.append(np.array([step[i] for i in range(p)], dtype=object))
-    return out
+        vals, vecs = mpmath.eigsy(H)
+        p = len(g)
+        top = max(abs(vals[i]) for i in range(p))
+        cut = top * mpmath.mpf(10) ** (-(be.dps // 2))
+        gv = mpmath.matrix([x for x in g])
+        step = mpmath.matrix(p, 1)
+        for i in range(p):
+            if abs(vals[i]) > cut:
+                q = vecs[:, i]
+                step -= q * ((q.T * gv)[0] / vals[i])
+        return [np.array([step[i] for i in range(p)], dtype=object)]
 
 
 def polish(
