@@ -77,6 +77,7 @@ class FamilyResult:
     certificate: Certificate | None
     extra: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    point: tuple[Problem, np.ndarray] | None = None  # uncertified end point (adamw)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -283,7 +284,7 @@ def adamw_family(claim: Claim, *, seed: int = 0, quick: bool = False,
     theta0 = problem.net.init(seed)
     steps = 6000 if quick else 20_000
     hi = mp_backend(dps)
-    rows = []
+    rows, theta = [], theta0
     for name, decoupled in (("Adam (L2 in the gradient)", False), ("AdamW (decoupled)", True)):
         theta, info = adam(problem, theta0, decoupled=decoupled, steps=steps)
         f64 = layer_features(problem, theta)
@@ -315,7 +316,8 @@ def adamw_family(claim: Claim, *, seed: int = 0, quick: bool = False,
         f"point, from the AdamW point by {adamw_row['distance_to_stationary_point_rel']:.2g}"
     )  # fmt: skip
     return FamilyResult("adamw", claim, verdict, reason, "optimizer", rows, None,
-                        {"explained_by_f2": explained}, time.perf_counter() - t0)  # fmt: skip
+                        {"explained_by_f2": explained}, time.perf_counter() - t0,
+                        (problem, theta))  # fmt: skip
 
 
 # -- registry ----------------------------------------------------------------------------------
