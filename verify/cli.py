@@ -14,14 +14,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from theory._errors import InputError
+
 # One BLAS thread unless the user says otherwise: the toolkit's matrices are small (a few hundred
 # rows at most), where threading buys nothing, and on a 2-core machine with other work running a
 # two-thread OpenBLAS was measured 10-40x slower (RFM benchmark, notebooks). Must happen before
 # NumPy is imported, which the subcommand modules below do.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-
-from theory._errors import InputError
 
 __all__ = ["main", "build_parser"]
 
