@@ -69,6 +69,7 @@ __all__ = [
     "run_trial",
     "save_certificate",
     "search",
+    "SearchSpace",
     "shrink",
     "SearchResult",
     "Trial",
@@ -423,23 +424,27 @@ def _mp_hessian(problem: Problem, theta: Array, be: Backend) -> Any:
 
 
 def _mp_steps(H: Any, g: Array, be: Backend) -> list[Array]:
-    """The least-squares Newton step -H^+ g with the exact mpmath Hessian: eigenvalues below
-    10^(-dps/2) of the largest are dropped. Why that cut: zero modes of continuous symmetries
-    and flat directions (linear networks, dead units at lam = 0) come out at rounding level
-    10^(-dps), and a step along them would slide along a manifold of stationary points; genuine
-    curvature in the problems here (the quadratic family's is ~1e-11 relative) sits far above."""
-    with be.working():
-        vals, vecs = mpmath.eigsy(H)
-        p = len(g)
-        top = max(abs(vals[i]) for i in range(p))
-        cut = top * mpmath.mpf(10) ** (-(be.dps // 2))
-        gv = mpmath.matrix([x for x in g])
+    """Least-squares Newton steps -H^+ g with the exact mpmath Hessian, for eigenvalue cut-offs
+    10^(-dps/2), 1e-14, 1e-10 and 1e-6 of the largest (most inclusive first).
+
+    Why several: zero modes of continuous symmetries and flat directions (linear networks, dead
+    units at lam = 0) sit at rounding level at an exact stationary point but at the level of the
+    residual gradient near it, and a step along them would slide along a manifold of stationary
+    points; genuine curvature can itself be small (the quadratic family's is ~1e-11 relative).
+    The caller keeps the step that lowers the gradient most."""
+    p = len(g)
+    vals, vecs = mpmath.eigsy(H)
+    top = max(abs(vals[i]) for i in range(p))
+    gv = mpmath.matrix([x for x in g])
+    coef = [((vecs[:, i].T * gv)[0], vals[i]) for i in range(p)]
+    out = []
+    for cut in (mpmath.mpf(10) ** (-(be.dps // 2)), 1e-14, 1e-10, 1e-6):
         step = mpmath.matrix(p, 1)
-        for i in range(p):
-            if abs(vals[i]) > cut:
-                q = vecs[:, i]
-                step -= q * ((q.T * gv)[0] / vals[i])
-        return [np.array([step[i] for i in range(p)], dtype=object)]
+        for i, (c, v) in enumerate(coef):
+            if abs(v) > cut * top:
+                step -= vecs[:, i] * (c / v)
+        out.append(np.array([step[i] for i in range(p)], dtype=object))
+    return out
 
 
 def polish(
@@ -480,15 +485,16 @@ def _polish(
     while not certified and steps < max_steps:
         accepted, first = False, None
         if dense:  # exact mpmath Hessian, fresh at every step
-            for k, step in enumerate(_mp_steps(_mp_hessian(problem, th, be), g, be)):
+            tried = []
+            for step in _mp_steps(_mp_hessian(problem, th, be), g, be):
                 g2, gn2, floor2 = grad_at(th + step)
-                # a plain Newton step of an ill-conditioned problem may raise the gradient
-                # before it falls quadratically (non-monotone Newton). Why 1e-3 of the gradient
-                # scale (floor / u, the size of the terms that cancel in the gradient): a point
-                # whose gradient stays that far below its own terms is still near stationary
-                if np.isfinite(gn2) and (gn2 < gn or (k == 0 and gn2 < 1e-3 * scale)):
-                    th, g, gn, floor, accepted = th + step, g2, gn2, floor2, True
-                    break
+                if np.isfinite(gn2):
+                    tried.append((gn2, len(tried), th + step, g2, floor2))
+            if tried:
+                gn2, k, cand, g2, floor2 = min(tried, key=lambda t: (t[0], t[1]))
+                first = (tried[0][2], tried[0][3], tried[0][0], tried[0][4])
+                if gn2 < gn:
+                    th, g, gn, floor, accepted = cand, g2, gn2, floor2, True
         else:  # float64 Hessian with the mpmath gradient: linear contraction ~cond(H) u_64
             g64 = be.to_float(g)
             for solve in _solvers(dense_hessian(problem, be.to_float(th))):
@@ -504,9 +510,12 @@ def _polish(
                         break
                 if accepted:
                     break
-        if not accepted and first is not None and np.isfinite(first[2]) and detours < 3:
-            # a Newton step may raise the gradient on its way into the quadratic basin
-            # (ill-conditioned problems): allow a few such detours, keep the best point seen
+        # a plain Newton step of an ill-conditioned problem may raise the gradient before it
+        # falls quadratically (non-monotone Newton): allow a few such detours with the most
+        # inclusive step, keeping the best point seen. Why 1e-3 of the gradient scale (floor / u,
+        # the size of the terms that cancel in the gradient): a point whose gradient stays that
+        # far below its own terms is still near a stationary point
+        if not accepted and first is not None and detours < 3 and first[2] < 1e-3 * scale:
             detours += 1
             (th, g, gn, floor), accepted = first, True
         if not accepted:
@@ -700,12 +709,12 @@ class Candidate:
 
     Inputs (n x d), rows from ``inputs``: "isotropic" N(0, I); "anisotropic" coordinate
     standard deviations kappa^(-k/(d-1)), k = 0..d-1 (``input_param`` = kappa >= 1);
-    "lowrank" rank round(input_param) Gaussian; "sparse" each entry nonzero with probability
-    ``input_param``. Targets (n x c), scaled to unit root-mean-square: "teacher" a random tanh
-    two-layer net (4 units); "quadratic" y_k = sum_j a_jk x_j^2 with a_j ~ std_j^(-beta)
-    (``target_param`` = beta: large weight on low-variance inputs, REFERENCE section 6);
-    "linear" X B; "product" x_1 x_2 (+ x_3 x_4 for the second output). ``digits``: inputs and
-    targets rounded to that many significant digits (None: full float64).
+    "lowrank" rank round(input_param) (exact copies of Gaussian columns); "sparse" each entry
+    nonzero with probability ``input_param``. Targets (n x c), scaled to unit root-mean-square:
+    "teacher" a random tanh two-layer net (4 units); "quadratic" y_k = sum_j a_jk x_j^2 with
+    a_j ~ std_j^(-beta) (``target_param`` = beta: large weight on low-variance inputs,
+    REFERENCE section 6); "linear" X B; "product" x_1 x_2 (+ x_3 x_4 for the second output).
+    ``digits``: inputs and targets rounded to that many significant digits (None: float64).
     """
 
     activation: str = "tanh"
@@ -745,7 +754,12 @@ class Candidate:
             X = Z * std
         elif self.inputs == "lowrank":
             r = int(min(max(round(self.input_param), 1), d))
-            X = rng.standard_normal((n, r)) @ rng.standard_normal((r, d)) / np.sqrt(r)
+            # columns beyond r are exact copies of earlier ones times +-1/2 or +-2 (exact in
+            # float64), so X has rank r exactly: a float64 mixture would leave a direction of
+            # variance ~1e-32, which makes lam = 0 problems ill-posed at 50 digits
+            Zr = rng.standard_normal((n, r))
+            factors = rng.choice([-2.0, -0.5, 0.5, 2.0], size=d)
+            X = np.stack([Zr[:, k] if k < r else Zr[:, k % r] * factors[k] for k in range(d)], 1)
         elif self.inputs == "sparse":
             X = Z * (rng.random((n, d)) < self.input_param)
         else:
@@ -787,21 +801,53 @@ def _round_sig(a: np.ndarray, digits: int) -> np.ndarray:
     return np.round(a * scale) / scale
 
 
-def _random_candidate(rng: np.random.Generator, claim: Claim) -> Candidate:
-    acts = ("identity",) if claim.applies is _linear_only else ACTIVATION_CHOICES
+@dataclass(frozen=True)
+class SearchSpace:
+    """Where :func:`search` draws candidates from (defaults: the whole space)."""
+
+    activations: tuple[str, ...] = ACTIVATION_CHOICES
+    inputs: tuple[str, ...] = INPUT_CHOICES
+    targets: tuple[str, ...] = TARGET_CHOICES
+    depths: tuple[int, ...] = (2, 3)
+    max_width: int = 6
+    max_d: int = 5
+    samples: tuple[int, ...] = (16, 24, 32, 48)
+    log10_lam: tuple[float, float] = (-5.0, -1.0)
+
+    def __post_init__(self) -> None:
+        from verify.network import ACTIVATIONS
+
+        for name, values, allowed in (("activations", self.activations, tuple(ACTIVATIONS)),
+                                      ("inputs", self.inputs, INPUT_CHOICES),
+                                      ("targets", self.targets, TARGET_CHOICES)):  # fmt: skip
+            bad = [v for v in values if v not in allowed]
+            if not values or bad:
+                raise bad_input(f"space.{name}", f"be a non-empty subset of {list(allowed)}",
+                                values, "Drop the unknown names.")  # fmt: skip
+        if not self.depths or min(self.depths) < 2 or self.max_width < 1 or self.max_d < 2:
+            raise bad_input("space", "have depths >= 2, max_width >= 1 and max_d >= 2",
+                            self, "Pass e.g. SearchSpace(depths=(2,), max_d=3).")  # fmt: skip
+
+
+def _random_candidate(
+    rng: np.random.Generator, claim: Claim, space: SearchSpace = SearchSpace()
+) -> Candidate:
+    acts = ("identity",) if claim.applies is _linear_only else space.activations
     act = str(rng.choice(acts))
-    depth = int(rng.integers(2, 4))
-    d = int(rng.integers(2, 6))
-    inputs = str(rng.choice(INPUT_CHOICES))
+    depth = int(rng.choice(space.depths))
+    d = int(rng.integers(2, space.max_d + 1))
+    inputs = str(rng.choice(space.inputs))
     param = {"anisotropic": float(np.exp(rng.uniform(0, np.log(300)))),
              "lowrank": float(rng.integers(1, max(d, 2))),
              "sparse": float(rng.uniform(0.3, 0.9))}.get(inputs, 1.0)  # fmt: skip
-    lam = 0.0 if claim.lam_policy == "zero" else float(10 ** rng.uniform(-5, -1))
+    lo, hi = space.log10_lam
+    lam = 0.0 if claim.lam_policy == "zero" else float(10 ** rng.uniform(lo, hi))
     return Candidate(
         activation=act,
-        widths=tuple(int(rng.integers(2, 7)) for _ in range(depth - 1)),
-        d=d, c=int(rng.integers(1, 3)), n=int(rng.choice([16, 24, 32, 48])), lam=lam,
-        inputs=inputs, input_param=param, target=str(rng.choice(TARGET_CHOICES)),
+        widths=tuple(int(rng.integers(min(2, space.max_width), space.max_width + 1))
+                     for _ in range(depth - 1)),  # fmt: skip
+        d=d, c=int(rng.integers(1, 3)), n=int(rng.choice(space.samples)), lam=lam,
+        inputs=inputs, input_param=param, target=str(rng.choice(space.targets)),
         target_param=float(rng.uniform(0, 2)), init_scale=float(np.exp(rng.uniform(-1, 1))),
         seed=int(rng.integers(0, 2**31)),
     )  # fmt: skip
@@ -937,6 +983,7 @@ def search(
     dps: int = CERT_DPS,
     shrink_budget: int = 20,
     quiet: bool = False,
+    space: SearchSpace | None = None,
 ) -> SearchResult:
     """Seeded random search (first half of the budget) and local refinement around the worst
     violation found (second half), then shrinking and 50-digit certification of the witness.
@@ -956,7 +1003,11 @@ def search(
             timed_out = True
             break
         explore = i < max(budget // 2, 1) or best is None or best.evaluation is None
-        cand = _random_candidate(rng, claim) if explore else _mutate(rng, best.candidate, claim)
+        if explore:
+            cand = _random_candidate(rng, claim, space or SearchSpace())
+        else:
+            assert best is not None
+            cand = _mutate(rng, best.candidate, claim)
         trial = run_trial(claim, cand)
         trials.append(trial)
         if trial.evaluation is None:
@@ -1051,8 +1102,10 @@ def shrink(
 ) -> tuple[Trial, list[str]]:
     """Greedy simplification of a failing candidate: fewer samples, smaller widths and input
     dimension, data rounded to 3 then 2 significant digits; a step is kept only if the result
-    still trains to a certified stationary point at which the claim fails (float64)."""
+    still trains to a certified stationary point at which the claim fails (float64) with at
+    least half the original margin."""
     cur, log, spent = trial, [], 0
+    start_margin = trial.evaluation.margin if trial.evaluation else 0.0
     improved = True
     while improved and spent < budget:
         improved = False
@@ -1077,7 +1130,13 @@ def shrink(
                 break
             spent += 1
             t = run_trial(claim, cand)
-            if t.evaluation is not None and t.evaluation.fails:
+            # why half the margin: a simpler witness must stay a clear counterexample, not
+            # trade the violation away for simplicity
+            if (
+                t.evaluation is not None
+                and t.evaluation.fails
+                and t.evaluation.margin >= (0.5 * start_margin)
+            ):
                 cur, improved = t, True
                 log.append(f"{what} (violation {t.violation:.4g})")
                 break
