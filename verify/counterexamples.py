@@ -196,7 +196,8 @@ def nfa_claim(
     def score(w: Witness) -> Evaluation:
         net = w.problem.net
         chosen = list(range(1, net.depth + 1)) if layers is None else list(layers)
-        rows, worst = [], None
+        rows: list[dict[str, Any]] = []
+        worst: dict[str, Any] | None = None
         for layer in chosen:
             if not 1 <= layer <= net.depth:
                 raise bad_input("layers", f"be in 1..{net.depth}", layers, "Pass e.g. [1].")
@@ -411,8 +412,15 @@ def _solvers(H: np.ndarray) -> list[Callable[[np.ndarray], np.ndarray]]:
     for cut in (1e-13, 1e-10, 1e-7):
         keep = np.abs(ev) > cut * top
         Vk, ek = V[:, keep], ev[keep]
-        out.append(lambda r, Vk=Vk, ek=ek: Vk @ ((Vk.T @ r) / ek))
+        out.append(_pinv_solver(Vk, ek))
     return out
+
+
+def _pinv_solver(Vk: np.ndarray, ek: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def solve(r: np.ndarray) -> np.ndarray:
+        return np.asarray(Vk @ ((Vk.T @ r) / ek))
+
+    return solve
 
 
 def _mp_hessian(problem: Problem, theta: Array, be: Backend) -> Any:
@@ -485,7 +493,7 @@ def _polish(
     while not certified and steps < max_steps:
         accepted, first = False, None
         if dense:  # exact mpmath Hessian, fresh at every step
-            tried = []
+            tried: list[tuple[Any, int, Array, Array, Any]] = []
             for step in _mp_steps(_mp_hessian(problem, th, be), g, be):
                 g2, gn2, floor2 = grad_at(th + step)
                 if np.isfinite(gn2):
@@ -1020,8 +1028,9 @@ def search(
                       f"{sum(skipped.values())} skipped, best violation {bv}, "
                       f"{time.perf_counter() - t0:.1f} s", quiet)  # fmt: skip
     converged = sum(t.evaluation is not None for t in trials)
-    space = _space_summary(trials, claim)
-    cert, log = None, []
+    tried_space = _space_summary(trials, claim)
+    cert: Certificate | None = None
+    log: list[str] = []
     failing = sorted((t for t in trials if t.evaluation is not None and t.evaluation.fails),
                      key=lambda t: -t.violation)  # fmt: skip
     for trial in failing[:3]:
@@ -1055,7 +1064,7 @@ def search(
     seconds = time.perf_counter() - t0
     verdict, reason = _search_verdict(claim, cert, converged, len(trials), timed_out, failing)
     return SearchResult(claim, verdict, reason, cert, len(trials), converged, skipped, seconds,
-                        best, log, space, seed, budget)  # fmt: skip
+                        best, log, tried_space, seed, budget)  # fmt: skip
 
 
 def _search_verdict(
