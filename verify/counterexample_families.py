@@ -61,6 +61,7 @@ __all__ = [
     "quadratic_family",
     "quadratic_problem",
     "run_family",
+    "search_family",
 ]
 
 
@@ -322,6 +323,58 @@ def adamw_family(claim: Claim, *, seed: int = 0, quick: bool = False,
     return FamilyResult("adamw", claim, verdict, reason, "optimizer", rows, None,
                         {"explained_by_f2": explained}, time.perf_counter() - t0,
                         (problem, theta))  # fmt: skip
+
+
+# -- seeded search within a family ------------------------------------------------------------
+#: family -> (parameter name, sampler of the parameter, builder (param, seed) -> (problem, start))
+FAMILY_SPACES: dict[str, tuple[str, Callable[[np.random.Generator], float], Callable[..., Any]]] = {
+    "quadratic": ("kappa", lambda rng: float(10 ** rng.uniform(0.5, 3.0)),
+                  lambda p, seed: quadratic_problem(p, seed=seed)),
+    "deep-linear-unbalanced": ("s", lambda rng: float(rng.uniform(1.0, 8.0)),
+                               deep_linear_problem),
+    "dead-relu": ("s", lambda rng: float(rng.uniform(0.0, 8.0)), dead_relu_problem),
+}  # fmt: skip
+
+
+def search_family(
+    family: str, claim: Claim, *, budget: int = 6, seed: int = 0, dps: int = CERT_DPS,
+) -> FamilyResult:  # fmt: skip
+    """Seeded random search over a family's parameter and data seed: each member is trained
+    in float64 and scored (a screening score only); the worst member is then certified at
+    ``dps`` digits, and only that certificate can give REFUTED. Members whose training ended
+    in non-finite values or divergence are skipped and counted."""
+    from verify.counterexamples import _check_budget
+
+    if family not in FAMILY_SPACES:
+        raise bad_input("family", f"be one of {sorted(FAMILY_SPACES)} for a search", family,
+                        "Pick a listed family.")  # fmt: skip
+    budget = _check_budget(budget)
+    name, sample, build = FAMILY_SPACES[family]
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    best: tuple[float, Problem, np.ndarray, dict[str, Any]] | None = None
+    skipped = 0
+    for _ in range(budget):
+        param, data_seed = sample(rng), int(rng.integers(0, 2**31))
+        problem, theta0 = build(param, data_seed)
+        res = train(problem, theta0=theta0, spectrum="none")
+        if res.status.value in ("non_finite", "diverged"):
+            skipped += 1
+            continue
+        ev = claim.score(Witness(problem, res.theta))
+        rows.append({name: param, "data_seed": data_seed, "float64_status": res.status.value,
+                     "violation": ev.violation})  # fmt: skip
+        if best is None or ev.violation > best[0]:
+            best = (ev.violation, problem, res.theta, rows[-1])
+    if best is None:
+        return FamilyResult(family, claim, Verdict.INCONCLUSIVE, "every member diverged", name,
+                            rows, None, {"skipped": skipped}, time.perf_counter() - t0)  # fmt: skip
+    cert = certify(claim, best[1], best[2], dps=dps,
+                   origin={"family": family, **best[3]})  # fmt: skip
+    return FamilyResult(family, claim, cert.verdict, cert.reason, name, rows, cert,
+                        {"skipped": skipped, "budget": budget, "seed": seed},
+                        time.perf_counter() - t0)  # fmt: skip
 
 
 # -- registry ----------------------------------------------------------------------------------
