@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
                    "the grid 1/8..1 plus 1/L)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=0.9, help="NFA correlation threshold in "
                    "(0, 1) (0.9)")  # fmt: skip
-    p.add_argument("--budget", type=int, default=200, help="candidates to train (200)")
+    p.add_argument("--budget", type=int, default=None, help="candidates to train (search: "
+                   "200; with --family: search the family's parameter)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the search (0)")
     p.add_argument("--max-seconds", type=float, default=240.0, help="wall-time budget (240)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -63,7 +64,7 @@ def _validate(args: argparse.Namespace) -> None:
                             "Drop --alpha.")  # fmt: skip
         if not (math.isfinite(args.alpha) and 0 < args.alpha <= 1):
             raise bad_input("--alpha", "be in (0, 1]", args.alpha, "Pass e.g. --alpha 0.5.")
-    if args.budget < 1:
+    if args.budget is not None and args.budget < 1:
         raise bad_input("--budget", "be >= 1 (candidates to train)", args.budget,
                         "Pass e.g. --budget 200.")  # fmt: skip
     if not args.max_seconds > 0:
@@ -78,16 +79,24 @@ def _validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _validate(args)
-    from verify.counterexample_families import run_family
+    from verify.counterexample_families import (
+        FAMILY_SPACES,
+        family_claim,
+        run_family,
+        search_family,
+    )
     from verify.counterexamples import make_claim, save_certificate, search
 
     result: Any
-    if args.family is not None:
+    if args.family is not None and args.budget is not None and args.family in FAMILY_SPACES:
+        claim = family_claim(args.family, args.claim, args.alpha, args.threshold)
+        result = search_family(args.family, claim, budget=args.budget, seed=args.seed)
+    elif args.family is not None:
         result = run_family(args.family, args.claim, alpha=args.alpha,
                             threshold=args.threshold, seed=args.seed)  # fmt: skip
     else:
         claim = make_claim(args.claim, alpha=args.alpha, threshold=args.threshold)
-        result = search(claim, budget=args.budget, seed=args.seed,
+        result = search(claim, budget=args.budget or 200, seed=args.seed,
                         max_seconds=args.max_seconds, quiet=args.quiet)  # fmt: skip
     saved: list[str] = []
     if args.save:
