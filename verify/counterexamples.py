@@ -9,8 +9,13 @@ when the score exceeds the claim's tolerance there. This module
 2. certifies a witness (:func:`certify`): Newton in mpmath at ``dps`` digits (50 by default)
    until the gradient of L_lam is at its rounding floor, then the claim is scored there, and a
    violation is re-checked at ``dps + 20`` digits before it is reported REFUTED;
-3. searches and shrinks (:mod:`verify.counterexample_search`-style code at the end of this file:
-   :func:`search`, :func:`shrink`), with candidates described by :class:`Candidate`.
+3. searches (:func:`search`: seeded random search over :class:`SearchSpace`, then local
+   refinement of the input distribution, target, decay and initialisation around the worst
+   violation) and shrinks (:func:`shrink`: fewer samples, smaller widths and input dimension,
+   data rounded to few digits), with candidates described by :class:`Candidate`.
+
+The built-in families (quadratic, deep-linear-unbalanced, dead-relu, adamw) live in
+:mod:`verify.counterexample_families`; ``factcheck counterexample`` is the command line.
 
 Violation scores (REFERENCE.md tags):
 
@@ -25,7 +30,12 @@ Violation scores (REFERENCE.md tags):
   lam D_j = W_{j+1}^T G_{j+1} - G_j W_j^T (G = grad L_lam; D1) plus rounding.
 
 Non-convergence is never a refutation: a point that does not reach its rounding floor gives the
-verdict INCONCLUSIVE.
+verdict INCONCLUSIVE. Search candidates must be certified stationary by the engine in float64
+(verify.train.train) to be scored at all; the reported witness is certified at 50 digits.
+
+Known limit of the score: the grid stops at alpha = 1/8, and as alpha -> 0+ AGOP^alpha tends to
+the projector onto range(AGOP); certificates report that limit's cosine ("alpha_to_0_cosine")
+so a reader can see when an exponent below the grid would correlate better.
 """
 
 from __future__ import annotations
