@@ -946,13 +946,14 @@ class SearchResult:
     seed: int
     budget: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, timings: bool = True) -> dict[str, Any]:
+        """JSON-able summary; ``timings=False`` drops wall times (reproducible output)."""
         return {
             "claim": self.claim.name, "tag": self.claim.tag, "statement": self.claim.statement,
             "verdict": self.verdict.value, "evidence": self.verdict.evidence,
             "reason": self.reason, "seed": self.seed, "budget": self.budget,
             "candidates_tried": self.tried, "converged": self.converged,
-            "skipped": self.skipped, "seconds": self.seconds,
+            "skipped": self.skipped, **({"seconds": self.seconds} if timings else {}),
             "best_float64": None if self.best is None else {
                 "candidate": self.best.candidate.to_dict(),
                 "violation": self.best.violation,
@@ -961,11 +962,12 @@ class SearchResult:
             "certificate": self.certificate.to_dict() if self.certificate else None,
         }  # fmt: skip
 
-    def to_text(self) -> str:
+    def to_text(self, timings: bool = True) -> str:
+        took = f" in {self.seconds:.1f} s" if timings else ""
         lines = [
             f"[{self.claim.tag}] counterexample search for: {self.claim.statement}",
             f"verdict: {self.verdict.value} - {self.reason}",
-            f"tried {self.tried} candidates in {self.seconds:.1f} s (seed {self.seed}): "
+            f"tried {self.tried} candidates{took} (seed {self.seed}): "
             f"{self.converged} certified stationary in float64, skipped "
             + (", ".join(f"{v} {k}" for k, v in self.skipped.items()) or "none")
             + " (never counted as refutations)",
