@@ -508,10 +508,15 @@ def _polish(
                 g2, gn2, floor2 = grad_at(th + step)
                 if np.isfinite(gn2):
                     tried.append((gn2, len(tried), th + step, g2, floor2))
+                    if gn2 <= max(1e-2 * gn, floor2):
+                        break  # why 1e-2: two digits gained, Newton is in its basin; no need
+                        # to try the more truncated steps
             if tried:
                 gn2, k, cand, g2, floor2 = min(tried, key=lambda t: (t[0], t[1]))
                 first = (tried[0][2], tried[0][3], tried[0][0], tried[0][4])
-                if gn2 < gn:
+                # why 0.9: a negligible decrease from a truncated step would waste iterations
+                # (the detour below with the full step is the better move then)
+                if gn2 < 0.9 * gn:
                     th, g, gn, floor, accepted = cand, g2, gn2, floor2, True
         else:  # float64 Hessian with the mpmath gradient: linear contraction ~cond(H) u_64
             g64 = be.to_float(g)
