@@ -139,5 +139,4 @@ def test_report_entries_quick() -> None:
     assert len(theorems) == 1 and theorems[0].verdict == "NUMERICALLY_CONSISTENT"
     assert all(e.verdict == "REFUTED" for e in entries if not e.theorem)
     assert all(e.section == "Counterexamples" for e in entries)
-    # why 15 s: the quick report's budget (measured ~11 s on the shared 2-core machine)
-    assert sum(e.seconds for e in entries) < 15 * 1.5
+    # speed is measured by benchmarks/bench_counterexamples.py, never asserted in tests
