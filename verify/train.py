@@ -51,6 +51,7 @@ __all__ = [
     "dense_hessian",
     "evaluate",
     "gradient_floor",
+    "hessian_norm",
     "hessian_summary",
     "refine_mp",
     "symmetry_directions",
@@ -359,8 +360,12 @@ def _grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def _lbfgs(
-    problem: Problem, theta: np.ndarray, gtol: float, maxiter: int
+    problem: Problem, theta: np.ndarray, gtol: float, maxiter: int, deadline: float
 ) -> tuple[np.ndarray, int]:
+    def stop_at_deadline(intermediate_result: optimize.OptimizeResult) -> None:
+        if time.perf_counter() > deadline:
+            raise StopIteration
+
     res = optimize.minimize(
         lambda t: _grad(problem, t),
         theta,
@@ -369,6 +374,7 @@ def _lbfgs(
         # ftol=0: stop on the gradient (or a failed line search at the precision limit), never on
         # a small relative decrease of the objective
         options={"maxiter": maxiter, "gtol": gtol, "ftol": 0.0, "maxcor": 20},
+        callback=stop_at_deadline,
     )
     return np.asarray(res.x, dtype=np.float64), int(res.nit)
 
@@ -386,8 +392,9 @@ def _eig_solver(H: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _newton64(
-    problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]]
-) -> tuple[np.ndarray, int, bool]:
+    problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
+    deadline: float = float("inf"),
+) -> tuple[np.ndarray, int, bool]:  # fmt: skip
     """Least-squares Newton steps in float64; returns (theta, steps taken, certified)."""
     dense = problem.net.n_params <= DENSE_MAX
     lam = max(problem.lam, 1e-12)
@@ -396,6 +403,8 @@ def _newton64(
         gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
             return theta, k, True
+        if time.perf_counter() > deadline:
+            return theta, k, gn <= floor
         _, g = _grad(problem, theta)
         if dense:
             ev, V, keep = _eig_solver(dense_hessian(problem, theta))
@@ -408,8 +417,10 @@ def _newton64(
             op = _hess_operator(problem, theta)
             # why rtol 1e-10: the new gradient is ~ rtol |g| + O(|g|^2); ten digits per step
             # reaches the float64 floor from the L-BFGS hand-over in two steps
-            trials = (sla.minres(op, -g, rtol=1e-10, maxiter=500, shift=-mu)[0] for mu in
-                      (0.0, 1e-3 * lam, 1e-1 * lam, 10 * lam))  # fmt: skip
+            # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is
+            # wasted work; L-BFGS (resumed by the caller) is cheaper there
+            trials = (sla.minres(op, -g, rtol=1e-10, maxiter=300, shift=-mu)[0] for mu in
+                      (0.0, lam))  # fmt: skip
         for p in trials:
             cand = theta + p
             try:
@@ -430,9 +441,10 @@ def _newton64(
 
 
 def _blas_threads(n_params: int) -> contextlib.AbstractContextManager[Any]:
-    """One BLAS thread for small networks. Why: their vectors are tiny, and on a shared machine
-    OpenBLAS's thread hand-offs inside L-BFGS-B cost ~1 ms per call (measured 7x slower)."""
-    if n_params > DENSE_MAX:
+    """One BLAS thread below LANCZOS_MAX parameters. Why: the vectors are small, and on a shared
+    machine OpenBLAS's thread hand-offs inside L-BFGS-B cost ~1 ms per call (measured 7x
+    slower); large networks keep the threads for their matrix products."""
+    if n_params > LANCZOS_MAX:
         return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
@@ -451,19 +463,24 @@ def train(
     newton_steps: int = 6,
     dps: int | None = None,
     spectrum: str = "auto",
+    max_seconds: float | None = None,
 ) -> TrainResult:
     """Train to a certified stationary point of L_lam (module docstring), optionally at ``dps``.
 
     ``newton_from``: L-BFGS hands over to Newton when ||grad|| <= newton_from * (gradient scale).
     ``spectrum``: "auto", "dense", "lanczos" or "none" (Hessian summary at the final point).
+    ``max_seconds``: wall-time budget of the float64 stage (status max_iter when exceeded).
     """
+    deadline = time.perf_counter() + (max_seconds if max_seconds is not None else float("inf"))
     with _blas_threads(problem.net.n_params):
-        return _train(problem, seed, theta0, max_iter, newton_from, newton_steps, dps, spectrum)
+        return _train(
+            problem, seed, theta0, max_iter, newton_from, newton_steps, dps, spectrum, deadline
+        )
 
 
 def _train(
     problem: Problem, seed: int, theta0: np.ndarray | None, max_iter: int, newton_from: float,
-    newton_steps: int, dps: int | None, spectrum: str,
+    newton_steps: int, dps: int | None, spectrum: str, deadline: float,
 ) -> TrainResult:  # fmt: skip
     start = time.perf_counter()
     p = problem.net.n_params
@@ -490,15 +507,15 @@ def _train(
         handover = newton_from * floor / FLOAT64.unit_roundoff  # newton_from * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
-            if budget <= 0:
+            if budget <= 0 or time.perf_counter() > deadline:
                 break
-            theta, nit = _lbfgs(problem, theta, handover, budget)
+            theta, nit = _lbfgs(problem, theta, handover, budget, deadline)
             iterations += nit
             history.append(("lbfgs", float(np.linalg.norm(_grad(problem, theta)[1]))))
             if np.linalg.norm(theta) > 1e8:
                 status, reason = Status.DIVERGED, f"||theta|| = {np.linalg.norm(theta):.3g}"
                 break
-            theta, k, certified = _newton64(problem, theta, newton_steps, history)
+            theta, k, certified = _newton64(problem, theta, newton_steps, history, deadline)
             steps += k
             if certified:
                 status = Status.CONVERGED
