@@ -157,7 +157,7 @@ def emit(
         )
         if fact is not None:
             print(fact.to_text())
-        print(nfa.to_text())
+        print(nfa.to_text(training=fact is None))
         if saved:
             print(f"run file written: {saved}")
     return exit_status(main.verdict)

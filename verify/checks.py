@@ -387,7 +387,7 @@ class NfaCheck:
             **self.training.to_dict(),
         }
 
-    def to_text(self) -> str:
+    def to_text(self, training: bool = True) -> str:
         rows = [("layer", "alpha", "Pearson", "cosine", "AGOP", "threshold", "verdict")]
         for x in self.layers:
             sc = x.score
@@ -397,7 +397,8 @@ class NfaCheck:
                 "centered" if sc.centered else "uncentered", f"{x.threshold:g}", x.verdict.value,
             ))  # fmt: skip
         head = f"[N2] NFA at {self.precision} (verdict by Pearson; * = best alpha): {self.verdict}"
-        return "\n".join([head, _training_line(self.training), _table(rows), self.reason])
+        lines = [head, _training_line(self.training)] if training else [head]
+        return "\n".join([*lines, _table(rows), self.reason])
 
 
 def _nfa_tolerance(be: Backend, alpha: float, k: int) -> float:
@@ -552,14 +553,21 @@ def report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
         ("tanh", (4, 8, 2), "mse", 40 if quick else 60),
     ]
     if not quick:
-        cases += [("gelu", (4, 6, 6, 3), "cross_entropy", None), ("softplus", (3, 5, 2), "mse", 50)]
+        cases += [
+            ("gelu", (4, 6, 6, 3), "cross_entropy", None),
+            ("sigmoid", (5, 6, 6, 6, 3), "cross_entropy", None),
+            ("softplus", (3, 5, 2), "mse", 50),
+            ("identity", (4, 5, 5, 3), "mse", 50),  # rotation zero modes: least-squares Newton
+            ("tanh", (20, 64, 1), "mse", None),  # 1344 parameters: Newton-MINRES path
+        ]
     base = None
     for act, sizes, loss, dps in cases:
         t0 = time.perf_counter()
         problem = synthetic_problem(MLP(sizes, act), 32, loss=loss, lam=1e-2, seed=seed)
         result = train(problem, seed=seed, dps=dps)
         base = base or result
-        desc = f"{act} MLP {sizes}, {loss}, lam 1e-2, n 32, seed {seed}"
+        where = "float64" if dps is None else f"{dps} digits"
+        desc = f"{act} MLP {sizes}, {loss}, lam 1e-2, n 32, seed {seed}; {where}"
         fact_entry(check_fact(result), f"FACT in every layer ({desc})", True,
                    time.perf_counter() - t0)  # fmt: skip
     assert base is not None
