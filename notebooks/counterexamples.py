@@ -1,0 +1,94 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Where the NFA fails and FACT does not (section 6)
+#
+# The Neural Feature Ansatz (N2) says W_1^T W_1 is proportional to AGOP^alpha. It is an ansatz,
+# not a theorem, and it fails for some networks that fit their data. FACT (F1) is a theorem: at
+# a true stationary point of the weight-decayed loss it cannot fail. This notebook shows both,
+# with certificates: every failure below is found at a point certified stationary at 50 digits
+# and re-checked at 70, and FACT is checked at the same points.
+
+# %% Parameters
+import os
+
+SMALL = os.environ.get("FACTCHECK_SMALL", "0") == "1"
+SEED = 0
+SEARCH_BUDGET = 12 if SMALL else 200
+
+# %%
+from theory import Verdict
+from verify.counterexample_families import run_family
+from verify.counterexamples import fact_claim, nfa_claim, search
+
+# %% [markdown]
+# ## 1. Quadratic networks with anisotropic inputs
+# For f(x) = x^T A x with A = W^T diag(a) W, the AGOP is 4 A Sigma A: it depends on the input
+# covariance Sigma, while at the global minimum W^T W = 2^{1/3} |A|^{2/3} does not. Make the
+# inputs more and more anisotropic (kappa) and the best NFA correlation over every exponent
+# alpha in (0, 1] falls, while FACT keeps holding.
+
+# %%
+quad = run_family("quadratic", "nfa", seed=SEED, quick=SMALL)
+print(f"{quad.verdict.value}: {quad.reason}")
+print(f"{'kappa':>8} {'best corr':>10} {'best alpha':>10}")
+for row in quad.sequence:
+    print(f"{row['kappa']:>8.4g} {row['best_correlation']:>10.4f} {row['best_alpha']:>10.3f}")
+cert = quad.certificate
+assert cert is not None
+print("certificate:", cert.reason)
+print(
+    "FACT relative error at the same point, per layer:",
+    [f"{r['rel_error']:.1e}" for r in cert.fact],
+)
+assert quad.verdict is Verdict.REFUTED
+
+# %% [markdown]
+# ## 2. The other built-in families
+# Unbalanced deep linear networks without weight decay (the imbalance is conserved, D2), ReLU
+# units that are dead on the training set (without weight decay they never move), and AdamW,
+# whose fixed points are not stationary points of L_lam (so FACT's hypothesis fails, not FACT).
+
+# %%
+for family, claim in (("deep-linear-unbalanced", "nfa"), ("dead-relu", "nfa"), ("adamw", "fact")):
+    r = run_family(family, claim, seed=SEED, quick=SMALL)
+    print(f"{family:>24} / {claim}: {r.verdict.value}")
+    print(" " * 27 + r.reason[:300])
+
+# %% [markdown]
+# ## 3. Searching for a counterexample from scratch
+# A seeded search over architectures, activations, input distributions and weight decay.
+# Candidates that do not reach a certified stationary point are skipped and counted, never
+# counted as evidence. The worst violation is shrunk and certified.
+
+# %%
+res = search(nfa_claim(alpha=None, threshold=0.9), budget=SEARCH_BUDGET, seed=SEED, quiet=True)
+print(res.to_text(timings=False)[:2000])
+
+# %% [markdown]
+# The same search against FACT itself finds nothing: a claim that survives a search which
+# demonstrably can find failures (above) has really been tested.
+
+# %%
+sound = search(fact_claim("F1"), budget=SEARCH_BUDGET, seed=SEED, quiet=True)
+print(f"FACT: {sound.verdict.value} - {sound.reason[:400]}")
+assert sound.verdict is not Verdict.REFUTED
+
+# %% [markdown]
+# ## Verdict
+# The NFA is REFUTED at certified stationary points (quadratic family: best correlation over
+# alpha in (0, 1] about 0.41 at full size), while FACT holds at the same points to ~1e-43 at 50
+# digits. How closely this matches the FACT paper's Theorem 6.1: the mechanism (AGOP depends on
+# the data, W^T W does not) is the paper's; the exact distribution of its theorem could not be
+# confirmed, so this family is our own construction in its spirit.
