@@ -81,6 +81,12 @@ class _Ctx:
     instances: list[ExplicitLayer]
 
     @property
+    def parts(self) -> tuple[LayerModel, Any, Any, Any, Any, Any]:
+        """``(model, W, H, Delta, n, lam)``, the symbols every derivation starts from."""
+        M = self.model
+        return M, M.W, M.H, M.Delta, M.n, M.lam
+
+    @property
     def target_grad(self) -> Any:
         M = self.model
         return M.Delta * M.H.T / M.n + M.lam * M.W
@@ -121,14 +127,7 @@ def _fact_expr(ctx: _Ctx, Gh: Any) -> Any:
 
 # -- F1 --------------------------------------------------------------------------------------
 def _derive_f1(ctx: _Ctx) -> Derivation:
-    M, W, H, D, n, lam = (
-        ctx.model,
-        ctx.model.W,
-        ctx.model.H,
-        ctx.model.Delta,
-        ctx.model.n,
-        ctx.model.lam,
-    )
+    M, W, H, D, n, lam = ctx.parts
     G = ctx.target_grad
     steps = []
     L = sp.Symbol("L_lambda")
@@ -263,14 +262,7 @@ def _conclude(claim: Claim, steps: list[Step], tag: str) -> Derivation:
 
 # -- F2 and F4 ---------------------------------------------------------------------------------
 def _derive_f2(ctx: _Ctx) -> Derivation:
-    M, W, H, D, n, lam = (
-        ctx.model,
-        ctx.model.W,
-        ctx.model.H,
-        ctx.model.Delta,
-        ctx.model.n,
-        ctx.model.lam,
-    )
+    M, W, H, D, n, lam = ctx.parts
     G = ctx.target_grad
     GradW = sp.MatrixSymbol("grad_W L_lambda", *W.shape)
     fact = _fact_expr(ctx, ctx.Gh)
@@ -311,14 +303,7 @@ def _derive_f2(ctx: _Ctx) -> Derivation:
 
 
 def _derive_f4(ctx: _Ctx) -> Derivation:
-    M, W, H, D, n, lam = (
-        ctx.model,
-        ctx.model.W,
-        ctx.model.H,
-        ctx.model.Delta,
-        ctx.model.n,
-        ctx.model.lam,
-    )
+    M, W, H, D, n, lam = ctx.parts
     G = ctx.target_grad
     GradW = sp.MatrixSymbol("grad_W L_lambda", *W.shape)
     bfact = -(1 / (n * lam)) * D * (W * H).T

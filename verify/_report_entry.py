@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from theory._records import Derivation
+
 __all__ = ["ReportEntry"]
 
 
@@ -35,3 +37,30 @@ class ReportEntry:
     figure_svg: str | None = None
     theorem: bool = True
     files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_derivation(
+        cls,
+        d: Derivation,
+        section: str,
+        *,
+        seconds: float = 0.0,
+        precision: str = "exact (symbolic)",
+        theorem: bool = True,
+        data: dict[str, Any] | None = None,
+    ) -> ReportEntry:
+        """The entry for a symbolic derivation: its claim, verdict, text and LaTeX."""
+        return cls(
+            section=section,
+            claim=d.claim.name,
+            tag=d.claim.tag,
+            verdict=d.verdict.value,
+            evidence=d.verdict.evidence,
+            reason=d.reason,
+            precision=precision,
+            seconds=seconds,
+            details=d.to_text(),
+            latex=d.to_latex(),
+            data={"steps": len(d.steps), "all_checked": d.all_checked} | dict(data or {}),
+            theorem=theorem,
+        )

@@ -36,39 +36,22 @@ def report_entries(quick: bool = False, seed: int = 0) -> list[ReportEntry]:
         t0 = time.perf_counter()
         result = derive_fact(**case)
         dt = (time.perf_counter() - t0) / 4
-        for d in result.all:
-            out.append(
-                ReportEntry(
-                    section=SECTION,
-                    claim=d.claim.name,
-                    tag=d.claim.tag,
-                    verdict=d.verdict.value,
-                    evidence=d.verdict.evidence,
-                    reason=d.reason,
-                    precision="exact (symbolic)",
-                    seconds=dt,
-                    details=d.to_text(),
-                    latex=d.to_latex(),
-                    data={"arch": case, "steps": len(d.steps), "all_checked": d.all_checked},
-                )
-            )
+        out += [
+            ReportEntry.from_derivation(d, SECTION, seconds=dt, data={"arch": case})
+            for d in result.all
+        ]
     for name, (text, _) in VARIANTS.items():
         t0 = time.perf_counter()
         d = check_fact_variant(name, arch="mlp", depth=3, layer=2, bias=True)
         planted = name not in ("fact", "transposed")
-        out.append(
-            ReportEntry(
-                section="FACT: planted variants",
-                claim=f"variant '{name}': {text}",
-                tag="F1",
-                verdict=d.verdict.value,
-                evidence=d.verdict.evidence,
-                reason=d.reason,
-                precision="exact (rational witness)" if planted else "exact (symbolic)",
-                seconds=time.perf_counter() - t0,
-                details=d.to_text(),
-                theorem=not planted,
-                data={"variant": name, "expected": "REFUTED" if planted else "PROVED"},
-            )
+        entry = ReportEntry.from_derivation(
+            d,
+            "FACT: planted variants",
+            seconds=time.perf_counter() - t0,
+            precision="exact (rational witness)" if planted else "exact (symbolic)",
+            theorem=not planted,
+            data={"variant": name, "expected": "REFUTED" if planted else "PROVED"},
         )
+        entry.claim = f"variant '{name}': {text}"
+        out.append(entry)
     return out

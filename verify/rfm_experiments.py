@@ -513,20 +513,7 @@ SECTION = "Recursive Feature Machines"
 
 
 def _derivation_entry(d: Any, seconds: float, *, theorem: bool = True) -> ReportEntry:
-    return ReportEntry(
-        section=SECTION,
-        claim=d.claim.name,
-        tag=d.claim.tag,
-        verdict=d.verdict.value,
-        evidence=d.verdict.evidence,
-        reason=d.reason,
-        precision="exact (symbolic)",
-        seconds=seconds,
-        details=d.to_text(),
-        latex=d.to_latex(),
-        data={"steps": len(d.steps)},
-        theorem=theorem,
-    )
+    return ReportEntry.from_derivation(d, SECTION, seconds=seconds, theorem=theorem)
 
 
 def _numeric_entries(seed: int) -> list[ReportEntry]:
