@@ -144,3 +144,31 @@ def test_html_renders_in_headless_browser(tmp_path: Path, fast_producers: None) 
     ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     assert shot.exists() and shot.stat().st_size > 20_000  # a blank page is a few kB
+
+
+def test_attachments_are_written_and_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: certificates attached to an entry land in DIR/certificates and in results.json."""
+    fake = ModuleType("fake_cert_producer")
+    fake.report_entries = lambda quick, seed: [  # type: ignore[attr-defined]
+        ReportEntry(
+            "S",
+            "claim",
+            "N2",
+            "REFUTED",
+            "e",
+            "r",
+            theorem=False,
+            attachments={"cx 1.npz": b"PK-bytes"},
+        )
+    ]
+    monkeypatch.setitem(sys.modules, "fake_cert_producer", fake)
+    monkeypatch.setattr(
+        report, "PRODUCERS", (("fake_cert_producer", "report_entries", "S", ("N2",)),)
+    )
+    assert report.run_report(out=str(tmp_path), quick=True) == 0
+    assert (tmp_path / "certificates" / "cx-1.npz").read_bytes() == b"PK-bytes"
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["claims"][0]["files"] == ["certificates/cx-1.npz"]
+    assert "attachments" not in data["claims"][0]

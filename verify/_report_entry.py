@@ -21,6 +21,9 @@ class ReportEntry:
     ``theorem`` is True when the toolkit states the claim as a theorem: a REFUTED verdict on such
     an entry makes the report exit non-zero. Planted false variants and counterexample families
     set it False (for them REFUTED is the expected, healthy outcome).
+    ``attachments`` maps a file name to its bytes (e.g. a certificate's run file, as written by
+    ``verify.runfile.save_run``); the report writes them into ``DIR/certificates/`` and lists them
+    in ``files``. Bytes, not paths, so entries cross process boundaries (``--jobs``) intact.
     """
 
     section: str
@@ -37,6 +40,7 @@ class ReportEntry:
     figure_svg: str | None = None
     theorem: bool = True
     files: list[str] = field(default_factory=list)
+    attachments: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def from_derivation(

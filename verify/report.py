@@ -26,7 +26,7 @@ from typing import Any
 
 from theory._errors import bad_input
 from theory._records import to_jsonable
-from verify._io import write_text_atomic
+from verify._io import write_bytes_atomic, write_text_atomic
 from verify._report_entry import ReportEntry
 
 __all__ = ["PRODUCERS", "run_report", "collect"]
@@ -153,6 +153,11 @@ def run_report(
     t0 = time.perf_counter()
     entries = collect(quick=quick, seed=seed, jobs=jobs, only=only)
     elapsed = time.perf_counter() - t0
+    for e in entries:
+        for name, blob in sorted(e.attachments.items()):
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+            write_bytes_atomic(outdir / "certificates" / safe, blob)
+            e.files.append(f"certificates/{safe}")
     figures = {}
     for k, e in enumerate(entries):
         if e.figure_svg:
@@ -198,6 +203,7 @@ def _strip_timings(obj: Any) -> Any:
 def _entry_json(e: ReportEntry) -> dict[str, Any]:
     d = asdict(e)
     d.pop("figure_svg")
+    d.pop("attachments")
     d["has_figure"] = e.figure_svg is not None
     return _strip_timings(to_jsonable(d))
 
@@ -269,6 +275,8 @@ def _markdown(
         md += ["", f"### [{e.tag}] {e.claim}", "", f"**{e.verdict}**: {e.reason}", ""]
         if e.details:
             md += ["```text", e.details.rstrip(), "```"]
+        if e.files:
+            md += ["", "Files: " + ", ".join(f"[{f}]({f})" for f in e.files)]
         if k in figures:
             md += ["", f"![{e.tag}]({figures[k]})"]
     return "\n".join(md) + "\n"
@@ -322,6 +330,8 @@ def _html(entries: list[ReportEntry], elapsed: float, quick: bool, seed: int) ->
         )
         if e.details:
             body.append(f"<pre>{esc(e.details.rstrip())}</pre>")
+        if e.files:
+            body.append("<p>Files: " + ", ".join(esc(f) for f in e.files) + "</p>")
         if e.figure_svg:
             body.append(f"<figure>{e.figure_svg}</figure>")
     return (
