@@ -224,8 +224,8 @@ def _counts(entries: list[ReportEntry]) -> str:
     parts = ", ".join(f"{v} {k}" for k, v in sorted(by.items()))
     others = len(entries) - len(theorems)
     return (
-        f"{len(theorems)} theorems: {parts}; {others} planted variants, known failures "
-        "and empirical claims"
+        f"{len(theorems)} theorems: {parts}; {others} other claims (planted variants, "
+        "known failures, empirical measurements)"
     )
 
 
