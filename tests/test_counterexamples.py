@@ -6,6 +6,7 @@ the CLI acceptance run of the quadratic family is marked slow.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -49,6 +50,24 @@ def _tanh_problem(seed: int = 0) -> Problem:
     X = rng.standard_normal((12, 3))
     Y = np.tanh(X @ rng.standard_normal((3, 1)))
     return Problem(MLP((3, 3, 1), "tanh"), X, Y, "mse", 1e-2)
+
+
+# -- layout ------------------------------------------------------------------------------------
+FACADES = {
+    "verify.counterexamples": ("claims", "polish", "certify", "space", "search"),
+    "verify.counterexample_families": ("family_result", "stationary_families", "adamw"),
+}
+
+
+@pytest.mark.parametrize("facade", sorted(FACADES))
+def test_facade_reexports_every_public_name(facade: str) -> None:
+    """N2: each facade re-exports its modules' public names, so `from facade import X` works."""
+    fac = importlib.import_module(facade)
+    for part in FACADES[facade]:
+        mod = importlib.import_module(f"verify.counterexample_{part}")
+        missing = [n for n in mod.__all__ if getattr(fac, n, None) is not getattr(mod, n)]
+        assert not missing, (part, missing)
+    assert all(hasattr(fac, n) for n in fac.__all__)
 
 
 # -- claims ------------------------------------------------------------------------------------
