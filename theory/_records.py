@@ -231,7 +231,11 @@ class Derivation:
         return "\n".join(lines)
 
     def to_latex(self) -> str:
-        """A LaTeX fragment (an ``align*`` environment plus prose) that compiles as math."""
+        """A LaTeX fragment (amsmath ``align*``) that compiles as math.
+
+        Each step is one aligned equation followed by its justification as wrapped prose
+        (``\\intertext``), so long reasons never run off the page.
+        """
         c = self.claim
         out = [
             f"% [{c.tag}] {c.name}",
@@ -239,13 +243,14 @@ class Derivation:
             rf"  & {_latex(c.lhs)} = {_latex(c.rhs)} && \text{{({_tex_text(c.tag)})}} \\",
         ]
         for k, s in enumerate(self.steps, 1):
-            tick = r"\checkmark" if s.checked else r"\text{unchecked}"
-            out.append(
-                rf"  {k}.\quad & {_latex(s.lhs)} = {_latex(s.rhs)}"
-                rf" && \text{{{_tex_text(s.justification)}}}\ {tick} \\"
-            )
-        out.append(rf"  & && \text{{verdict: {_tex_text(self.verdict.value)}}}")
+            tick = r"\checkmark" if s.checked else r"\textbf{unchecked}"
+            out.append(rf"  \intertext{{\small {k}. {_tex_text(s.justification)} {tick}}}")
+            out.append(rf"  & {_latex(s.lhs)} = {_latex(s.rhs)} \\")
         out.append(r"\end{align*}")
+        out.append(
+            rf"\noindent{{\small verdict: {_tex_text(self.verdict.value)} "
+            rf"({_tex_text(self.reason)})}}"
+        )
         return "\n".join(out)
 
 
@@ -256,10 +261,20 @@ def _text(expr: Any) -> str:
     return sp.sstr(expr)
 
 
+#: symbol names that SymPy's printer spells poorly, and their conventional LaTeX
+_LATEX_NAMES = {
+    r"grad_{W L \lambda}": r"\nabla_{W} L_{\lambda}",
+    r"grad_{W}": r"\nabla_{W}",
+}
+
+
 def _latex(expr: Any) -> str:
     if isinstance(expr, str):
         return rf"\text{{{_tex_text(expr)}}}"
-    return sp.latex(expr)
+    out = sp.latex(expr)
+    for bad, good in _LATEX_NAMES.items():
+        out = out.replace(bad, good)
+    return out
 
 
 _TEX_ESCAPES = {
@@ -273,6 +288,8 @@ _TEX_ESCAPES = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
 }
 
 
