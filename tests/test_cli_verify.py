@@ -74,6 +74,33 @@ def test_check_user_file_off_convergence_is_inconclusive(
     assert code == 0 and out["verdict"] == "NUMERICALLY_CONSISTENT"
 
 
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_check_without_weight_decay_scores_the_nfa(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, activation: str
+) -> None:
+    """N2, D2: a lam = 0 run file: FACT "not applicable" (no error, no verdict), the NFA is
+    scored and sets the exit status; a linear network also reports its imbalance."""
+    from verify.train import train
+
+    problem = synthetic_problem(MLP((3, 4, 4, 2), activation), 16, lam=0.0, seed=2)
+    result = train(problem, seed=2, spectrum="none")
+    path = tmp_path / "nodecay.npz"
+    save_run(path, problem, result.theta)
+    code, out = _json(capsys, ["check", str(path), "--json"])
+    assert out["fact_verdict"] == "not applicable: FACT needs lam > 0" and out["tag"] == "N2"
+    assert code == {"NUMERICALLY_CONSISTENT": 0, "REFUTED": 1, "INCONCLUSIVE": 3}[out["verdict"]]
+    assert all("pearson" in layer["nfa"] and "fact_rel_error" not in layer
+               for layer in out["layers"])  # fmt: skip
+    if activation == "identity":
+        assert out["status"] == "converged" and len(out["balance"]["imbalance"]) == 2
+        assert out["balance"]["balanced"] is (max(out["balance"]["imbalance_rel"]) <= (
+            out["balance"]["tolerance_rel"]))  # fmt: skip
+    else:
+        assert "balance" not in out
+    assert main(["check", str(path)]) == code
+    assert "[F1] FACT: not applicable: FACT needs lam > 0" in capsys.readouterr().out
+
+
 def test_verify_nfa_reports_both_correlations(capsys: pytest.CaptureFixture[str]) -> None:
     """N2: `verify nfa` searches alpha by default and reports Pearson and cosine per layer."""
     code, out = _json(capsys, ["verify", "nfa", "--json", "--threshold", "0.5"])

@@ -234,3 +234,14 @@ def test_centered_agop_vanishes_for_linear_networks() -> None:
     problem = synthetic_problem(net, 8, seed=0)
     for feat in layer_features(problem, net.init(0)):
         assert np.abs(feat.agop_centered).max() <= 1e-14 * np.abs(feat.agop).max()
+
+
+def test_features_without_weight_decay_leave_fact_undefined() -> None:
+    """N1, F1 (assumptions): at lam = 0 the NFM and AGOP are computed in both backends, while
+    FACT, bFACT and the F2 bound (which divide by lam) are NaN, not a ZeroDivisionError."""
+    problem = synthetic_problem(MLP((3, 4, 2), "tanh"), 8, lam=0.0, seed=0)
+    theta = problem.net.init(0)
+    for be in (FLOAT64, mp_backend(20)):
+        for feat in layer_features(problem, be.asarray(theta), be):
+            assert np.isfinite(be.to_float(feat.agop)).all() and feat.nfm_norm > 0
+            assert all(x != x for x in np.ravel(feat.fact)) and np.isnan(feat.f2_bound)  # NaN

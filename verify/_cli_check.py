@@ -14,6 +14,11 @@ the convention in :mod:`verify.runfile`). What happens to the stored weights:
 - ``--refine``: train from the stored weights (L-BFGS and Newton) before checking; the report
   says so, and the run file is not modified.
 - ``--no-polish`` with ``--dps``: evaluate at D digits exactly at the stored weights.
+
+A run file with lam = 0 is outside FACT's assumptions: FACT is reported as "not applicable:
+FACT needs lam > 0" (not an error, not a refutation), while the NFA is scored (and, for the
+identity activation, the deep-linear imbalance ||W_{j+1}^T W_{j+1} - W_j W_j^T||, D2); the exit
+status then follows the NFA verdict.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from verify._cli_verify import emit, report_entries
+from verify._balance import balance_report
+from verify._cli_verify import FACT_NOT_APPLICABLE, emit, report_entries
 from verify.checks import check_fact, check_nfa
 from verify.network import mp_backend
 from verify.runfile import load_run
@@ -91,7 +97,23 @@ def run(args: argparse.Namespace) -> int:
     result = checked_point(
         run_file.theta, run_file.problem, args.dps, args.refine, not args.no_polish
     )
-    fact = check_fact(result)
-    nfa = check_nfa(result, alpha=args.alpha, recheck=False)
     args.save = None
-    return emit(fact, nfa, args, command=f"check {args.file}")
+    if result.problem.lam > 0:
+        fact = check_fact(result)
+        nfa = check_nfa(result, alpha=args.alpha, recheck=False)
+        return emit(fact, nfa, args, command=f"check {args.file}")
+    # lam = 0: FACT does not apply (F1 divides by lam). The NFA, and for a linear network its
+    # balancedness, are still scored; the NFA verdict (re-checked if REFUTED) sets the status.
+    nfa = check_nfa(result, alpha=args.alpha)
+    balance = None
+    if result.problem.net.activation == "identity":
+        be = mp_backend(result.dps) if result.theta_mp is not None and result.dps else None
+        balance = (
+            balance_report(result.problem, result.theta_mp, be)
+            if be is not None
+            else balance_report(result.problem, result.theta)
+        )
+    return emit(
+        None, nfa, args, command=f"check {args.file}", primary="nfa",
+        fact_note=FACT_NOT_APPLICABLE, balance=balance,
+    )  # fmt: skip

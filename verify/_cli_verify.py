@@ -14,12 +14,23 @@ from typing import Any
 
 from theory._errors import bad_input
 from theory._records import Verdict, to_jsonable
+from verify._balance import BalanceReport
 from verify.checks import FactCheck, NfaCheck, check_fact, check_nfa, report_entries
 from verify.network import MLP
 from verify.runfile import save_run
 from verify.train import TrainResult, synthetic_problem, train
 
-__all__ = ["add_network_options", "exit_status", "register", "report_entries"]
+__all__ = [
+    "FACT_NOT_APPLICABLE",
+    "add_network_options",
+    "emit",
+    "exit_status",
+    "register",
+    "report_entries",
+]
+
+#: what FACT's entry says for a run without weight decay (outside F1's assumptions, no verdict)
+FACT_NOT_APPLICABLE = "not applicable: FACT needs lam > 0"
 
 EPILOG = (
     "Exit status: 0 all verdicts support the claim, 1 REFUTED, 3 INCONCLUSIVE, 2 bad input. "
@@ -124,8 +135,9 @@ def check_fact_outside(lam: float) -> None:
 def _run_nfa(args: argparse.Namespace) -> int:
     result = _trained(args)
     nfa = check_nfa(result, alpha=args.alpha, threshold=args.threshold, centered=args.centered)
-    fact = check_fact(result) if result.problem.lam > 0 else None
-    return emit(fact, nfa, args, command="verify nfa", primary="nfa")
+    if result.problem.lam > 0:
+        return emit(check_fact(result), nfa, args, command="verify nfa", primary="nfa")
+    return emit(None, nfa, args, command="verify nfa", primary="nfa", fact_note=FACT_NOT_APPLICABLE)
 
 
 def emit(
@@ -135,8 +147,14 @@ def emit(
     *,
     command: str,
     primary: str = "fact",
+    fact_note: str | None = None,
+    balance: BalanceReport | None = None,
 ) -> int:
-    """Print JSON or tables, write the run file if asked, return the exit status."""
+    """Print JSON or tables, write the run file if asked, return the exit status.
+
+    ``fact_note`` replaces the FACT result when FACT does not apply (lam = 0); ``balance`` adds
+    the deep-linear imbalance (D2). Neither changes the exit status, which follows ``primary``.
+    """
     main = fact if primary == "fact" and fact is not None else nfa
     result = main.training
     saved = None
@@ -148,7 +166,12 @@ def emit(
         )  # fmt: skip
         saved = args.save
     if args.json:
-        print(json.dumps(to_jsonable(_json(fact, nfa, command, main, saved)), indent=2))
+        out = _json(fact, nfa, command, main, saved)
+        if fact_note is not None:
+            out["fact_verdict"] = fact_note
+        if balance is not None:
+            out["balance"] = balance.to_dict()
+        print(json.dumps(to_jsonable(out), indent=2))
     else:
         net, pb = result.problem.net, result.problem
         print(
@@ -157,7 +180,11 @@ def emit(
         )
         if fact is not None:
             print(fact.to_text())
+        elif fact_note is not None:
+            print(f"[F1] FACT: {fact_note}")
         print(nfa.to_text(training=fact is None))
+        if balance is not None:
+            print(balance.to_text())
         if saved:
             print(f"run file written: {saved}")
     return exit_status(main.verdict)

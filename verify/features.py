@@ -87,15 +87,18 @@ def layer_features(problem: Problem, theta: Array, be: Backend = FLOAT64) -> lis
     n, out = problem.n, []
     with be.working():
         _, _, lam = problem.data(be)
+        # 1/lam: FACT, bFACT and F2 are undefined without weight decay (lam = 0); NaN there (in
+        # both backends) instead of a ZeroDivisionError, so the NFM and AGOP stay usable
+        inv_lam = 1 / lam if lam != 0 else be.asarray(np.float64("nan"))
         for idx, ((w, _), (gw, _)) in enumerate(zip(bp.params, bp.grads, strict=True)):
             h, gh, delta = bp.hs[idx], bp.grad_h[idx], bp.deltas[idx]
             nfm = w.T @ w
-            fact = -(gh.T @ h) / (n * lam)  # F1
-            bfact = -(delta.T @ (h @ w.T)) / (n * lam)  # F4
+            fact = -(gh.T @ h) * inv_lam / n  # F1
+            bfact = -(delta.T @ (h @ w.T)) * inv_lam / n  # F4
             agop = sum(j.T @ j for j in jac[idx]) / n  # N1, summed over outputs
             agop_c = sum((j - np.mean(j, axis=0)).T @ (j - np.mean(j, axis=0)) for j in jac[idx])
             defect = nfm - fact
-            f2_gap = defect - (w.T @ gw) / lam  # F2: exactly zero in exact arithmetic
+            f2_gap = defect - (w.T @ gw) * inv_lam  # F2: exactly zero in exact arithmetic
             gram = w @ w.T
             sizes = be.sqrt(np.sum(gh * gh, axis=1)) * be.sqrt(np.sum(h * h, axis=1))
             norm = float(fro(nfm, be))
@@ -111,12 +114,12 @@ def layer_features(problem: Problem, theta: Array, be: Backend = FLOAT64) -> lis
                     grad_W=gw,
                     fact_rel_error=_ratio(fro(defect, be), fro(nfm, be)),
                     fact_defect=float(fro(defect, be)),
-                    f2_bound=float(fro(w, be) * fro(gw, be) / lam),  # F2
+                    f2_bound=float(fro(w, be) * fro(gw, be) * inv_lam),  # F2
                     f2_residual=float(fro(f2_gap, be)),
                     bfact_rel_error=_ratio(fro(gram - bfact, be), fro(gram, be)),  # F4
                     fact_asymmetry=_ratio(fro(fact - fact.T, be), fro(fact, be)),  # F5
                     nfm_norm=norm,
-                    rounding_scale=float(fro(w, be) ** 2 + np.sum(sizes) / (n * lam)),
+                    rounding_scale=float(fro(w, be) ** 2 + np.sum(sizes) * inv_lam / n),
                 )
             )
     return out
