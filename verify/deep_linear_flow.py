@@ -41,6 +41,7 @@ from theory.deep_linear_nfa import (
     derive_nfa_deep_linear,
     derive_nfa_induction,
 )
+from verify._linalg import psd_power
 from verify._report_entry import ReportEntry
 from verify._svgplot import line_plot
 from verify.features import correlation
@@ -230,21 +231,9 @@ def _gradients(Ws: list[Any], Sxx: Any, Syx: Any, lam: Any) -> list[Any]:
     return grads
 
 
-def psd_power_clipped(a: Any, alpha: Any, be: Backend = FLOAT64) -> Any:
-    """``a^alpha`` for symmetric PSD ``a``, eigenvalues below the rounding floor set to 0.
-
-    Why the floor: the AGOP A^T A of a linear network has rank <= min(c, d) exactly; its null
-    eigenvalues come out of eigh as rounding noise of size ~ k u ||a|| (k = matrix size, u the
-    unit roundoff), and the power 1/L would blow them up to (k u)^{1/L} (1e-6 at L = 3 in
-    float64). Eigenvalues below 100 k u max|eig| cannot be told from 0 and are clipped to 0;
-    the factor 100 covers the few products that formed ``a``. Compare verify.features.psd_power,
-    which clips negatives only.
-    """
-    with be.working():
-        w, v = be.eigh((a + a.T) / 2)
-        floor = 100 * len(w) * be.unit_roundoff * max(abs(x) for x in w)
-        p = np.array([x**alpha if x > floor else x * 0 for x in w], dtype=v.dtype)
-        return (v * p) @ v.T
+#: alias of :func:`verify._linalg.psd_power` (eigenvalues below the rounding floor
+#: 100 k u max|eig| set to 0; the toolkit's one PSD power), kept for existing imports
+psd_power_clipped = psd_power
 
 
 def _metrics(Ws: list[Any], be: Backend) -> dict[str, Any]:

@@ -12,10 +12,11 @@ For layer l with weight W (out x in) and input h_l (REFERENCE.md; conventions of
 - F2 bound   ||W||_F ||grad_W L_lam||_F / lam >= ||W^T W - FACT||_F                        (F2)
 - relative FACT error ||W^T W - FACT||_F / ||W^T W||_F.
 
-Matrix powers of PSD matrices use a symmetric eigendecomposition with negative eigenvalues
-clipped to 0 (N3; AGOP is usually rank-deficient). Agreement is scored by Pearson correlation of
-the entries (subtract each matrix's mean entry, then cosine) and by plain cosine; both are reported
-and every result says which one a verdict used (N3). Everything runs in float64 or mpmath.
+Matrix powers of PSD matrices use a symmetric eigendecomposition with eigenvalues below a
+rounding floor clipped to 0 (N3, :mod:`verify._linalg`; AGOP is usually rank-deficient).
+Agreement is scored by Pearson correlation of the entries (subtract each matrix's mean entry,
+then cosine) and by plain cosine; both are reported and every result says which one a verdict
+used (N3). Everything runs in float64 or mpmath.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
+from verify import _linalg
 from verify.network import FLOAT64, Array, Backend, Problem, backprop, input_jacobians
 
 __all__ = [
@@ -70,6 +72,7 @@ class LayerFeatures:
     fact_asymmetry: float  # ||FACT - FACT^T||_F / ||FACT||_F (zero at a stationary point, F5)
     nfm_norm: float
     rounding_scale: float  # ||W||_F^2 + (1/(n lam)) sum_i |grad_h l_i| |h_i|: size of the summands
+    terms: int = 0  # k = n + depth * max width: the longest chain of sums behind these matrices
 
     def fact_sym(self) -> Array:
         """(FACT + FACT^T)/2 (F5)."""
@@ -120,6 +123,7 @@ def layer_features(problem: Problem, theta: Array, be: Backend = FLOAT64) -> lis
                     fact_asymmetry=_ratio(fro(fact - fact.T, be), fro(fact, be)),  # F5
                     nfm_norm=norm,
                     rounding_scale=float(fro(w, be) ** 2 + np.sum(sizes) * inv_lam / n),
+                    terms=n + problem.net.depth * max(problem.net.sizes),
                 )
             )
     return out
@@ -131,22 +135,9 @@ def _ratio(num: Any, den: Any) -> float:
 
 # -- PSD powers and correlations ---------------------------------------------------------------
 def psd_power(a: Array, alpha: float, be: Backend = FLOAT64) -> Array:
-    """``A^alpha`` for symmetric PSD ``A``: eigendecomposition, negative eigenvalues set to 0."""
-    return _power_from_eig(_eig(a, be), alpha, be)
-
-
-def _eig(a: Array, be: Backend) -> tuple[Array, Array]:
-    with be.working():
-        return be.eigh((a + a.T) / 2)
-
-
-def _power_from_eig(eig: tuple[Array, Array], alpha: float, be: Backend) -> Array:
-    if not alpha > 0:
-        raise bad_input("alpha", "be > 0", alpha, "Pass e.g. 0.5 (the Science paper's exponent).")
-    w, v = eig
-    with be.working():
-        clipped = np.array([x**alpha if x > 0 else x * 0 for x in w], dtype=v.dtype)
-        return (v * clipped) @ v.T
+    """``A^alpha`` for symmetric PSD ``A`` (N3): :func:`verify._linalg.psd_power`, eigenvalues
+    below the rounding floor set to 0."""
+    return _linalg.psd_power(a, alpha, be)
 
 
 @dataclass(frozen=True)
@@ -207,10 +198,11 @@ def nfa_score(
     alphas = list(grid) if alpha is None else [alpha]
     if not alphas:
         raise bad_input("grid", "contain at least one exponent", grid, "Pass e.g. [0.5, 1.0].")
-    eig = _eig(feat.agop_centered if centered else feat.agop, be)
+    # one eigendecomposition for every exponent; the floor counts the summands that formed AGOP
+    eig = _linalg.psd_eigh(feat.agop_centered if centered else feat.agop, be, feat.terms or None)
     rows = []
     for a in alphas:
-        c = correlation(feat.nfm, _power_from_eig(eig, float(a), be), be)
+        c = correlation(feat.nfm, _linalg.psd_power_from_eigh(eig, float(a), be), be)
         rows.append((float(a), c.pearson, c.cosine))
     best = max(rows, key=lambda r: r[1])
     return NfaScore(

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from theory._errors import OutsideAssumptionsError, bad_input
+from verify._linalg import psd_power  # the toolkit's one PSD power (N3), re-exported
 from verify.rfm_kernels import Kernel, KernelMachine, _as_matrix, _fit, check_metric
 
 __all__ = [
@@ -64,13 +65,6 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 # -- matrix helpers ------------------------------------------------------------------------------
-def psd_power(A: np.ndarray, p: float) -> np.ndarray:
-    """``A^p`` of the symmetric part of A, negative eigenvalues clipped to 0 (N3)."""
-    w, V = np.linalg.eigh((A + A.T) / 2.0)
-    w = np.clip(w, 0.0, None) ** p
-    return (V * w) @ V.T
-
-
 def normalize_metric(M: np.ndarray) -> np.ndarray:
     """``M / lambda_max(M)`` (symmetrised): the normalisation used after every update."""
     M = (M + M.T) / 2.0
