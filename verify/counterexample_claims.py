@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
+from verify._linalg import psd_eigh, psd_power_from_eigh
 from verify.features import LayerFeatures, correlation, fro, layer_features
 from verify.network import FLOAT64, Array, Backend, Problem, backprop
 
@@ -203,22 +204,19 @@ def _by_alpha(
 ) -> list[tuple[float, float, float, float]]:
     """``(alpha, Pearson, cosine, max of the two)`` of W^T W against AGOP^alpha (N2, N3).
 
-    AGOP^alpha by one symmetric eigendecomposition; eigenvalues at or below ten times their
-    rounding level k u ||AGOP|| (k = n + depth * width terms per entry) count as exact zeros.
-    Why: AGOP is usually rank-deficient, and alpha = 1/8 lifts rounding noise e to e^(1/8)
-    (1e-6 at 50 digits), which would make the score depend on the precision."""
+    AGOP^alpha by one symmetric eigendecomposition (verify._linalg, the toolkit's PSD power):
+    eigenvalues below the rounding floor 100 k u ||AGOP|| (k = n + depth * width terms per
+    entry) count as exact zeros. Why: AGOP is usually rank-deficient, and alpha = 1/8 lifts
+    rounding noise e to e^(1/8) (1e-6 at 50 digits), which would make the score depend on the
+    precision."""
     net = w.problem.net
     k = w.problem.n + net.depth * max(net.sizes)
     agop = feat.agop_centered if centered else feat.agop
+    eig = psd_eigh(agop, w.be, terms=k)
     rows = []
     with w.be.working():
-        vals, vecs = w.be.eigh((agop + agop.T) / 2)
-        top = max(abs(float(v)) for v in vals)
-        level = 10 * k * w.unit_roundoff * top
         for a in grid:
-            powered = np.array([v**a if float(v) > level else v * 0 for v in vals],
-                               dtype=vecs.dtype)  # fmt: skip
-            c = correlation(feat.nfm, (vecs * powered) @ vecs.T, w.be)
+            c = correlation(feat.nfm, psd_power_from_eigh(eig, a, w.be), w.be)
             rows.append((float(a), c.pearson, c.cosine, max(c.pearson, c.cosine)))
     return rows
 
