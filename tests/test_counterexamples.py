@@ -54,7 +54,7 @@ def _tanh_problem(seed: int = 0) -> Problem:
 
 # -- layout ------------------------------------------------------------------------------------
 FACADES = {
-    "verify.counterexamples": ("claims", "polish", "certify", "space", "search"),
+    "verify.counterexamples": ("claims", "certify", "space", "search"),
     "verify.counterexample_families": ("family_result", "stationary_families", "adamw"),
 }
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from theory._records import Verdict
+from verify.counterexample_certify import CERT_DPS
 from verify.counterexample_claims import Claim
 from verify.counterexample_family_result import FamilyResult
-from verify.counterexample_polish import CERT_DPS
 from verify.features import layer_features
 from verify.network import MLP, Problem, backprop, mp_backend
 from verify.train import train

@@ -1,8 +1,9 @@
 """Certificates: a claim checked at a witness refined to 50 digits, re-checked at 70.
 
-:func:`certify` refines a point with :func:`verify.counterexample_polish.polish` (Newton in
-mpmath at ``dps`` digits) until the gradient of L_lam is at its rounding floor, scores the claim
-there, and re-checks a violation at ``dps + 20`` digits before it is reported REFUTED.
+:func:`certify` refines a point with :func:`polish` (Newton in mpmath at ``dps`` digits: the
+engine's refinement, verify.train.refine_mp) until the gradient of L_lam is at its rounding
+floor (verify.train.gradient_floor, the engine's certification rule), scores the claim there,
+and re-checks a violation at ``dps + 20`` digits before it is reported REFUTED.
 Non-convergence is never a refutation: a point that does not reach its rounding floor gives the
 verdict INCONCLUSIVE. :func:`save_certificate` writes the witness as a run file (re-verify it
 with ``factcheck check``) and the certificate as JSON next to it.
@@ -17,20 +18,49 @@ from pathlib import Path
 from typing import Any
 
 import mpmath
+import numpy as np
 
 from theory._errors import bad_input
 from theory._records import Verdict, to_jsonable
 from verify._io import write_text_atomic
 from verify.counterexample_claims import Claim, Evaluation, Witness, fact_claim, nfa_claim
-from verify.counterexample_polish import CERT_DPS, polish
 from verify.network import Array, Problem, mp_backend
 from verify.runfile import save_run
-from verify.train import TrainResult
+from verify.train import TrainResult, evaluate, refine_mp
 
-__all__ = ["RECHECK_EXTRA_DPS", "Certificate", "certify", "save_certificate"]
+__all__ = [
+    "CERT_DPS",
+    "RECHECK_EXTRA_DPS",
+    "Certificate",
+    "certify",
+    "polish",
+    "save_certificate",
+]
 
+#: default working precision of a certificate (decimal digits)
+CERT_DPS = 50
 #: extra digits of the re-check that every refutation must pass
 RECHECK_EXTRA_DPS = 20
+
+
+def polish(
+    problem: Problem, theta: Array, dps: int = CERT_DPS, *, max_steps: int = 6,
+    robust_steps: int = 12,
+) -> TrainResult:  # fmt: skip
+    """Newton in mpmath at ``dps`` digits from ``theta`` until ||grad L_lam|| <= its floor.
+
+    The engine's refinement (verify.train.refine_mp, ``max_steps`` fast and ``robust_steps``
+    robust steps): Newton preconditioned by the float64 Hessian, then, for ill-conditioned
+    problems (the quadratic family, cond ~1e12) and networks of <= verify.train.ROBUST_MAX
+    parameters, least-squares Newton steps with the exact mpmath Hessian at several eigenvalue
+    cut-offs, a few non-monotone steps allowed. ``theta`` may hold mpmath numbers (a point
+    refined before, as in the re-check of :func:`certify`): the refinement restarts from its
+    float64 rounding, which is in Newton's basin of the same stationary point, and the re-check
+    compares the two scores to make sure of that. A point that does not reach its floor comes
+    back with status MAX_ITER, never as a certified point.
+    """
+    start = evaluate(problem, np.array([float(x) for x in theta]), spectrum="none")
+    return refine_mp(start, dps, max_steps, robust_steps)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from theory._errors import bad_input
 from theory._records import Verdict
 from verify._report_entry import ReportEntry
 from verify.counterexample_adamw import adam, adamw_family
-from verify.counterexample_certify import certify
+from verify.counterexample_certify import CERT_DPS, certify
 from verify.counterexample_claims import (
     Claim,
     Witness,
@@ -33,7 +33,6 @@ from verify.counterexample_claims import (
     nfa_claim,
 )
 from verify.counterexample_family_result import FamilyResult
-from verify.counterexample_polish import CERT_DPS
 from verify.counterexample_search import _check_budget, search
 from verify.counterexample_stationary_families import (
     QUADRATIC_LIGHT,

@@ -20,9 +20,8 @@ import numpy as np
 
 from theory._errors import bad_input
 from theory._records import Verdict
-from verify.counterexample_certify import Certificate, certify
+from verify.counterexample_certify import CERT_DPS, Certificate, certify
 from verify.counterexample_claims import Claim, Evaluation, Witness
-from verify.counterexample_polish import CERT_DPS
 from verify.counterexample_space import Candidate, SearchSpace, _mutate, _random_candidate
 
 __all__ = ["SearchResult", "Trial", "run_trial", "search", "shrink"]

@@ -31,10 +31,9 @@ import numpy as np
 
 from theory._errors import bad_input
 from theory._records import Verdict
-from verify.counterexample_certify import certify
+from verify.counterexample_certify import CERT_DPS, certify
 from verify.counterexample_claims import Claim, Witness, balance_claim, nfa_claim
 from verify.counterexample_family_result import FamilyResult, _best_corr, _from_certificate
-from verify.counterexample_polish import CERT_DPS
 from verify.features import layer_features
 from verify.network import MLP, Problem
 from verify.train import train

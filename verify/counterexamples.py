@@ -7,12 +7,11 @@ when the score exceeds the claim's tolerance there. This module is the public fa
 1. :mod:`verify.counterexample_claims`: claims as data and their scores (:class:`Claim`;
    :func:`nfa_claim`, :func:`fact_claim`, :func:`balance_claim`, :func:`custom_claim`; the NFA
    exponent grid :func:`alpha_grid`);
-2. :mod:`verify.counterexample_polish`: Newton in mpmath at ``dps`` digits (50 by default)
-   until the gradient of L_lam is at its rounding floor (:func:`polish`);
-3. :mod:`verify.counterexample_certify`: the claim scored at the polished point, a violation
-   re-checked at ``dps + 20`` digits before it is reported REFUTED (:func:`certify`,
-   :func:`save_certificate`);
-4. :mod:`verify.counterexample_space` and :mod:`verify.counterexample_search`: candidates
+2. :mod:`verify.counterexample_certify`: Newton in mpmath at ``dps`` digits (50 by default)
+   until the gradient of L_lam is at its rounding floor (:func:`polish`, the engine's
+   verify.train.refine_mp), the claim scored there, a violation re-checked at ``dps + 20``
+   digits before it is reported REFUTED (:func:`certify`, :func:`save_certificate`);
+3. :mod:`verify.counterexample_space` and :mod:`verify.counterexample_search`: candidates
    (:class:`Candidate`, :class:`SearchSpace`), seeded random search with local refinement
    around the worst violation (:func:`search`) and shrinking (:func:`shrink`).
 
@@ -29,9 +28,11 @@ from __future__ import annotations
 from typing import Any
 
 from verify.counterexample_certify import (
+    CERT_DPS,
     RECHECK_EXTRA_DPS,
     Certificate,
     certify,
+    polish,
     save_certificate,
 )
 from verify.counterexample_claims import (
@@ -46,7 +47,6 @@ from verify.counterexample_claims import (
     make_claim,
     nfa_claim,
 )
-from verify.counterexample_polish import CERT_DPS, polish
 from verify.counterexample_search import SearchResult, Trial, run_trial, search, shrink
 from verify.counterexample_space import (
     ACTIVATION_CHOICES,
