@@ -20,15 +20,27 @@ variant of F1 and REFUTES it with an exact stationary counterexample.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
-from theory._errors import bad_input
-from theory._fact_models import ExplicitLayer, LayerModel, layer_model
-from theory._records import FACT_PAPER, Assumption, Claim, Derivation, Step, Verdict
+from theory._fact_context import (
+    ACTIVATIONS,
+    _assumptions,
+    _checked_activation,
+    _conclude,
+    _context,
+    _Ctx,
+    _fact_expr,
+    _reduces_to_zero,
+    _step,
+    _sym,
+    _witness_check,
+)
+from theory._fact_models import layer_model
+from theory._records import FACT_PAPER, Claim, Derivation, Step, Verdict
+from theory.fact_variants import VARIANTS, check_fact_variant
 from theory.matrix_calculus import matrices_equal
 
 __all__ = [
@@ -39,90 +51,6 @@ __all__ = [
     "derive_fact",
     "f2_statement",
 ]
-
-#: names accepted for --activation; the derivation is for a symbolic sigma, which covers them all
-ACTIVATIONS = ("sigma", "identity", "relu", "tanh", "sigmoid", "softplus", "gelu", "quadratic")
-
-
-def _assumptions(model: LayerModel) -> tuple[Assumption, ...]:
-    out = [
-        Assumption("lam>0", "weight decay lam > 0 on W"),
-        Assumption("stat", "grad_W L_lam = 0 (stationary in W; the other parameters need not be)"),
-        Assumption(
-            "mult", "W enters the network only through z = W h" + (" + b" if model.bias else "")
-        ),
-    ]
-    if model.arch == "mlp":
-        out.append(
-            Assumption("diff", "the loss is differentiable in z (sigma, ell differentiable)")
-        )
-    return tuple(out)
-
-
-def _reduces_to_zero(expr: Any) -> bool:
-    """The symbolic-shape test: the matrix expression expands to the zero matrix."""
-    try:
-        out = sp.expand(expr.doit())
-    except sp.ShapeError:
-        return False
-    return out == 0 or isinstance(out, sp.ZeroMatrix)
-
-
-@dataclass
-class _Ctx:
-    """Everything a derivation for one layer needs, computed once."""
-
-    model: LayerModel
-    grad: Any  # trusted symbolic gradient
-    grad_check: str
-    chain: Any
-    chain_check: str
-    Gh: sp.MatrixSymbol
-    instances: list[ExplicitLayer]
-
-    @property
-    def parts(self) -> tuple[LayerModel, Any, Any, Any, Any, Any]:
-        """``(model, W, H, Delta, n, lam)``, the symbols every derivation starts from."""
-        M = self.model
-        return M, M.W, M.H, M.Delta, M.n, M.lam
-
-    @property
-    def target_grad(self) -> Any:
-        M = self.model
-        return M.Delta * M.H.T / M.n + M.lam * M.W
-
-    def explicit_all(self, test: Callable[[ExplicitLayer], bool]) -> tuple[bool, str]:
-        ok = all(test(E) for E in self.instances)
-        sizes = "; ".join(",".join(f"{k}={v}" for k, v in E.sizes.items()) for E in self.instances)
-        return ok, f"exact on explicit instances [{sizes}]" if ok else f"FAILS on [{sizes}]"
-
-
-_CACHE: dict[tuple[Any, ...], _Ctx] = {}
-
-
-def _context(model: LayerModel, activation: str) -> _Ctx:
-    key = (model.arch, model.depth, model.layer, model.bias, activation)
-    if key not in _CACHE:
-        g = model.gradient()
-        c = model.chain_rule()
-        Gh = sp.MatrixSymbol("G_h", model.W.shape[1], model.n)
-        inst = [model.explicit(k, activation=activation) for k in range(2)]
-        _CACHE[key] = _Ctx(model, g.expr, g.check, c.expr, c.check, Gh, inst)
-    return _CACHE[key]
-
-
-def _step(lhs: Any, rhs: Any, why: str, checks: list[tuple[bool, str]]) -> Step:
-    ok = all(c for c, _ in checks)
-    return Step(lhs, rhs, why, ok, "; ".join(t for _, t in checks))
-
-
-def _sym(ok: bool) -> tuple[bool, str]:
-    return ok, "symbolic difference reduces to 0" if ok else "symbolic difference does NOT reduce"
-
-
-def _fact_expr(ctx: _Ctx, Gh: Any) -> Any:
-    M = ctx.model
-    return -(1 / (M.n * M.lam)) * Gh * M.H.T
 
 
 # -- F1 --------------------------------------------------------------------------------------
@@ -232,32 +160,6 @@ def _derive_f1(ctx: _Ctx) -> Derivation:
         )
     )
     return _conclude(claim, steps, "F1")
-
-
-def _witness_check(
-    ctx: _Ctx, sides: Callable[[dict[str, Any]], tuple[Any, Any]]
-) -> tuple[bool, dict[str, Any]]:
-    w = ctx.model.witness()
-    lhs, rhs = sides(w)
-    return (lhs.shape == rhs.shape and matrices_equal(lhs, rhs)), w
-
-
-def _conclude(claim: Claim, steps: list[Step], tag: str) -> Derivation:
-    if all(s.checked for s in steps):
-        return Derivation(
-            claim,
-            tuple(steps),
-            Verdict.PROVED,
-            f"every step of {tag} reduces to zero symbolically and holds exactly on "
-            "explicit instances at two size assignments",
-        )
-    bad = [str(k + 1) for k, s in enumerate(steps) if not s.checked]
-    return Derivation(
-        claim,
-        tuple(steps),
-        Verdict.INCONCLUSIVE,
-        f"step(s) {', '.join(bad)} could not be checked; see their check text",
-    )
 
 
 # -- F2 and F4 ---------------------------------------------------------------------------------
@@ -429,155 +331,6 @@ def _derive_f5(ctx: _Ctx) -> Derivation:
     return _conclude(claim, steps, "F5")
 
 
-# -- planted variants -------------------------------------------------------------------------
-Sides = Callable[[Any, Any, Any, Any, Any], tuple[Any, Any]]
-
-#: variants of F1 as functions (W, H, G_h, n, lam) -> (lhs, rhs). "fact" and "transposed" are true
-#: at stationary points (the latter by F5); the others are planted false variants.
-VARIANTS: dict[str, tuple[str, Sides]] = {
-    "fact": (
-        "W^T W = -(1/(n lam)) G_h H^T (F1 itself)",
-        lambda W, H, Gh, n, lam: (W.T * W, -(1 / (n * lam)) * Gh * H.T),
-    ),
-    "transposed": (
-        "W^T W = -(1/(n lam)) H G_h^T (FACT transposed; true by F5)",
-        lambda W, H, Gh, n, lam: (W.T * W, -(1 / (n * lam)) * H * Gh.T),
-    ),
-    "sign-flipped": (
-        "W^T W = +(1/(n lam)) G_h H^T",
-        lambda W, H, Gh, n, lam: (W.T * W, (1 / (n * lam)) * Gh * H.T),
-    ),
-    "missing-1/n": (
-        "W^T W = -(1/lam) G_h H^T",
-        lambda W, H, Gh, n, lam: (W.T * W, -(1 / lam) * Gh * H.T),
-    ),
-    "W-W^T": (
-        "W W^T = -(1/(n lam)) G_h H^T (wrong Gram matrix)",
-        lambda W, H, Gh, n, lam: (W * W.T, -(1 / (n * lam)) * Gh * H.T),
-    ),
-    "lam-numerator": (
-        "W^T W = -(lam/n) G_h H^T",
-        lambda W, H, Gh, n, lam: (W.T * W, -(lam / n) * Gh * H.T),
-    ),
-}
-
-
-def check_fact_variant(
-    variant: str | Sides,
-    arch: str = "linear",
-    depth: int = 1,
-    layer: int = 1,
-    bias: bool = False,
-    activation: str = "sigma",
-) -> Derivation:
-    """Try to prove a variant of F1 at stationary points; refute it with an exact witness if not.
-
-    Proof: find a certificate K (one of (1/lam) W^T grad, (1/lam) grad^T W) with
-    lhs - rhs - K reducing to zero symbolically and exactly on the explicit instances; since K
-    vanishes when grad_W L_lam = 0, that proves the variant. Refutation: evaluate both sides at an
-    exact stationary point (grad_W L_lam = 0 in rationals); any nonzero difference (or a shape
-    mismatch) is a counterexample. Neither: INCONCLUSIVE.
-    """
-    if isinstance(variant, str):
-        if variant not in VARIANTS:
-            raise bad_input(
-                "variant",
-                f"be one of {', '.join(VARIANTS)}",
-                variant,
-                "Pass a listed name or a function (W, H, G_h, n, lam) -> (lhs, rhs).",
-            )
-        text, sides = VARIANTS[variant]
-    else:
-        text, sides = getattr(variant, "__doc__", None) or "user variant", variant
-    model = layer_model(arch, depth, layer, bias)
-    ctx = _context(model, _checked_activation(arch, activation))
-    W, H, D, n, lam = model.W, model.H, model.Delta, model.n, model.lam
-    G = ctx.target_grad
-    lhs, rhs = sides(W, H, ctx.Gh, n, lam)
-    claim = Claim(
-        f"variant of F1: {text} ({model.description})",
-        "F1",
-        lhs,
-        rhs,
-        _assumptions(model),
-        FACT_PAPER,
-        model.symbols,
-    )
-    lhs_d, rhs_d = sides(W, H, W.T * D, n, lam)
-    certificates: tuple[tuple[str, Any, Callable[[ExplicitLayer], Any]], ...] = (
-        ("(1/lam) W^T grad_W L_lam", (1 / lam) * W.T * G, lambda E: (1 / lam) * E.W.T * E.grad),
-        ("(1/lam) grad_W L_lam^T W", (1 / lam) * G.T * W, lambda E: (1 / lam) * E.grad.T * E.W),
-    )
-    for name, K, K_explicit in certificates:
-        if _reduces_to_zero(lhs_d - rhs_d - K):
-
-            def sides_e(E: ExplicitLayer, K_explicit: Callable[..., Any] = K_explicit) -> bool:
-                ls, rs = sides(E.W, E.H, E.Gh, E.n, lam)
-                return matrices_equal(ls - rs, K_explicit(E))
-
-            ok, txt = ctx.explicit_all(sides_e)
-            steps = [
-                Step(
-                    lhs - rhs,
-                    sp.Symbol(name.replace(" ", "")),
-                    "certificate: lhs - rhs equals a multiple of the gradient",
-                    ok,
-                    "symbolic difference reduces to 0; " + txt,
-                )
-            ]
-            if ok:
-                return Derivation(
-                    claim,
-                    tuple(steps),
-                    Verdict.PROVED,
-                    f"lhs - rhs = {name}, which vanishes at stationary points",
-                )
-    w = model.witness()
-    wl, wr = sides(w["W"], w["H"], w["Gh"], w["n"], w["lam"])
-    wl, wr = sp.ImmutableMatrix(wl), sp.ImmutableMatrix(wr)
-    witness = {
-        "instance": w["instance"],
-        "W": w["W"],
-        "H": w["H"],
-        "Y": w["Y"],
-        "P": w["P"],
-        "b": w["b"],
-        "n": w["n"],
-        "lam": w["lam"],
-        "grad_W": "exactly 0",
-        "lhs": wl,
-        "rhs": wr,
-    }
-    if wl.shape != wr.shape:
-        return Derivation(
-            claim,
-            (),
-            Verdict.REFUTED,
-            f"the two sides have different shapes {wl.shape} vs {wr.shape} "
-            "at an exact stationary point",
-            witness,
-        )
-    if not matrices_equal(wl, wr):
-        diff = wl - wr
-        witness["lhs - rhs"] = diff
-        return Derivation(
-            claim,
-            (),
-            Verdict.REFUTED,
-            "the sides differ at an exact stationary point (rational arithmetic): "
-            f"max |lhs - rhs| entry = {float(max(abs(x) for x in diff)):.4g} "
-            "(exact rationals in the witness)",
-            witness,
-        )
-    return Derivation(
-        claim,
-        (),
-        Verdict.INCONCLUSIVE,
-        "no certificate reduced to zero, and the exact stationary witness satisfies "
-        "the variant; try another witness seed or a symbolic proof by hand",
-    )
-
-
 # -- public entry --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FactDerivations:
@@ -610,24 +363,6 @@ class FactDerivations:
 
     def to_latex(self) -> str:
         return "\n\n".join(d.to_latex() for d in self.all)
-
-
-def _checked_activation(arch: str, activation: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise bad_input(
-            "activation",
-            f"be one of {', '.join(ACTIVATIONS)}",
-            activation,
-            "Choose a listed activation (sigma = an arbitrary symbolic function).",
-        )
-    if arch != "mlp" and activation not in ("sigma", "identity"):
-        raise bad_input(
-            "activation",
-            f"be left out for --arch {arch} (it has no activation)",
-            activation,
-            "Use --arch mlp to derive FACT with an activation.",
-        )
-    return activation if arch == "mlp" else "identity"
 
 
 def derive_fact(
