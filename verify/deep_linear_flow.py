@@ -15,7 +15,8 @@ and the flow dW_k/dt = -(W_L..W_{k+1})^T grad_A l (W_{k-1}..W_1)^T - lam W_k. Re
 - Pearson and cosine correlations of W_1^T W_1 with AGOP^alpha for alpha in {1/L, 1/2, 1}.
 
 Integrators: float64 scipy.integrate.solve_ivp with DOP853 (8th order, adaptive) at rtol 1e-12;
-and for tiny networks mpmath.odefun (adaptive Taylor series) at ``dps`` digits. With one output
+and for small networks an mpmath Gragg-Bulirsch-Stoer extrapolation integrator with step-size
+control at ``dps`` digits (mpmath.odefun was measured too slow). With one output
 (c = 1) the AGOP has rank one and every exponent gives correlation 1, so the exponent cannot be
 identified: a :class:`ScalarOutputWarning` is emitted and the result is flagged.
 

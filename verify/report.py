@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -191,12 +192,21 @@ def run_report(
 _TIMING_KEYS = frozenset({"seconds", "elapsed", "wall_time", "time_s", "runtime"})
 
 
+#: a wall-clock duration inside prose, e.g. "4 Newton steps, 0.07 s; Hessian ..."
+_DURATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)? s(?=[;,)\n]|$)")
+
+
 def _strip_timings(obj: Any) -> Any:
-    """Drop wall-clock timings at any depth: they differ run to run, verdicts must not."""
+    """Drop wall-clock timings at any depth: they differ run to run, verdicts must not.
+
+    Timing keys are removed; durations written inside text become "<t> s".
+    """
     if isinstance(obj, dict):
         return {k: _strip_timings(v) for k, v in obj.items() if k not in _TIMING_KEYS}
     if isinstance(obj, list):
         return [_strip_timings(v) for v in obj]
+    if isinstance(obj, str):
+        return _DURATION.sub("<t> s", obj)
     return obj
 
 
