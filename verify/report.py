@@ -193,7 +193,7 @@ _TIMING_KEYS = frozenset({"seconds", "elapsed", "wall_time", "time_s", "runtime"
 
 
 #: a wall-clock duration inside prose, e.g. "4 Newton steps, 0.07 s; Hessian ..."
-_DURATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)? s(?=[;,)\n]|$)")
+_DURATION = re.compile(r"(?<![\w.+-])\d+(?:\.\d+)? s(?=[;,)\n]|$)")
 
 
 def _strip_timings(obj: Any) -> Any:
