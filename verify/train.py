@@ -52,7 +52,6 @@ from verify._hessian import (
     DENSE_MAX,
     LANCZOS_MAX,
     _eig_solver,
-    _hess_operator,
     dense_hessian,
     gradient_floor,
     hessian_norm,
@@ -62,7 +61,7 @@ from verify._hessian import (
 )
 from verify._newton_mp import ROBUST_MAX, refine_mp
 from verify._train_result import HessianSummary, Status, TrainResult
-from verify.network import FLOAT64, MLP, Problem, backprop, mp_backend
+from verify.network import FLOAT64, MLP, Problem, backprop, hvp, mp_backend
 
 __all__ = [
     "DENSE_MAX",
@@ -143,6 +142,22 @@ def _lbfgs(
     return np.asarray(res.x, dtype=np.float64), int(res.nit)
 
 
+class _OutOfTime(Exception):
+    """The wall-time budget of :func:`train` ran out (raised inside a Krylov solve)."""
+
+
+def _timed_operator(problem: Problem, theta: np.ndarray, deadline: float) -> sla.LinearOperator:
+    """Hessian-vector products as a LinearOperator that stops the solve at the deadline."""
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        if time.perf_counter() > deadline:
+            raise _OutOfTime
+        return hvp(problem, theta, v)
+
+    p = problem.net.n_params
+    return sla.LinearOperator((p, p), matvec=matvec, dtype=np.float64)
+
+
 def _newton64(
     problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
     deadline: float = float("inf"),
@@ -166,27 +181,30 @@ def _newton64(
                 V @ (c / (np.abs(ev) + mu * top)) for mu in (1e-6, 1e-3, 1e-1)
             ]
         else:
-            op = _hess_operator(problem, theta)
+            op = _timed_operator(problem, theta, deadline)
             # why rtol 1e-10: the new gradient is ~ rtol |g| + O(|g|^2); ten digits per step
             # reaches the float64 floor from the L-BFGS hand-over in two steps
             # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is
             # wasted work; L-BFGS (resumed by the caller) is cheaper there
             trials = (sla.minres(op, -g, rtol=1e-10, maxiter=300, shift=-mu)[0] for mu in
                       (0.0, lam))  # fmt: skip
-        for p in trials:
-            cand = theta + p
-            try:
-                gn_new = float(np.linalg.norm(_grad(problem, cand)[1]))
-            except _NonFinite:
-                continue
-            # why halve: inside Newton's basin each step roughly squares the relative gradient; a
-            # step that does not halve it means the point is outside the basin, where L-BFGS
-            # (resumed by the caller with a tighter hand-over) is the better tool
-            if gn_new <= 0.5 * gn:
-                theta = cand
-                history.append(("newton", gn_new))
-                break
-        else:
+        try:
+            for p in trials:
+                cand = theta + p
+                try:
+                    gn_new = float(np.linalg.norm(_grad(problem, cand)[1]))
+                except _NonFinite:
+                    continue
+                # why halve: inside Newton's basin each step roughly squares the relative
+                # gradient; a step that does not halve it means the point is outside the basin,
+                # where L-BFGS (resumed by the caller with a tighter hand-over) is the better tool
+                if gn_new <= 0.5 * gn:
+                    theta = cand
+                    history.append(("newton", gn_new))
+                    break
+            else:
+                return theta, k, gn <= floor
+        except _OutOfTime:  # the time budget ran out inside a Krylov solve
             return theta, k, gn <= floor
     gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
     return theta, steps, gn <= floor
@@ -247,7 +265,11 @@ def _train(
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:
                 break
-            theta, nit = _lbfgs(problem, theta, handover, budget, deadline)
+            # why / sqrt(p): L-BFGS-B stops on the largest gradient component, and
+            # ||g||_2 <= sqrt(p) ||g||_inf; the hand-over is meant for the norm (with 1e5
+            # parameters L-BFGS otherwise stopped at ||g|| ~ 300 times the hand-over)
+            gtol = handover / np.sqrt(problem.net.n_params)
+            theta, nit = _lbfgs(problem, theta, gtol, budget, deadline)
             iterations += nit
             history.append(("lbfgs", float(np.linalg.norm(_grad(problem, theta)[1]))))
             if np.linalg.norm(theta) > 1e8:
