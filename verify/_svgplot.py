@@ -15,8 +15,9 @@ from html import escape
 __all__ = ["line_plot"]
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
-_W, _H = 640, 380
-_LEFT, _RIGHT, _TOP, _BOTTOM = 70, 170, 36, 50
+_PLOT_W, _H = 470, 380
+_LEFT, _TOP, _BOTTOM = 70, 36, 50
+_CHAR_W = 7.0  # average glyph width of 12 px sans-serif, for sizing the legend
 
 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -76,7 +77,10 @@ def line_plot(
         y0, y1 = y0 - 0.5, y1 + 0.5
     pad = 0.05 * (y1 - y0)
     y0, y1 = y0 - pad, y1 + pad
-    pw, ph = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    # the legend column is as wide as the longest label, so no label is clipped
+    right = 50 + int(_CHAR_W * max((len(name) for name in series), default=0))
+    width = _LEFT + _PLOT_W + right
+    pw, ph = _PLOT_W, _H - _TOP - _BOTTOM
 
     def sx(x: float) -> float:
         return _LEFT + (x - x0) / (x1 - x0) * pw
@@ -86,10 +90,10 @@ def line_plot(
 
     full_title = title + (f" ({dropped} non-plottable points omitted)" if dropped else "")
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="12">',
-        f'<rect width="{_W}" height="{_H}" fill="white"/>',
-        f'<text x="{_W / 2 - _RIGHT / 2}" y="20" text-anchor="middle" font-size="14">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{_H}" '
+        f'viewBox="0 0 {width} {_H}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{_H}" fill="white"/>',
+        f'<text x="{width / 2 - right / 2}" y="20" text-anchor="middle" font-size="14">'
         f"{escape(full_title)}</text>",
         f'<rect x="{_LEFT}" y="{_TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>',
     ]
@@ -135,9 +139,9 @@ def line_plot(
                 ]
         ly = _TOP + 14 + 18 * k
         out.append(
-            f'<line x1="{_W - _RIGHT + 12}" y1="{ly}" x2="{_W - _RIGHT + 32}" y2="{ly}" '
+            f'<line x1="{width - right + 12}" y1="{ly}" x2="{width - right + 32}" y2="{ly}" '
             f'stroke="{colour}" stroke-width="3"/>'
         )
-        out.append(f'<text x="{_W - _RIGHT + 38}" y="{ly + 4}">{escape(name)}</text>')
+        out.append(f'<text x="{width - right + 38}" y="{ly + 4}">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out)

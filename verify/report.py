@@ -306,7 +306,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;font-size:14px}
 td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12.5px;line-height:1.35}.PROVED,.CERTIFIED{color:#176317;font-weight:bold}
+th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;white-space:pre-wrap;font-size:12.5px;line-height:1.35}.PROVED,.CERTIFIED{color:#176317;font-weight:bold}
 .NUMERICALLY_CONSISTENT{color:#1f5a99;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
 .REFUTED{color:#a11;font-weight:bold}.planted{color:#666;font-style:italic}figure{margin:1em 0}
 """
