@@ -190,9 +190,10 @@ def main() -> None:
             print(
                 f"GAP (c): FACT relative error {r['fact_rel']:.1e} after {r['seconds']:.0f} s, "
                 f"goal 1e-8 in < 60 s ({r['fact_rel'] / 1e-8:.1e} times too large); ||grad|| "
-                f"{r['grad_norm']:.1e}. Not met: the trained network is nearly linear (small "
-                "weights under weight decay), so rotations of hidden units are near-symmetries "
-                "with tiny curvature, and L-BFGS/Newton-Krylov stall (see the final report)."
+                f"{r['grad_norm']:.1e}. Also measured: scipy trust-ncg / trust-krylov with exact "
+                "Hessian-vector products stall at ||grad|| 1e-4..1e-3; lam 1e-1, 1e-3, 1e-4 are no "
+                "better. Suspected, not confirmed: near-symmetries of the small-weight (nearly "
+                "linear) network give a cluster of tiny Hessian eigenvalues."
             )
     comp = _child("protocol")
     e, g = comp["engine"], comp["gd"]
