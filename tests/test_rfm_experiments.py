@@ -12,7 +12,6 @@ import verify.cli as cli
 from theory._errors import InputError
 from verify import rfm_experiments as E
 
-HAVE_SVG = importlib.util.find_spec("verify._svgplot") is not None
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
 
@@ -189,7 +188,6 @@ def test_cli_bad_input(run_cli, capsys: pytest.CaptureFixture[str], argv, messag
     assert message in err and err.count("\n") == 1
 
 
-@pytest.mark.skipif(not HAVE_SVG, reason="verify._svgplot (written separately) not present yet")
 def test_cli_plot(run_cli, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     """RFM: --plot FILE.svg writes an SVG of the accuracy curves."""
     target = tmp_path / "grok.svg"
