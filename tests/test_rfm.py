@@ -18,19 +18,6 @@ KERNELS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Run on one BLAS thread when threadpoolctl is available: the machine is shared, and an
-    oversubscribed multi-threaded BLAS is 10-30x slower on these small matrices."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ModuleNotFoundError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def _problem(seed: int = 0, n: int = 25, d: int = 4, c: int = 3):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) / np.sqrt(d)

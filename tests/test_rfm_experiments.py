@@ -15,19 +15,6 @@ from verify import rfm_experiments as E
 HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Run on one BLAS thread when threadpoolctl is available: the machine is shared, and an
-    oversubscribed multi-threaded BLAS is 10-30x slower on these small matrices."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ModuleNotFoundError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch):
     """Run ``factcheck`` with only the rfm command registered (other commands are not ours)."""
