@@ -16,9 +16,10 @@ machine oversubscribed BLAS threads were measured slower; 0 leaves the library d
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import time
+
+from verify._blas import set_blas_threads
 
 TARGETS = ("quadratic", "nfa-search", "fact-search", "families")
 
@@ -34,8 +35,7 @@ def _args() -> argparse.Namespace:
 def main() -> int:
     args = _args()
     if args.threads > 0:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
+        set_blas_threads(args.threads, force=True)
     from verify.counterexample_families import run_family
     from verify.counterexamples import fact_claim, nfa_claim, report_entries, search
 

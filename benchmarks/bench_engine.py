@@ -15,13 +15,11 @@ Not collected by pytest (the file name does not start with ``test_``).
 
 from __future__ import annotations
 
-import os
+from verify._blas import set_blas_threads
 
-# One BLAS thread, as `factcheck` (verify/cli.py) and the tests do: on the shared 2-core machine a
-# two-thread OpenBLAS was measured 2-3x slower on these products (gradient of target (c): 52 ms on
-# one thread, 138 ms on two). Set before NumPy loads; an explicit environment setting wins.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# one BLAS thread, as `factcheck` and the tests (gradient of target (c): 52 ms on one thread,
+# 138 ms on two); before NumPy loads; an explicit environment setting wins
+set_blas_threads(1)
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -18,6 +18,8 @@ import os
 import platform
 import time
 
+from verify._blas import set_blas_threads
+
 
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,8 +32,7 @@ def _args() -> argparse.Namespace:
 def main() -> int:
     args = _args()
     if args.threads > 0:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
+        set_blas_threads(args.threads, force=True)
     import numpy as np
 
     from verify.rfm import rfm

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 
-# One BLAS thread: the suite's matrices are small, and on a 2-core machine shared with other
-# work a two-thread OpenBLAS was measured 10-30x slower on mid-sized products. Set before NumPy
-# is imported; an explicit setting in the environment wins.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from verify._blas import set_blas_threads
+
+# one BLAS thread for the whole suite (why: verify/_blas.py), before anything imports NumPy
+set_blas_threads(1)
 
 from hypothesis import HealthCheck, settings
 

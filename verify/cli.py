@@ -15,13 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from theory._errors import InputError
+from verify._blas import set_blas_threads
 
-# One BLAS thread unless the user says otherwise: the toolkit's matrices are small (a few hundred
-# rows at most), where threading buys nothing, and on a 2-core machine with other work running a
-# two-thread OpenBLAS was measured 10-40x slower (RFM benchmark, notebooks). Must happen before
-# NumPy is imported, which the subcommand modules below do.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# one BLAS thread unless the environment says otherwise (why: verify/_blas.py); this must happen
+# before NumPy is imported, which the subcommand modules below do
+set_blas_threads(1)
 
 __all__ = ["main", "build_parser"]
 
