@@ -190,11 +190,9 @@ def _mlp_model(depth: int, layer: int, bias: bool) -> LayerModel:
     ones = sp.OneMatrix(n, 1)
     b = sp.MatrixSymbol("b", m, 1)
     Z = W * H + b * ones.T if bias else W * H
-    Hvar = sp.MatrixSymbol("H", d, n)
     # First-order (chain-rule) form of the objective: L_data depends on W only through Z, so its
     # differential is Tr(Delta^T dZ)/n with Delta = [dl_i/dz_i]; the decay term is explicit.
     objective = sp.Trace(Delta.T * Z) / n + lam / 2 * sp.Trace(W.T * W)
-    Zh = W * Hvar + b * ones.T if bias else W * Hvar
     where = "a hidden layer" if 1 < layer < depth else f"layer {layer}"
     desc = (
         f"{where} of an MLP with L = {depth} layers, z = W h{' + b' if bias else ''}, symbolic "
@@ -218,8 +216,9 @@ def _mlp_model(depth: int, layer: int, bias: bool) -> LayerModel:
         H=H,
         Delta=Delta,
         objective=objective,
-        objective_in_h=sp.Trace(Delta.T * Zh),
-        Hvar=Hvar,
+        # Z is linear in H, so the same first-order form also gives sum_i grad_h l_i
+        objective_in_h=sp.Trace(Delta.T * Z),
+        Hvar=H,
         dims=(m, d, n),
         symbols=symbols,
     )
