@@ -77,24 +77,20 @@ def explicit_instance(
     sizes: Mapping[sp.Symbol, int],
     symbolic: Mapping[sp.MatrixSymbol, str] | None = None,
     seed: int = 0,
-    values: Mapping[sp.MatrixSymbol, sp.Matrix] | None = None,
 ) -> tuple[Any, dict[sp.MatrixSymbol, sp.ImmutableMatrix]]:
     """Replace every MatrixSymbol in ``expr`` by an explicit matrix at the given sizes.
 
-    Matrices named in ``symbolic`` become matrices of scalar symbols with that prefix; those in
-    ``values`` take the given matrix; every other one becomes a seeded random rational matrix.
+    Matrices named in ``symbolic`` become matrices of scalar symbols with that prefix; every
+    other one becomes a seeded random rational matrix.
     Returns the explicit expression (a scalar or an explicit matrix) and the replacement map.
     """
     symbolic = dict(symbolic or {})
-    values = dict(values or {})
     rng = random.Random(seed)
     mapping: dict[sp.MatrixSymbol, sp.ImmutableMatrix] = {}
     for M in sorted(expr.atoms(sp.MatrixSymbol), key=lambda s: s.name):
         rows = int(sp.sympify(M.rows).xreplace(sizes))
         cols = int(sp.sympify(M.cols).xreplace(sizes))
-        if M in values:
-            mapping[M] = sp.ImmutableMatrix(values[M])
-        elif M in symbolic:
+        if M in symbolic:
             prefix = symbolic[M]
             mapping[M] = sp.ImmutableMatrix(
                 rows, cols, lambda i, j, p=prefix: sp.Symbol(f"{p}_{i + 1}{j + 1}")
