@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from theory import Verdict
 from theory.fact import f2_statement
-from verify.fact_numeric import check_f2
+from verify.fact_numeric import check_f2, f2_function
 from verify.network import MLP, Problem
 
 ACTS = ["identity", "tanh", "sigmoid", "softplus", "gelu", "quadratic"]
@@ -59,14 +59,23 @@ def test_f2_check_catches_wrong_statements() -> None:
 
 
 def test_engine_fact_matches_generated_code() -> None:
-    """F1/F2: the engine's FACT and F2 residual agree with the code lambdified from SymPy."""
+    """F1: the engine's FACT matrix equals FACT lambdified from the SymPy statement of F2.
+
+    The engine (verify/features.py) writes FACT by hand; the statement gives it independently as
+    W^T W - lhs(F2). A flipped sign, a missing 1/n or a transposed factor in either fails here.
+    """
     from verify.features import layer_features
+    from verify.network import backprop
 
     problem, theta = _problem(11, (3, 4, 4, 2), "sigmoid", True, "mse", 0.2)
-    generated = check_f2(problem, theta)
-    for feat, gen in zip(layer_features(problem, theta), generated, strict=True):
-        # the engine's F2 residual and the generated check measure the same quantity
-        assert feat.f2_residual <= gen.tolerance
-        assert abs(feat.fact_defect - np.linalg.norm(feat.nfm - feat.fact)) <= 1e-12 * (
-            1 + feat.fact_defect
-        )
+    lhs_f, _ = f2_function()
+    bp = backprop(problem, theta)
+    for feat, (W, _), (gW, _), h, gh in zip(
+        layer_features(problem, theta), bp.params, bp.grads, bp.hs, bp.grad_h, strict=True
+    ):
+        generated = W.T @ W - lhs_f(W, h.T, gh.T, gW, problem.n, problem.lam)
+        scale = np.linalg.norm(generated)
+        assert scale > 1e-3  # FACT is not trivially zero here, so the comparison has teeth
+        # rounding: a few products of inner dimension <= n = 7, entries of size ~scale
+        assert np.linalg.norm(feat.fact - generated) <= 1e-12 * scale
+        assert np.linalg.norm(feat.fact.T - generated) > 1e-6 * scale  # FACT is not symmetric here
