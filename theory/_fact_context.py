@@ -8,6 +8,7 @@ symbolic difference reduces to zero) and ``explicit_all`` (exact equality on the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,11 @@ class _Ctx:
     Gh: sp.MatrixSymbol
     instances: list[ExplicitLayer]
 
+    @functools.cached_property
+    def witness(self) -> dict[str, Any]:
+        """The exact stationary witness of this layer (a rational linear solve), computed once."""
+        return self.model.witness()
+
     @property
     def parts(self) -> tuple[LayerModel, Any, Any, Any, Any, Any]:
         """``(model, W, H, Delta, n, lam)``, the symbols every derivation starts from."""
@@ -107,7 +113,7 @@ def _fact_expr(ctx: _Ctx, Gh: Any) -> Any:
 def _witness_check(
     ctx: _Ctx, sides: Callable[[dict[str, Any]], tuple[Any, Any]]
 ) -> tuple[bool, dict[str, Any]]:
-    w = ctx.model.witness()
+    w = ctx.witness
     lhs, rhs = sides(w)
     return (lhs.shape == rhs.shape and matrices_equal(lhs, rhs)), w
 

@@ -267,7 +267,7 @@ def _derive_f5(ctx: _Ctx) -> Derivation:
     GradW = sp.MatrixSymbol("grad_W L_lambda", *W.shape)
     S = W.T * W
     fact = sp.MatrixSymbol("FACT", *S.shape)
-    w = M.witness()
+    w = ctx.witness
     F = -(1 / (w["n"] * w["lam"])) * w["Gh"] * w["H"].T
     F = sp.ImmutableMatrix(F)
     symmetric = matrices_equal(F, F.T)

@@ -123,7 +123,7 @@ def check_fact_variant(
                     Verdict.PROVED,
                     f"lhs - rhs = {name}, which vanishes at stationary points",
                 )
-    w = model.witness()
+    w = ctx.witness
     wl, wr = sides(w["W"], w["H"], w["Gh"], w["n"], w["lam"])
     wl, wr = sp.ImmutableMatrix(wl), sp.ImmutableMatrix(wr)
     witness = {
