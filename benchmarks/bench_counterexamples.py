@@ -19,7 +19,7 @@ import argparse
 import platform
 import time
 
-from verify._blas import set_blas_threads
+from verify.base.blas import set_blas_threads
 
 TARGETS = ("quadratic", "nfa-search", "fact-search", "families")
 
@@ -36,8 +36,8 @@ def main() -> int:
     args = _args()
     if args.threads > 0:
         set_blas_threads(args.threads, force=True)
-    from verify.counterexample_families import run_family
     from verify.counterexamples import fact_claim, nfa_claim, report_entries, search
+    from verify.counterexamples.families import run_family
 
     rows: list[tuple[str, str, str, bool]] = []
     wanted = (args.only,) if args.only else TARGETS

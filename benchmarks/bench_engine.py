@@ -15,7 +15,7 @@ Not collected by pytest (the file name does not start with ``test_``).
 
 from __future__ import annotations
 
-from verify._blas import set_blas_threads
+from verify.base.blas import set_blas_threads
 
 # one BLAS thread, as `factcheck` and the tests (gradient of target (c): 52 ms on one thread,
 # 138 ms on two); before NumPy loads; an explicit environment setting wins
@@ -31,9 +31,9 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from verify.features import layer_features  # noqa: E402
-from verify.network import MLP, Problem, backprop  # noqa: E402
-from verify.train import hessian_norm, synthetic_problem, train  # noqa: E402
+from verify.claims.features import layer_features  # noqa: E402
+from verify.engine.network import MLP, Problem, backprop  # noqa: E402
+from verify.engine.train import hessian_norm, synthetic_problem, train  # noqa: E402
 
 
 def _fact_rel(problem: Problem, theta: np.ndarray) -> float:
@@ -80,7 +80,7 @@ def target_b() -> dict[str, Any]:
     t0 = time.perf_counter()
     result = train(problem, seed=0, dps=50, spectrum="none")
     seconds = time.perf_counter() - t0
-    from verify.network import mp_backend
+    from verify.engine.network import mp_backend
 
     feats = layer_features(problem, result.theta_mp, mp_backend(50))
     rel = max(f.fact_rel_error for f in feats)

@@ -18,7 +18,7 @@ import os
 import platform
 import time
 
-from verify._blas import set_blas_threads
+from verify.base.blas import set_blas_threads
 
 
 def _args() -> argparse.Namespace:
@@ -35,9 +35,9 @@ def main() -> int:
         set_blas_threads(args.threads, force=True)
     import numpy as np
 
-    from verify.rfm import rfm
-    from verify.rfm_experiments import run_modular, sparse_parity_data
-    from verify.rfm_kernels import Kernel
+    from verify.rfm.experiments import run_modular, sparse_parity_data
+    from verify.rfm.kernels import Kernel
+    from verify.rfm.machine import rfm
 
     rows: list[tuple[str, float, float, str, str]] = []
     if args.only in (None, "modular"):

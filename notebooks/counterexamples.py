@@ -29,8 +29,7 @@ SEARCH_BUDGET = 12 if SMALL else 200
 
 # %%
 from theory import Verdict
-from verify.counterexample_families import run_family
-from verify.counterexamples import fact_claim, nfa_claim, search
+from verify import fact_claim, nfa_claim, run_family, search
 
 # %% [markdown]
 # ## 1. Quadratic networks with anisotropic inputs

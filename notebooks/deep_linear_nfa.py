@@ -32,9 +32,9 @@ SEED = 0
 
 # %%
 from theory import Verdict
-from theory.deep_linear_balance import derive_d1, derive_d4, derive_flow
-from theory.deep_linear_nfa import check_deep_linear_variant, derive_nfa_deep_linear
-from verify.deep_linear_flow import run_flow
+from theory.deep_linear.balance import derive_d1, derive_d4, derive_flow
+from theory.deep_linear.nfa import check_deep_linear_variant, derive_nfa_deep_linear
+from verify import run_flow
 
 # %% [markdown]
 # ## 1. The symbolic chain

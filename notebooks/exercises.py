@@ -30,11 +30,9 @@ import numpy as np
 import sympy as sp
 
 from theory import Verdict
-from theory.deep_linear_nfa import derive_nfa_deep_linear
+from theory.deep_linear.nfa import derive_nfa_deep_linear
 from theory.fact import check_fact_variant
-from verify.features import layer_features
-from verify.network import MLP, Problem, backprop
-from verify.train import train
+from verify import MLP, Problem, backprop, layer_features, train
 
 
 def check(ok: bool, message: str) -> None:

@@ -42,9 +42,7 @@ import numpy as np
 
 from theory import Verdict
 from theory.fact import VARIANTS, check_fact_variant, derive_fact
-from verify.features import layer_features
-from verify.network import MLP, Problem, gradient
-from verify.train import train
+from verify import MLP, Problem, gradient, layer_features, train
 
 # %% [markdown]
 # ## 1. The derivation

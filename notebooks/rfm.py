@@ -34,7 +34,7 @@ PARITY_N = (50, 400) if SMALL else (100, 200, 400, 800, 1600)
 SEED = 0
 
 # %%
-from verify.rfm_experiments import run_modular, run_parity
+from verify import run_modular, run_parity
 
 # %% [markdown]
 # ## 1. Grokking modular addition

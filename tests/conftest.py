@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from verify._blas import set_blas_threads
+from verify.base.blas import set_blas_threads
 
-# one BLAS thread for the whole suite (why: verify/_blas.py), before anything imports NumPy
+# one BLAS thread for the whole suite (why: verify/base/blas.py), before anything imports NumPy
 set_blas_threads(1)
 
 from hypothesis import HealthCheck, settings

@@ -29,10 +29,10 @@ def test_every_exported_name_resolves() -> None:
 def test_cli_sets_one_blas_thread_unless_told() -> None:
     """F1: the CLI defaults BLAS to one thread and leaves an explicit setting alone."""
     _run(
-        "import os; os.environ.pop('OPENBLAS_NUM_THREADS', None); import verify.cli; "
+        "import os; os.environ.pop('OPENBLAS_NUM_THREADS', None); import verify.cli.main; "
         "assert os.environ['OPENBLAS_NUM_THREADS'] == '1'"
     )
     _run(
-        "import os; os.environ['OPENBLAS_NUM_THREADS'] = '2'; import verify.cli; "
+        "import os; os.environ['OPENBLAS_NUM_THREADS'] = '2'; import verify.cli.main; "
         "assert os.environ['OPENBLAS_NUM_THREADS'] == '2'"
     )

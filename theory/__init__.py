@@ -3,49 +3,70 @@
 Each result lives in its own module, named after the result: ``fact`` (F1-F5),
 ``deep_linear_balance`` (D1-D4), ``deep_linear_nfa`` (D5-D6), ``kernel_expansion`` (K1, K2 and
 the residual identity), on the shared ``matrix_calculus`` (gradients never taken on one route's
-word). The public functions and the shared records are re-exported here.
+word). The shared records live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
+``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
+``_options`` (the names a user can choose; no SymPy).
+
+The public names are re-exported here lazily (PEP 562): ``import theory`` and
+``from theory._errors import InputError`` load no SymPy, so the command line starts fast;
+``from theory import derive_fact`` loads its module on first use.
 """
 
-from theory._errors import InputError, MatrixCalculusError, OutsideAssumptionsError, bad_input
-from theory._records import Assumption, Claim, Derivation, Reference, Step, Verdict, to_jsonable
-from theory.deep_linear_balance import check_flow_variant, derive_d1, derive_d4, derive_flow
-from theory.deep_linear_nfa import (
-    check_deep_linear_variant,
-    derive_nfa_deep_linear,
-    derive_nfa_induction,
-)
-from theory.fact import check_fact_variant, derive_fact, f2_statement
-from theory.kernel_expansion import (
-    derive_agop_expansion,
-    derive_fact_expansion,
-    derive_residual_identity,
-)
-from theory.matrix_calculus import gradient
+from __future__ import annotations
 
-__all__ = [
-    "Assumption",
-    "Claim",
-    "Derivation",
-    "InputError",
-    "MatrixCalculusError",
-    "OutsideAssumptionsError",
-    "Reference",
-    "Step",
-    "Verdict",
-    "bad_input",
-    "check_deep_linear_variant",
-    "check_fact_variant",
-    "check_flow_variant",
-    "derive_agop_expansion",
-    "derive_d1",
-    "derive_d4",
-    "derive_fact",
-    "derive_fact_expansion",
-    "derive_flow",
-    "derive_nfa_deep_linear",
-    "derive_nfa_induction",
-    "derive_residual_identity",
-    "f2_statement",
-    "gradient",
-    "to_jsonable",
-]
+import importlib
+from typing import Any
+
+from theory._errors import InputError as InputError
+from theory._errors import MatrixCalculusError as MatrixCalculusError
+from theory._errors import OutsideAssumptionsError as OutsideAssumptionsError
+from theory._errors import bad_input as bad_input
+from theory._verdict import Verdict as Verdict
+from theory._verdict import to_jsonable as to_jsonable
+
+#: public name -> module that defines it (loaded on first use)
+_EXPORTS = {
+    "Assumption": "theory._records",
+    "Claim": "theory._records",
+    "Derivation": "theory._records",
+    "Reference": "theory._records",
+    "Step": "theory._records",
+    "check_flow_variant": "theory.deep_linear.balance",
+    "derive_d1": "theory.deep_linear.balance",
+    "derive_d4": "theory.deep_linear.balance",
+    "derive_flow": "theory.deep_linear.balance",
+    "check_deep_linear_variant": "theory.deep_linear.nfa",
+    "derive_nfa_deep_linear": "theory.deep_linear.nfa",
+    "derive_nfa_induction": "theory.deep_linear.nfa",
+    "check_fact_variant": "theory.fact",
+    "derive_fact": "theory.fact",
+    "f2_statement": "theory.fact",
+    "derive_agop_expansion": "theory.kernel_expansion",
+    "derive_fact_expansion": "theory.kernel_expansion",
+    "derive_residual_identity": "theory.kernel_expansion",
+    "gradient": "theory.matrix_calculus",
+}
+
+__all__ = sorted(
+    [
+        "InputError",
+        "MatrixCalculusError",
+        "OutsideAssumptionsError",
+        "Verdict",
+        "bad_input",
+        "to_jsonable",
+        *_EXPORTS,
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,7 +1,7 @@
 """Kernel expansion of AGOP and FACT (K1, K2) and the KRR residual identity, at explicit sizes.
 
 Reference: Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644, Section 5 (REFERENCE.md
-section 4). Conventions, shared with the numerical code in verify/rfm.py:
+section 4). Conventions, shared with the numerical code in verify/rfm/machine.py:
 
 * inner-product kernel machine ``f_c(x) = sum_j alpha_jc k(x^T M x_j)`` with M symmetric (in the
   RFM, M = W^T W), centres x_j (the rows of X, n x d) and coefficients A = [alpha_jc] (n x c);

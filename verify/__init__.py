@@ -1,8 +1,26 @@
 """factcheck.verify: numerical verification (NumPy, SciPy, mpmath); may import theory.
 
-The public API is re-exported lazily (PEP 562): ``import verify`` loads nothing heavy, so the
-command-line tool can set its BLAS defaults before NumPy is first imported. ``verify.train``,
-``from verify import check_fact`` and friends load their module on first use.
+A map of the parts, bottom to top; a part imports only from the parts above it in this list
+(tests/test_layout.py checks it), and theory/ (symbolic, SymPy only) sits below them all:
+
+    base             records (ReportEntry), atomic files, the SVG plotter, BLAS threads
+    engine           networks, exact backprop, float64/mpmath backends, training to certified
+                     stationary points, Hessian, high-precision Newton, run files
+    claims           FACT (F1-F5) and NFA (N1-N3) checks at a point, and their verdict rules
+    deep_linear      gradient flow of deep linear networks (D1-D7)
+    counterexamples  claims as scores, certified witnesses, search, built-in families
+    rfm              Recursive Feature Machines and their experiments (K1-K3)
+    report           ``factcheck report``: every entry into HTML, Markdown and JSON
+    cli              the ``factcheck`` command, one module per subcommand
+
+deep_linear, counterexamples and rfm form one middle layer: they import base, engine and
+claims, never each other.
+
+The public API is re-exported here lazily (PEP 562): ``import verify`` loads nothing heavy, so
+the command-line tool can set its BLAS defaults before NumPy is first imported, and
+``from verify import train, check_fact`` loads each module on first use. Library users get
+NumPy's own BLAS threading; for the single-thread default of the command line (faster for the
+toolkit's small matrices), call ``verify.base.blas.set_blas_threads(1)`` before importing NumPy.
 """
 
 from __future__ import annotations
@@ -10,36 +28,44 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from verify._report_entry import ReportEntry
+from verify.base.records import ReportEntry
+from verify.base.version import __version__
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "MLP": "verify.network",
-    "Problem": "verify.network",
-    "backprop": "verify.network",
-    "gradient": "verify.network",
-    "input_jacobians": "verify.network",
-    "mp_backend": "verify.network",
-    "refine_mp": "verify.train",
-    "layer_features": "verify.features",
-    "nfa_score": "verify.features",
-    "correlation": "verify.features",
-    "check_fact": "verify.checks",
-    "check_nfa": "verify.checks",
-    "check_f2": "verify.fact_numeric",
-    "save_run": "verify.runfile",
-    "load_run": "verify.runfile",
-    "run_flow": "verify.deep_linear_flow",
+    "MLP": "verify.engine.network",
+    "Problem": "verify.engine.network",
+    "backprop": "verify.engine.network",
+    "gradient": "verify.engine.network",
+    "input_jacobians": "verify.engine.network",
+    "mp_backend": "verify.engine.network",
+    "Status": "verify.engine.train",
+    "TrainResult": "verify.engine.train",
+    "evaluate": "verify.engine.train",
+    "refine_mp": "verify.engine.train",
+    "synthetic_problem": "verify.engine.train",
+    "train": "verify.engine.train",
+    "layer_features": "verify.claims.features",
+    "nfa_score": "verify.claims.features",
+    "correlation": "verify.claims.features",
+    "check_fact": "verify.claims.checks",
+    "check_nfa": "verify.claims.checks",
+    "check_f2": "verify.claims.f2",
+    "save_run": "verify.engine.runfile",
+    "load_run": "verify.engine.runfile",
+    "run_flow": "verify.deep_linear.flow",
     "search": "verify.counterexamples",
     "certify": "verify.counterexamples",
-    "run_family": "verify.counterexample_families",
-    "run_modular": "verify.rfm_experiments",
-    "run_parity": "verify.rfm_experiments",
-    "run_tabular": "verify.rfm_experiments",
-    "run_report": "verify.report",
+    "fact_claim": "verify.counterexamples",
+    "nfa_claim": "verify.counterexamples",
+    "run_family": "verify.counterexamples.families",
+    "run_modular": "verify.rfm.experiments",
+    "run_parity": "verify.rfm.experiments",
+    "run_tabular": "verify.rfm.experiments",
+    "run_report": "verify.report.builder",
 }
 
-__all__ = ["ReportEntry", *sorted(_EXPORTS)]
+__all__ = ["ReportEntry", "__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,59 @@
+"""The toolkit's one PSD power (verify/engine/linalg.py): floor, backends, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theory._errors import InputError
+from verify.claims import features
+from verify.deep_linear import flow as deep_linear_flow
+from verify.engine.linalg import psd_eigh, psd_floor, psd_power
+from verify.engine.network import FLOAT64, mp_backend
+from verify.rfm import machine as rfm
+
+
+def _rank_two(d: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    q = np.linalg.qr(np.random.default_rng(0).standard_normal((d, 2)))[0]
+    return q @ np.diag([256.0, 1.0]) @ q.T, q  # exact eigenvalues 256, 1, 0 (d - 2 times)
+
+
+def test_small_power_ignores_rounding_eigenvalues() -> None:
+    """N3: A^(1/8) of a rank-deficient A: rounding-level null eigenvalues are clipped, so the
+    result is the exact power to ~1e-14, where clipping only negatives is off by ~1e-2."""
+    a, q = _rank_two()
+    exact = q @ np.diag([2.0, 1.0]) @ q.T
+    assert np.linalg.norm(psd_power(a, 1 / 8) - exact) <= 1e-13
+    w, v = np.linalg.eigh(a)
+    naive = (v * np.clip(w, 0, None) ** (1 / 8)) @ v.T  # negatives -> 0 only
+    assert np.linalg.norm(naive - exact) > 1e-3  # (1e-14)^(1/8) ~ 2e-2: why the floor exists
+
+
+def test_mpmath_backend_agrees_and_floor_scales_with_precision() -> None:
+    """N3: at 30 digits a rank-two matrix built in mpmath has its power to ~1e-28, with both
+    null eigenvalues clipped; the floor is c k u max|eig|."""
+    q64 = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]) / 2  # exactly orthonormal
+    mp = mp_backend(30)
+    with mp.working():
+        q = mp.asarray(q64)
+        a = (q * mp.asarray(np.array([256.0, 1.0]))) @ q.T
+        exact = (q * mp.asarray(np.array([4.0, 1.0]))) @ q.T
+        err = np.max(np.abs(psd_power(a, 0.25, mp) - exact))
+    assert err <= 1e-26
+    w, _ = psd_eigh(a, mp)
+    assert sum(1 for x in w if x == 0) == 2
+    assert psd_floor([1.0, -2.0], FLOAT64, terms=50) == 100 * 50 * FLOAT64.unit_roundoff * 2
+
+
+def test_one_implementation_behind_the_old_names() -> None:
+    """N3, D5: features, deep_linear_flow and rfm use the same PSD power."""
+    a, _ = _rank_two()
+    ref = psd_power(a, 0.5)
+    for fn in (features.psd_power, deep_linear_flow.psd_power_clipped, rfm.psd_power):
+        assert np.array_equal(fn(a, 0.5), ref)
+
+
+def test_nonpositive_exponent_is_refused() -> None:
+    """N3 (inputs): alpha must be > 0."""
+    with pytest.raises(InputError, match="alpha must be > 0"):
+        psd_power(np.eye(2), 0.0)

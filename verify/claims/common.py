@@ -1,0 +1,72 @@
+"""What the FACT and NFA checks share: verdict order, precision, rounding tolerance, tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from theory._verdict import Verdict
+from verify.claims.features import LayerFeatures
+from verify.engine.network import FLOAT64, Backend, mp_backend
+from verify.engine.train import TrainResult
+
+__all__: list[str] = []
+
+
+_ORDER = {
+    Verdict.REFUTED: 0,
+    Verdict.INCONCLUSIVE: 1,
+    Verdict.NUMERICALLY_CONSISTENT: 2,
+    Verdict.CERTIFIED: 3,
+    Verdict.PROVED: 4,
+}
+
+
+def _worst(verdicts: Sequence[Verdict]) -> Verdict:
+    return min(verdicts, key=_ORDER.__getitem__)
+
+
+def _backend(result: TrainResult, dps: int | None) -> Backend:
+    if dps is None:
+        return mp_backend(result.dps) if result.dps else FLOAT64
+    return mp_backend(dps)
+
+
+def _rounding_tolerance(result: TrainResult, feat: LayerFeatures, be: Backend) -> float:
+    """Absolute rounding tolerance for ||W^T W - FACT||_F at this precision.
+
+    Why: both matrices are sums of at most k = n + depth * max_width products whose magnitudes
+    add up to ``feat.rounding_scale`` (Higham's gamma_k bound for inner products); grad_h itself
+    went through <= depth backprop layers, each adding the same relative error, hence the factor
+    (depth + 1).
+    """
+    net = result.problem.net
+    k = result.problem.n + net.depth * max(net.sizes)
+    return (net.depth + 1) * k * be.unit_roundoff * feat.rounding_scale
+
+
+def _training_line(r: TrainResult) -> str:
+    h = r.hessian
+    spec = ""
+    if h is not None and h.min_eig is not None:
+        spec = (
+            f"; Hessian {h.kind}, eigenvalues [{h.min_eig:.3g}, {h.max_eig:.3g}], "
+            f"{h.near_zero if h.near_zero is not None else '?'} near zero "
+            f"({h.symmetry_zero_modes} symmetry, {h.dead_unit_modes} dead-unit)"
+        )
+    dps = f", {r.grad_norm_mp:.2e} at {r.dps} digits" if r.grad_norm_mp is not None else ""
+    return (
+        f"training: {r.status.value}, ||grad L_lam|| = {r.grad_norm:.2e} (float64){dps}, "
+        f"{r.iterations} L-BFGS iterations, {r.newton_steps}+{r.newton_steps_mp} Newton steps, "
+        f"{r.seconds:.2f} s{spec}"
+    )
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
+def _precision(be: Backend) -> str:
+    return "float64" if be.name == "float64" else f"{be.dps} digits (mpmath)"

@@ -1,0 +1,114 @@
+"""Deep-linear subcommands: ``derive nfa-deep-linear`` and ``verify deep-linear-flow``.
+
+Hooks called by verify/cli/derive.py and verify/cli/verify.py when this module exists:
+``register_derive(nested)`` and ``register_verify(nested)``; each parser sets ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+from theory._errors import bad_input
+
+__all__ = ["register_derive", "register_verify"]
+
+FORMATS = ("text", "latex", "json")
+
+
+def register_derive(nested: argparse._SubParsersAction) -> None:
+    p = nested.add_parser(
+        "nfa-deep-linear",
+        help="NFA with exponent 1/L for balanced deep linear networks (D5, D6)",
+        description="Telescope (W_L..W_j)^T (W_L..W_j) to (W_j^T W_j)^(L-j+1) step by step, each "
+        "rewrite justified by balancedness or the lemma W^T (W W^T)^m W = (W^T W)^(m+1) and "
+        "checked symbolically and exactly on balanced rational networks.",
+    )
+    p.add_argument("--depth", type=int, required=True, help="number of layers L, 2..8")
+    p.add_argument("--layer", type=int, default=1, help="the layer j in 1..L (default 1)")
+    p.add_argument("--format", default="text", help="text, latex or json")
+    p.set_defaults(func=_run_derive)
+
+
+def _run_derive(args: argparse.Namespace) -> int:
+    from theory.deep_linear.nfa import derive_nfa_deep_linear, validate_depth_layer
+
+    if args.format not in FORMATS:
+        raise bad_input("--format", f"be one of {', '.join(FORMATS)}", args.format,
+                        "Use --format json.")  # fmt: skip
+    depth, layer = validate_depth_layer(args.depth, args.layer)
+    result = derive_nfa_deep_linear(depth, layer)
+    if args.format == "json":
+        print(result.to_json())
+    elif args.format == "latex":
+        print(result.to_latex())
+    else:
+        print(result.to_text())
+    return 0 if result.verdict.supports else 1
+
+
+def register_verify(nested: argparse._SubParsersAction) -> None:
+    p = nested.add_parser(
+        "deep-linear-flow",
+        help="gradient flow of a deep linear network: imbalance, NFA defect (D2, D3, D5, D7)",
+        description="Integrate dW_k/dt = -grad(l + lam/2 sum ||W||^2) for an MSE deep linear "
+        "network (DOP853 at rtol 1e-12, or Gragg-Bulirsch-Stoer in mpmath with --dps) and record "
+        "the imbalance norms, the NFA defect ||W_1^T W_1 - AGOP^(1/L)|| / ||W_1^T W_1|| and the "
+        "correlations for alpha = 1/L, 1/2, 1.",
+    )
+    p.add_argument("--depth", type=int, default=3, help="number of layers L, 2..8 (default 3)")
+    p.add_argument("--widths", type=int, nargs="+", default=[4],
+                   help="input and hidden widths d m_1 .. m_{L-1}, or one width for all "
+                   "(default 4)")  # fmt: skip
+    p.add_argument("--outputs", type=int, default=2, help="outputs c (default 2; 1 warns)")
+    p.add_argument("--lam", type=float, default=0.0, help="weight decay lam >= 0 (default 0)")
+    p.add_argument("--init", default="balanced", help="balanced or gaussian (default balanced)")
+    p.add_argument("--t-end", type=float, default=20.0, help="final time (default 20)")
+    p.add_argument("--times", type=int, default=21, help="recorded times (default 21)")
+    p.add_argument("--dps", type=int, default=None, help="integrate in mpmath at DIGITS")
+    p.add_argument("--seed", type=int, default=0, help="seed for data and init (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", default=None, metavar="FILE", help="write an SVG figure to FILE")
+    p.set_defaults(func=_run_verify)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from verify.base.files import write_text_atomic
+    from verify.base.svgplot import line_plot
+    from verify.deep_linear.flow import ScalarOutputWarning, run_flow
+
+    widths = args.widths[0] if len(args.widths) == 1 else list(args.widths)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalarOutputWarning)
+        res = run_flow(
+            args.depth, widths, args.outputs, args.lam, init=args.init, t_end=args.t_end,
+            n_times=args.times, dps=args.dps, seed=args.seed,
+        )  # fmt: skip
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if args.plot:
+        series = {f"||D_{j + 1}||": (res.times, [row[j] for row in res.imbalance])
+                  for j in range(len(res.sizes) - 2)}  # fmt: skip
+        series["NFA defect (alpha = 1/L)"] = (res.times, res.defect)
+        write_text_atomic(args.plot, line_plot(
+            series, title=f"Deep linear flow, L = {len(res.sizes) - 1}, init {res.init}, "
+            f"lam = {res.lam:g}", xlabel="t", ylabel="norm", logy=True))  # fmt: skip
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+        return 0
+    L = len(res.sizes) - 1
+    print(f"deep linear flow: sizes {res.sizes}, lam {res.lam:g}, init {res.init}; {res.solver}")
+    print(f"  imbalance ||D||: {res.imbalance_total[0]:.3e} -> {res.imbalance_total[-1]:.3e}")
+    if res.decay_rate is not None:
+        print(f"  fitted decay rate {res.decay_rate:.8f} +- {res.decay_rate_stderr:.1e} "
+              f"(D3 predicts 2 lam = {2 * res.lam:g})")  # fmt: skip
+    print(f"  NFA defect (alpha = 1/{L}): {res.defect[0]:.3e} -> {res.defect[-1]:.3e}, "
+          f"max {max(res.defect):.3e}")  # fmt: skip
+    for name, c in res.correlations.items():
+        print(f"  alpha = {name:3s}: final Pearson {c['pearson'][-1]:.12f}, "
+              f"cosine {c['cosine'][-1]:.12f}")  # fmt: skip
+    if res.scalar_output:
+        print("  NOTE: one output, exponent not identifiable")
+    return 0

@@ -1,0 +1,86 @@
+"""The ``factcheck`` command-line tool.
+
+Each subcommand lives in its own module ``verify/cli/<name>.py`` that defines
+``register(subparsers) -> None``; the parser it adds sets ``func`` (a callable taking the parsed
+arguments and returning an exit status). ``register`` uses only the standard library and the
+light modules (``theory._errors``, ``theory._options``, ``verify.base``): NumPy, SymPy and the
+toolkit's numerical code are imported inside the run functions, so ``factcheck --help`` and
+``factcheck --version`` start in a few tens of milliseconds.
+
+Bad input raises :class:`theory.InputError`, which this entry point prints as one line on stderr
+and turns into exit status 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from theory._errors import InputError
+from verify.base.blas import set_blas_threads
+from verify.base.version import __version__
+
+# one BLAS thread unless the environment says otherwise (why: verify/base/blas.py); this must happen
+# before NumPy is imported, which the subcommand modules below do
+set_blas_threads(1)
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand modules, in the order they appear in ``factcheck --help``
+_COMMAND_MODULES = (
+    "verify.cli.report",
+    "verify.cli.derive",
+    "verify.cli.verify",
+    "verify.cli.check",
+    "verify.cli.counterexample",
+    "verify.cli.rfm",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line naming the fix, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="factcheck",
+        description=(
+            "Derive, verify and teach the mathematics of feature learning: FACT (F1-F5), "
+            "the Neural Feature Ansatz (N1-N3) and deep linear networks (D1-D7)."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"factcheck {__version__} (factcheck-toolkit)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"factcheck {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("factcheck: interrupted; nothing further was written.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""The engine: networks, exact backpropagation, training to certified stationary points.
+
+- :mod:`verify.engine.network`: the public face of the network (:class:`MLP`, :class:`Problem`,
+  :func:`backprop`, :func:`gradient`, :func:`input_jacobians`, the float64 and mpmath backends);
+  built from :mod:`~verify.engine.backends`, :mod:`~verify.engine.activations`,
+  :mod:`~verify.engine.problem` and :mod:`~verify.engine.backprop`;
+- :mod:`verify.engine.train`: L-BFGS, Newton, the stationarity certificate and the high-precision
+  refinement (:func:`train`, :func:`refine_mp`), built from :mod:`~verify.engine.result`,
+  :mod:`~verify.engine.hessian` and :mod:`~verify.engine.newton_mp`;
+- :mod:`verify.engine.linalg`: the one PSD matrix power (float64 and mpmath);
+- :mod:`verify.engine.runfile`: the run-file format (``.npz``, no pickle).
+"""

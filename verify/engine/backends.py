@@ -1,0 +1,153 @@
+"""Number backends: float64 NumPy and mpmath in NumPy object arrays (:mod:`verify.engine.network`).
+
+Every numerical routine takes a backend, whose arrays are float64 ndarrays or object ndarrays of
+``mpmath.mpf``. NumPy's ``@``, ``.T``, ``sum`` and elementwise arithmetic work on both; only the
+elementwise transcendental functions, the eigensolver and the precision differ, and they live
+here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import mpmath
+import numpy as np
+from scipy import special
+
+from theory._errors import bad_input
+
+__all__ = ["FLOAT64", "Array", "Backend", "MpBackend", "mp_backend"]
+
+Array = Any  # float64 ndarray or object ndarray of mpmath.mpf
+
+
+# -- backends ----------------------------------------------------------------------------------
+class Backend:
+    """Elementwise functions and precision of one number type (see module docstring)."""
+
+    name = "float64"
+    dps = 15
+    unit_roundoff = float(np.finfo(np.float64).eps) / 2
+
+    def working(self) -> contextlib.AbstractContextManager[Any]:
+        # overflow and invalid operations become inf/NaN, which the trainer detects and reports
+        # as status non_finite (a warning would say less, and tests turn warnings into errors)
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+    def asarray(self, a: Any) -> Array:
+        return np.asarray(a, dtype=np.float64)
+
+    def to_float(self, a: Any) -> np.ndarray:
+        return np.asarray(a, dtype=np.float64)
+
+    def sqrt(self, x: Any) -> Any:
+        return np.sqrt(x)
+
+    def exp(self, z: Array) -> Array:
+        return np.exp(z)
+
+    def log(self, z: Array) -> Array:
+        return np.log(z)
+
+    def tanh(self, z: Array) -> Array:
+        return np.tanh(z)
+
+    def sigmoid(self, z: Array) -> Array:
+        return special.expit(z)
+
+    def softplus(self, z: Array) -> Array:
+        return np.logaddexp(0.0, z)
+
+    def ncdf(self, z: Array) -> Array:
+        return special.ndtr(z)
+
+    def npdf(self, z: Array) -> Array:
+        return np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+    def step(self, z: Array) -> Array:
+        """Heaviside step with step(0) = 0 (the ReLU slope convention at the kink)."""
+        return (z > 0).astype(np.float64)
+
+    def eigh(self, a: Array) -> tuple[Array, Array]:
+        w, v = np.linalg.eigh(a)
+        return w, v
+
+
+class MpBackend(Backend):
+    """mpmath numbers at ``dps`` decimal digits, held in NumPy object arrays."""
+
+    name = "mpmath"
+
+    def __init__(self, dps: int) -> None:
+        self.dps = int(dps)
+        with mpmath.workdps(self.dps):
+            self.unit_roundoff = float(mpmath.mp.eps) / 2
+
+    def working(self) -> contextlib.AbstractContextManager[Any]:
+        return mpmath.workdps(self.dps)
+
+    def asarray(self, a: Any) -> Array:
+        arr = np.asarray(a)
+        if arr.dtype == object:
+            return arr
+        # float64 -> mpf is exact, so the problem is defined by the same binary numbers.
+        return _MPF(arr.astype(np.float64)).astype(object) if arr.ndim else mpmath.mpf(float(arr))
+
+    def to_float(self, a: Any) -> np.ndarray:
+        return np.asarray(_FLOAT(np.asarray(a, dtype=object)), dtype=np.float64)
+
+    def sqrt(self, x: Any) -> Any:
+        return _MP_SQRT(x) if isinstance(x, np.ndarray) and x.ndim else mpmath.sqrt(x)
+
+    def exp(self, z: Array) -> Array:
+        return _MP_EXP(z)
+
+    def log(self, z: Array) -> Array:
+        return _MP_LOG(z)
+
+    def tanh(self, z: Array) -> Array:
+        return _MP_TANH(z)
+
+    def sigmoid(self, z: Array) -> Array:
+        return 1 / (1 + _MP_EXP(-z))
+
+    def softplus(self, z: Array) -> Array:
+        return _MP_LOG1P(_MP_EXP(z))
+
+    def ncdf(self, z: Array) -> Array:
+        return _MP_NCDF(z)
+
+    def npdf(self, z: Array) -> Array:
+        return _MP_NPDF(z)
+
+    def step(self, z: Array) -> Array:
+        return np.where((z > 0).astype(bool), mpmath.mpf(1), mpmath.mpf(0)).astype(object)
+
+    def eigh(self, a: Array) -> tuple[Array, Array]:
+        w, v = mpmath.eigsy(mpmath.matrix(a.tolist()))
+        n = len(w)
+        vals = np.array([w[i] for i in range(n)], dtype=object)
+        vecs = np.array([[v[i, j] for j in range(n)] for i in range(n)], dtype=object)
+        return vals, vecs
+
+
+_MPF = np.frompyfunc(mpmath.mpf, 1, 1)
+_FLOAT = np.frompyfunc(float, 1, 1)
+_MP_SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
+_MP_EXP = np.frompyfunc(mpmath.exp, 1, 1)
+_MP_LOG = np.frompyfunc(mpmath.log, 1, 1)
+_MP_LOG1P = np.frompyfunc(mpmath.log1p, 1, 1)
+_MP_TANH = np.frompyfunc(mpmath.tanh, 1, 1)
+_MP_NCDF = np.frompyfunc(mpmath.ncdf, 1, 1)
+_MP_NPDF = np.frompyfunc(mpmath.npdf, 1, 1)
+
+#: the float64 backend
+FLOAT64 = Backend()
+
+
+def mp_backend(dps: int) -> Backend:
+    """The mpmath backend at ``dps`` decimal digits."""
+    if not isinstance(dps, (int, np.integer)) or isinstance(dps, bool) or not 16 <= dps <= 2000:
+        raise bad_input("dps", "be an integer in [16, 2000]", dps, "Pass e.g. --dps 50.")
+    return MpBackend(int(dps))

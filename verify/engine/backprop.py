@@ -1,0 +1,190 @@
+"""Exact derivatives of L_lam: backpropagation, Hessian-vector products, input Jacobians.
+
+Hessian-vector products use Pearlmutter's R-operator (forward-mode differentiation of the
+backpropagation, with the activation's second derivative).
+Conventions: :mod:`verify.engine.network`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from verify.engine.activations import ACTIVATIONS
+from verify.engine.backends import FLOAT64, Array, Backend
+from verify.engine.problem import Problem
+
+__all__ = ["Backprop", "backprop", "gradient", "hvp", "input_jacobians", "objective"]
+
+
+# -- forward and backward ----------------------------------------------------------------------
+@dataclass
+class Backprop:
+    """Everything one forward/backward pass computes (arrays in the backend's numbers).
+
+    ``hs[l]`` input of layer l (n x in), ``zs[l]`` pre-activation (n x out), ``slopes[l]`` and
+    ``curvs[l]`` the activation's first/second derivative at ``zs[l]`` (hidden layers only),
+    ``losses`` the per-sample losses l_i, ``deltas[l]`` = dl_i/dz_l (n x out, NOT divided by n),
+    ``grad_h[l]`` = dl_i/dh_l = deltas[l] @ W_l (n x in), ``grad`` the flat gradient of L_lam.
+    """
+
+    params: list[tuple[Array, Array | None]]
+    hs: list[Array]
+    zs: list[Array]
+    slopes: list[Array]
+    curvs: list[Array]
+    losses: Array
+    deltas: list[Array] = field(default_factory=list)
+    grad_h: list[Array] = field(default_factory=list)
+    grads: list[tuple[Array, Array | None]] = field(default_factory=list)
+    value: Any = None
+    grad: Array = None
+
+
+def _forward(problem: Problem, theta: Array, be: Backend) -> Backprop:
+    X, Y, _ = problem.data(be)
+    act = ACTIVATIONS[problem.net.activation]
+    params = problem.net.unflatten(theta)
+    hs, zs, slopes, curvs = [X], [], [], []
+    h = X
+    for layer, (w, b) in enumerate(params):
+        z = h @ w.T if b is None else h @ w.T + b
+        zs.append(z)
+        if layer < len(params) - 1:
+            h, ds, d2s = act(be, z)
+            hs.append(h)
+            slopes.append(ds)
+            curvs.append(d2s)
+    losses, delta = _loss(problem.loss, be, zs[-1], Y)
+    bp = Backprop(params, hs, zs, slopes, curvs, losses)
+    bp.deltas = [delta]
+    return bp
+
+
+def _softmax(be: Backend, f: Array) -> tuple[Array, Array]:
+    """``(softmax(f), logsumexp(f))`` row-wise, shifted by the row maximum for stability."""
+    m = np.max(f, axis=1, keepdims=True)
+    e = be.exp(f - m)
+    s = np.sum(e, axis=1, keepdims=True)
+    return e / s, (m + be.log(s))[:, 0]
+
+
+def _loss(name: str, be: Backend, f: Array, Y: Array) -> tuple[Array, Array]:
+    """Per-sample losses and delta = dl_i/df (n x c)."""
+    if name == "mse":
+        r = f - Y
+        return 0.5 * np.sum(r * r, axis=1), r
+    p, lse = _softmax(be, f)
+    mass = np.sum(Y, axis=1)  # 1 for probability rows; kept so the formula is exact for any Y
+    return mass * lse - np.sum(Y * f, axis=1), p * mass[:, None] - Y
+
+
+def backprop(problem: Problem, theta: Array, be: Backend = FLOAT64) -> Backprop:
+    """Forward and backward pass: objective value, flat gradient and all per-layer caches."""
+    with be.working():
+        theta = be.asarray(theta)
+        bp = _forward(problem, theta, be)
+        _, _, lam = problem.data(be)
+        n = problem.n
+        g = bp.deltas[0]
+        grads: list[tuple[Array, Array | None]] = []
+        grad_h: list[Array] = []
+        deltas: list[Array] = []
+        for layer in range(len(bp.params) - 1, -1, -1):
+            w, b = bp.params[layer]
+            deltas.append(g)
+            gw = g.T @ bp.hs[layer] / n + lam * w  # grad_W L_lam = (1/n) sum delta h^T + lam W
+            gb = None
+            if b is not None:
+                gb = np.sum(g, axis=0) / n + (lam * b if problem.decay_bias else 0)
+            grads.append((gw, gb))
+            gh = g @ w  # dl_i/dh_l = W^T delta_i (F1's grad_h l_i)
+            grad_h.append(gh)
+            if layer > 0:
+                g = gh * bp.slopes[layer - 1]
+        bp.deltas, bp.grad_h, bp.grads = deltas[::-1], grad_h[::-1], grads[::-1]
+        bp.grad = problem.net.flatten(bp.grads)
+        decay = sum(np.sum(w * w) for w, _ in bp.params)
+        if problem.decay_bias:
+            decay = decay + sum(np.sum(b * b) for _, b in bp.params if b is not None)
+        bp.value = np.sum(bp.losses) / n + lam * decay / 2
+    return bp
+
+
+def objective(problem: Problem, theta: Array, be: Backend = FLOAT64) -> Any:
+    """L_lam(theta) = (1/n) sum_i l_i + (lam/2) sum_l ||W_l||_F^2 (+ biases if decayed)."""
+    return backprop(problem, theta, be).value
+
+
+def gradient(problem: Problem, theta: Array, be: Backend = FLOAT64) -> tuple[Any, Array]:
+    """``(L_lam(theta), grad L_lam(theta))`` with the gradient as a flat vector."""
+    bp = backprop(problem, theta, be)
+    return bp.value, bp.grad
+
+
+def hvp(problem: Problem, theta: Array, v: Array, be: Backend = FLOAT64) -> Array:
+    """Exact Hessian-vector product H(theta) v by the R-operator (forward mode over backprop)."""
+    with be.working():
+        theta, v = be.asarray(theta), be.asarray(v)
+        bp = _forward(problem, theta, be)
+        _, Y, lam = problem.data(be)
+        n, net = problem.n, problem.net
+        vparams = net.unflatten(v)
+        # forward: R z_l = R h_l W_l^T + h_l V_l^T + R b_l, R h_{l+1} = s'(z_l) R z_l
+        rzs, rh = [], None
+        for layer, ((w, _), (vw, vb)) in enumerate(zip(bp.params, vparams, strict=True)):
+            rz = bp.hs[layer] @ vw.T
+            if rh is not None:
+                rz = rz + rh @ w.T
+            if vb is not None:
+                rz = rz + vb
+            rzs.append(rz)
+            if layer < len(bp.params) - 1:
+                rh = bp.slopes[layer] * rz
+        g, rg = bp.deltas[0], _loss_rop(problem.loss, be, bp.zs[-1], Y, rzs[-1])
+        out: list[tuple[Array, Array | None]] = []
+        for layer in range(len(bp.params) - 1, -1, -1):
+            (w, _), (vw, vb) = bp.params[layer], vparams[layer]
+            h = bp.hs[layer]
+            rgw = rg.T @ h / n + lam * vw
+            if layer > 0:  # R h_l is nonzero only for hidden inputs
+                rgw = rgw + g.T @ (bp.slopes[layer - 1] * rzs[layer - 1]) / n
+            rgb = None
+            if vb is not None:
+                rgb = np.sum(rg, axis=0) / n + (lam * vb if problem.decay_bias else 0)
+            out.append((rgw, rgb))
+            if layer > 0:
+                gh, rgh = g @ w, rg @ w + g @ vw
+                ds, d2s = bp.slopes[layer - 1], bp.curvs[layer - 1]
+                g, rg = gh * ds, rgh * ds + gh * d2s * rzs[layer - 1]
+        return net.flatten(out[::-1])
+
+
+def _loss_rop(name: str, be: Backend, f: Array, Y: Array, rf: Array) -> Array:
+    """R(delta): the directional derivative of dl/df along R f."""
+    if name == "mse":
+        return rf
+    p, _ = _softmax(be, f)
+    mass = np.sum(Y, axis=1)[:, None]
+    return mass * (p * rf - p * np.sum(p * rf, axis=1, keepdims=True))
+
+
+def input_jacobians(problem: Problem, theta: Array, be: Backend = FLOAT64) -> list[list[Array]]:
+    """``J[l][k]`` (n x in_l): row i is d f_k(x_i) / d h_l, the output-k Jacobian w.r.t. layer l's
+    input, by backpropagating the unit vector e_k through the layers above l."""
+    with be.working():
+        theta = be.asarray(theta)
+        bp = _forward(problem, theta, be)
+        c = problem.net.sizes[-1]
+        out: list[list[Array]] = [[] for _ in bp.params]
+        for k in range(c):
+            g = bp.zs[-1] * 0
+            g[:, k] = g[:, k] + 1
+            for layer in range(len(bp.params) - 1, -1, -1):
+                gh = g @ bp.params[layer][0]
+                out[layer].append(gh)
+                if layer > 0:
+                    g = gh * bp.slopes[layer - 1]
+        return out
