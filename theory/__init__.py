@@ -3,7 +3,8 @@
 Each result lives in its own module, named after the result: ``fact`` (F1-F5),
 ``deep_linear_balance`` (D1-D4), ``deep_linear_nfa`` (D5-D6), ``kernel_expansion`` (K1, K2 and
 the residual identity), on the shared ``matrix_calculus`` (gradients never taken on one route's
-word). The public functions and the shared records are re-exported here.
+word). ``derivation_check`` and ``derivation_file`` check a person's own derivation step by step.
+The public functions and the shared records are re-exported here.
 """
 
 from theory._errors import InputError, MatrixCalculusError, OutsideAssumptionsError, bad_input
@@ -14,6 +15,8 @@ from theory.deep_linear_nfa import (
     derive_nfa_deep_linear,
     derive_nfa_induction,
 )
+from theory.derivation_check import DerivationCheck, check_derivation
+from theory.derivation_file import check_derivation_file, read_derivation_file
 from theory.fact import check_fact_variant, derive_fact, f2_statement
 from theory.kernel_expansion import (
     derive_agop_expansion,
@@ -26,6 +29,7 @@ __all__ = [
     "Assumption",
     "Claim",
     "Derivation",
+    "DerivationCheck",
     "InputError",
     "MatrixCalculusError",
     "OutsideAssumptionsError",
@@ -34,6 +38,8 @@ __all__ = [
     "Verdict",
     "bad_input",
     "check_deep_linear_variant",
+    "check_derivation",
+    "check_derivation_file",
     "check_fact_variant",
     "check_flow_variant",
     "derive_agop_expansion",
@@ -47,5 +53,6 @@ __all__ = [
     "derive_residual_identity",
     "f2_statement",
     "gradient",
+    "read_derivation_file",
     "to_jsonable",
 ]
