@@ -58,7 +58,7 @@ def _instance(
     for seed in seeds:
         try:
             inst = build_instance(ctx, sizes, hyps, seed, integers)
-        except (ValueError, ZeroDivisionError, ArithmeticError):  # singular draws
+        except Exception:  # a singular draw, or SymPy cannot evaluate: try the next seed
             inst = None
         if inst is not None:
             return inst
@@ -68,7 +68,7 @@ def _instance(
 def _sides(ctx: Context, a: Any, b: Any, inst: Instance) -> tuple[Any, Any] | None:
     try:
         return evaluate(ctx, a, inst), evaluate(ctx, b, inst)
-    except (ValueError, ZeroDivisionError, ArithmeticError):  # e.g. inv() of a singular draw
+    except Exception:  # e.g. inv() of a singular draw: this instance decides nothing
         return None
 
 

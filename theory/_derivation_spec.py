@@ -117,7 +117,7 @@ def check_shapes(expr: Any, where: str, text: str) -> None:
                 if not all(_dims_equal(x, y) for x, y in zip(first.shape, b.shape, strict=True)):
                     problem = (
                         f"{sp.sstr(first)} is {_shape_text(first)} but {sp.sstr(b)} is "
-                        f"{_shape_text(b)}"
+                        f"{_shape_text(b)} (is a transpose missing?)"
                     )
                     break
         elif isinstance(node, (sp.Trace, sp.Inverse)) or (
@@ -298,15 +298,15 @@ class Context:
             if k == 0 and st.uses:
                 raise bad_input(where, "cite no hypothesis (it is the start)", st.uses, "")
             out.append(ParsedStep(k, st, self.parse(st.expr, where), where))
-        for k, ps in enumerate(out):
+        for k, ps in enumerate(out):  # a 0 next to a matrix is that zero matrix
             near = out[k - 1].expr if k else out[1].expr
-            expr = _zero_like(ps.expr, near)
-            if expr.is_Matrix != near.is_Matrix:
+            out[k] = ParsedStep(k, ps.spec, _zero_like(ps.expr, near), ps.where)
+        for prev, ps in itertools.pairwise(out):
+            if ps.expr.is_Matrix != prev.expr.is_Matrix:
                 raise bad_input(
-                    ps.where, "have the same kind as its neighbour (scalar or matrix)",
-                    ps.spec.expr, f"{_describe(expr)} cannot equal {_describe(near)}.",
+                    ps.where, "have the same kind as the previous step (scalar or matrix)",
+                    ps.spec.expr, f"{_describe(ps.expr)} cannot equal {_describe(prev.expr)}.",
                 )  # fmt: skip
-            out[k] = ParsedStep(k, ps.spec, expr, ps.where)
         return out
 
     # -- expansion -------------------------------------------------------------------------------

@@ -155,6 +155,8 @@ def _symbolic(ctx: Context, a: Any, b: Any, hyps: Sequence[Hypothesis]) -> tuple
     except MatrixCalculusError as exc:
         first = str(exc).splitlines()[0]
         return False, f"no trusted symbolic gradient ({first})"
+    except Exception as exc:  # SymPy gave up on this expression: not a proof, not a refutation
+        return False, f"the symbolic route failed ({type(exc).__name__}: {exc})"
 
 
 def _check_step(ctx: Context, k: int) -> tuple[Step, Explicit]:
