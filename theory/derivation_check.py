@@ -54,6 +54,10 @@ class DerivationCheck:
         return self.derivation.verdict
 
     @property
+    def reason(self) -> str:
+        return self.derivation.reason
+
+    @property
     def step_verdicts(self) -> tuple[Verdict, ...]:
         return tuple(s.verdict or Verdict.INCONCLUSIVE for s in self.derivation.steps)
 

@@ -127,3 +127,14 @@ def test_installed_command_runs_end_to_end() -> None:
         timeout=300,
     )
     assert out.returncode == 0 and out.stderr == "" and "PROVED" in out.stdout
+
+
+def test_readme_example_file_is_proved(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """F1: the derivation file printed in the README's "Derivation files" section is PROVED."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Derivation files", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(block)
+    assert main(["check-derivation", str(path)]) == 0
+    assert capsys.readouterr().out.count("[PROVED]") == 4
