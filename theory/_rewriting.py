@@ -29,7 +29,7 @@ import sympy as sp
 
 from theory.deep_linear_balance import _nc
 
-__all__ = ["Poly", "reduces_to_zero", "to_poly"]
+__all__ = ["MAX_EXPANSION", "Poly", "expansion_size", "reduces_to_zero", "to_poly"]
 
 Word = tuple[sp.Symbol, ...]
 Poly = dict[Word, Any]
@@ -37,6 +37,26 @@ Poly = dict[Word, Any]
 MAX_ROUNDS = 20
 MAX_TERMS = 400
 MAX_CHOICES = 64
+#: expressions whose expansion would have more terms than this are not expanded symbolically
+#: (``(A + B)**12`` has 4096 words); the exact instances still decide them
+MAX_EXPANSION = 5000
+
+
+def expansion_size(e: Any) -> int:
+    """An upper bound on the number of terms of the expanded expression (capped)."""
+    cap = 10**9
+    if isinstance(e, (sp.MatAdd, sp.Add)):
+        return min(cap, sum(expansion_size(a) for a in e.args))
+    if isinstance(e, (sp.MatMul, sp.Mul)):
+        out = 1
+        for a in e.args:
+            out = min(cap, out * expansion_size(a))
+        return out
+    if isinstance(e, (sp.MatPow, sp.Pow)) and e.exp.is_Integer and e.exp > 0:
+        return min(cap, expansion_size(e.base) ** min(int(e.exp), 64))
+    if isinstance(e, (sp.Transpose, sp.Trace)):
+        return expansion_size(e.arg)
+    return 1
 
 
 def _coeff_zero(c: Any) -> bool:
@@ -171,6 +191,8 @@ def reduces_to_zero(diff: Any, relations: Sequence[Any] = ()) -> bool:
     Without relations this decides the identity for all sizes (as far as the free algebra sees
     it). With relations, True means ``diff`` = 0 whenever every relation holds.
     """
+    if expansion_size(diff) > MAX_EXPANSION:
+        return False
     try:
         poly = to_poly(diff)
     except TypeError:
@@ -179,6 +201,8 @@ def reduces_to_zero(diff: Any, relations: Sequence[Any] = ()) -> bool:
         return True
     polys = []
     for r in relations:
+        if expansion_size(r) > MAX_EXPANSION:
+            return False
         try:
             polys.append(to_poly(r))
         except TypeError:
