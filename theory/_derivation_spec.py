@@ -11,6 +11,7 @@ and expanded (definitions substituted; gradients through the matrix-calculus gua
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -330,7 +331,7 @@ class Context:
     def _gradient(self, ph: sp.MatrixSymbol) -> Any:
         if ph not in self._grad_cache:
             f, W = self.grads[ph]
-            self._grad_cache[ph] = gradient(self.symbolic(f), W).expr
+            self._grad_cache[ph] = guarded_gradient(self.symbolic(f), W)
         return self._grad_cache[ph]
 
     @property
@@ -350,6 +351,12 @@ class Elementwise(ElementwiseApplyFunction):
 
     def _latex(self, printer: Any) -> str:
         return rf"{sp.latex(sp.Symbol(self._name()))}\left({printer._print(self.expr)}\right)"
+
+
+@functools.lru_cache(maxsize=256)
+def guarded_gradient(f: Any, W: sp.MatrixSymbol) -> Any:
+    """theory.matrix_calculus.gradient (two routes, checked entry by entry), once per (f, W)."""
+    return gradient(f, W).expr
 
 
 def _elementwise(f: Any) -> Any:

@@ -6,6 +6,7 @@ hypotheses, counterexamples, then planted mutations that must be refuted (never 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -35,6 +36,12 @@ FACT_STEPS = [
 ]
 
 
+@functools.cache
+def _example(name: str) -> theory.DerivationCheck:
+    """Each example file is checked once per test session (the checks are deterministic)."""
+    return check_derivation_file(EXAMPLES / name)
+
+
 def _variant(tmp_path: Path, old: str, new: str, source: Path = FACT_FILE) -> Path:
     text = source.read_text()
     assert text.count(old) == 1, old
@@ -46,7 +53,7 @@ def _variant(tmp_path: Path, old: str, new: str, source: Path = FACT_FILE) -> Pa
 # -- acceptance ------------------------------------------------------------------------------------
 def test_fact_proof_file_is_proved_on_every_step() -> None:
     """F1: the four-line FACT proof file gives PROVED on every step (symbolic, all sizes)."""
-    r = check_derivation_file(FACT_FILE)
+    r = _example("fact_proof.toml")
     assert r.verdict is Verdict.PROVED and r.first_wrong is None
     assert r.step_verdicts == (Verdict.PROVED,) * 4
     for step in r.derivation.steps:
@@ -89,7 +96,7 @@ def test_every_example_file_is_listed() -> None:
 def test_worked_example(name: str) -> None:
     """F1, D5: each worked derivation gets its expected verdict, caught at the right step."""
     verdict, first, steps = EXPECTED[name]
-    r = check_derivation_file(EXAMPLES / name)
+    r = _example(name)
     assert (r.verdict, r.first_wrong, r.step_verdicts) == (verdict, first, steps)
     if verdict is Verdict.REFUTED:
         assert r.witness is not None and r.witness["step"] == first
@@ -98,13 +105,13 @@ def test_worked_example(name: str) -> None:
 
 def test_lost_one_over_n_smallest_witness_needs_two_samples() -> None:
     """F1: a lost 1/n is invisible at n = 1; the smallest counterexample has n = 2."""
-    w = check_derivation_file(EXAMPLES / "wrong_lost_1_over_n.toml").witness
+    w = _example("wrong_lost_1_over_n.toml").witness
     assert w is not None and w["sizes"] == {"d": 1, "m": 1, "n": 2}
 
 
 def test_gram_order_smallest_witness_is_two_by_two() -> None:
     """F1: W W^T = W^T W for every 1 x 1 W, so the smallest counterexample has d = 2."""
-    w = check_derivation_file(EXAMPLES / "wrong_gram_order.toml").witness
+    w = _example("wrong_gram_order.toml").witness
     assert w is not None and w["sizes"]["d"] == 2 and w["lhs"] != w["rhs"]
 
 
@@ -181,6 +188,7 @@ def test_gradient_goes_through_the_guard(monkeypatch: pytest.MonkeyPatch) -> Non
     calls = []
     real = spec.gradient
     monkeypatch.setattr(spec, "gradient", lambda f, W: calls.append(W) or real(f, W))
+    spec.guarded_gradient.cache_clear()
     decl = {
         "matrices": {"W": "m x d", "X": "d x n", "Y": "m x n"}, "scalars": {"lam": "positive"},
         "definitions": {"L": "Trace((W*X - Y).T*(W*X - Y))/(2*n) + lam/2*Trace(W.T*W)"},
@@ -227,11 +235,11 @@ def test_undefined_function_values_in_the_witness() -> None:
 # -- renderings and the notebook entry point -------------------------------------------------------
 def test_renderings_text_latex_json(tmp_path: Path) -> None:
     """F1: text shows the counterexample as matrices; LaTeX uses nabla; JSON is complete."""
-    r = check_derivation_file(EXAMPLES / "wrong_dropped_transpose.toml")
+    r = _example("wrong_dropped_transpose.toml")
     text = r.to_text()
     assert "[REFUTED] step 3 (line 43)" in text and "counterexample for step 3" in text
     assert re.search(r"^\s+\[\s*-?\d+", text, re.M)  # matrix rows
-    latex = check_derivation_file(FACT_FILE).to_latex()
+    latex = _example("fact_proof.toml").to_latex()
     assert r"\nabla_{W}" in latex and latex.count(r"\textbf{PROVED}") == 4
     data = json.loads(r.to_json())
     assert data["first_wrong_step"] == 3 and data["verdict"] == "REFUTED"
