@@ -215,8 +215,8 @@ def _candidates(ctx: Context, hyp: Hypothesis) -> list[Any]:
     sides = [
         s for s in (hyp.lhs, hyp.rhs) if s in ctx.matrices.values() or s in ctx.scalars.values()
     ]
-    wrt = [W for p in (hyp.lhs.atoms(sp.MatrixSymbol) | hyp.rhs.atoms(sp.MatrixSymbol))
-           if p in ctx.grads for W in [ctx.grads[p][1]]]  # fmt: skip
+    phs = hyp.lhs.atoms(sp.MatrixSymbol) | hyp.rhs.atoms(sp.MatrixSymbol)
+    wrt = sorted({ctx.grads[p][1] for p in phs if p in ctx.grads}, key=lambda W: W.name)
     rest = mentioned(ctx, [hyp.lhs, hyp.rhs])
     return list(dict.fromkeys(sides + wrt + rest))
 
@@ -240,8 +240,9 @@ def _solve(ctx: Context, hyp: Hypothesis, X: Any, inst: Instance, rng: random.Ra
     if not sols:
         return False
     sol = next(iter(sols))
-    free = {s for v in sol for s in v.free_symbols if s in names}
-    sol = [v.xreplace({s: sp.Rational(rng.randint(-3, 3)) for s in free}) for v in sol]
+    free = [s for s in names if any(s in v.free_symbols for v in sol)]  # underdetermined
+    pick = {s: sp.Rational(rng.randint(-3, 3)) for s in free}
+    sol = [v.xreplace(pick) for v in sol]
     if not all(v.is_Rational for v in sol):
         return False
     if X.is_Matrix:

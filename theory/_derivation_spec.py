@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import keyword
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from theory._errors import InputError, bad_input
-from theory._safe_expr import BUILTIN_FUNCTIONS, parse_safely
+from theory._safe_expr import BUILTIN_FUNCTIONS, RESERVED, parse_safely
 from theory.matrix_calculus import gradient
 
 __all__ = ["Context", "DerivationSpec", "Hypothesis", "ParsedStep", "StepSpec"]
@@ -178,6 +179,8 @@ class Context:
         where = f"{kind} name"
         if not isinstance(name, str) or not _NAME.match(name) or "__" in name:
             raise bad_input(where, "be a plain identifier", name, "Use letters, digits and _.")
+        if keyword.iskeyword(name) or name in RESERVED:
+            raise bad_input(where, "not be a Python keyword or reserved", name, "Use e.g. lam.")
         if name in self._namespace or name in BUILTIN_FUNCTIONS:
             raise bad_input(
                 where, "be declared once, and not be a built-in function", name, "Rename it."
@@ -379,8 +382,3 @@ def _zero_like(expr: Any, other: Any) -> Any:
 
 def _describe(e: Any) -> str:
     return f"a {_shape_text(e)} matrix" if e.is_Matrix else "a scalar"
-
-
-def names_in(expr: Any) -> Sequence[str]:
-    """Names of the matrix and scalar symbols an expression mentions (for messages)."""
-    return sorted({s.name for s in expr.free_symbols | expr.atoms(sp.MatrixSymbol)})

@@ -30,7 +30,7 @@ from sympy.parsing.sympy_parser import auto_number, parse_expr, rationalize
 
 from theory._errors import InputError, bad_input
 
-__all__ = ["BUILTIN_FUNCTIONS", "MAX_LENGTH", "parse_safely"]
+__all__ = ["BUILTIN_FUNCTIONS", "MAX_LENGTH", "RESERVED", "parse_safely"]
 
 #: functions every expression may call (the namespace maps them to SymPy or to the checker)
 BUILTIN_FUNCTIONS = ("grad", "Trace", "tr", "inv", "hadamard", "Identity", "ZeroMatrix")
@@ -47,6 +47,8 @@ _HINTS = {
     "[": "matrices are declared by name, not written as lists",
     "{": "matrices are declared by name, not written as sets or dicts",
 }
+#: names the parser itself uses (numbers become Integer(...), Rational(...)): not for symbols
+RESERVED = ("Integer", "Float", "Rational")
 _SAFE_GLOBALS: dict[str, Any] = {
     "__builtins__": {},
     "Integer": sp.Integer,

@@ -146,15 +146,15 @@ def _symbolic(ctx: Context, a: Any, b: Any, hyps: Sequence[Hypothesis]) -> tuple
                 subs[h.lhs] = h.rhs
             elif _single(ctx, h.rhs):
                 subs[h.rhs] = h.lhs
-        relations = [ctx.symbolic(h.lhs) - ctx.symbolic(h.rhs) for h in hyps]
         a2, b2 = a.xreplace(subs), b.xreplace(subs)
-        if (a2, b2) != (a, b):
-            diff2 = ctx.symbolic(a2) - ctx.symbolic(b2)
-            if _zero(diff2):
-                return True, f"the difference reduces to 0 for all sizes after substituting {cites}"
-            if _zero(diff2, relations):
-                return True, (f"the difference reduces to 0 for all sizes after substituting "
-                              f"and rewriting with {cites}")  # fmt: skip
+        changed = (a2, b2) != (a, b)
+        diff2 = ctx.symbolic(a2) - ctx.symbolic(b2) if changed else diff
+        if changed and _zero(diff2):
+            return True, f"the difference reduces to 0 for all sizes after substituting {cites}"
+        relations = [ctx.symbolic(h.lhs) - ctx.symbolic(h.rhs) for h in hyps]
+        if changed and _zero(diff2, relations):
+            return True, (f"the difference reduces to 0 for all sizes after substituting "
+                          f"and rewriting with {cites}")  # fmt: skip
         if _zero(diff, relations):
             return True, f"the difference reduces to 0 for all sizes, rewriting with {cites}"
         return False, f"the difference does not reduce to 0 symbolically, even with {cites}"

@@ -220,6 +220,24 @@ def test_counterexample_satisfies_the_cited_hypothesis() -> None:
     assert w["hypotheses"] == ["stat"]
 
 
+def test_underdetermined_and_scalar_hypotheses_get_exact_instances() -> None:
+    """F1: W v = 0 (underdetermined in W) and c = 1/2 (a scalar) are solved exactly, so their
+    steps are cross-checked on instances, and a wrong step citing c = 1/2 is refuted there."""
+    r = check_derivation(
+        ["W*v*v.T", {"expr": "0", "uses": ["null"]}],
+        matrices={"W": "m x d", "v": "d x 1"}, hypotheses={"null": "W*v = 0"},
+    )  # fmt: skip
+    assert (
+        r.verdict is Verdict.PROVED and "(null) hold exactly there" in r.derivation.steps[0].check
+    )
+    r = check_derivation(
+        ["c*W", {"expr": "W/2", "uses": ["half"]}, {"expr": "W/3", "uses": ["half"]}],
+        matrices={"W": "m x d"}, scalars={"c": "positive"}, hypotheses={"half": "c = 1/2"},
+    )  # fmt: skip
+    assert r.step_verdicts == (Verdict.PROVED, Verdict.REFUTED)
+    assert r.witness is not None and r.witness["values"]["c"] == sp.Rational(1, 2)
+
+
 def test_undefined_function_values_in_the_witness() -> None:
     """F1: a gradient through sigma written without sigma' is refuted with concrete values
     sigma(z), sigma'(z) at the points the instance needs."""
@@ -251,70 +269,6 @@ def test_notebook_entry_point_takes_plain_strings() -> None:
     """F1: theory.check_derivation accepts a list of step strings (exercises notebook)."""
     r = theory.check_derivation(["(A*B).T", "B.T*A.T"], matrices={"A": "m x k", "B": "k x n"})
     assert r.verdict is Verdict.PROVED
-
-
-# -- malformed input: one clear message naming the step and the problem ----------------------------
-M = {"W": "m x d", "H": "d x n"}
-MALFORMED = [
-    (["W.T*W", "W.T*V"], {}, r"^step 1 must .*got 'W\.T\*V'\. Undeclared name 'V'"),
-    (["W.T*W", "W*H.T"], {}, r"^step 1 must have matching shapes.*transpose missing"),
-    (["W.T*W", "W + H"], {}, r"^step 1 must have matching shapes.*Shape mismatch"),
-    (["W.T*W", "__import__('os').system('echo hi')"], {}, r"^step 1 .*'__import__' is a"),
-    (["W.T*W", "().__class__"], {}, r"^step 1 .*'__class__' is a private or dunder name"),
-    (["W.T*W", "W.T.__class__"], {}, r"^step 1 .*'__class__' is a private or dunder name"),
-    (["W.T*W", "(lambda x: x)(W)"], {}, r"^step 1 .*'lambda' is Python code"),
-    (["W.T*W", "W.T*W.conjugate()"], {}, r"^step 1 .*Attribute '\.conjugate' is not allowed"),
-    (["W.T*W", "W(2)"], {}, r"^step 1 .*'W' cannot be called"),
-    (["W.T*W", "Trace(W=W)"], {}, r"^step 1 .*Operator '=' is not allowed; an expression has no"),
-    (["W.T*W", "W^T*W"], {}, r"^step 1 .*Operator '\^' is not allowed; write powers with \*\*"),
-    (["W.T*W", "9**9**9*W.T*W"], {}, r"^step 1 .*exponent must be an integer up to 64"),
-    (["W.T*W", "W.T*W; import os"], {}, r"^step 1 .*Operator ';' is not allowed"),
-    (["W.T*W", "W.T*W + 1"], {}, r"^step 1 .*Mix of Matrix and Scalar"),
-    (["W.T*W", "Trace(W.T*W)"], {}, r"^step 1 must have the same kind as the previous step"),
-    (["W.T*W", "grad(W, W)"], {}, r"^step 1 must take grad\(f, W\) of a scalar f"),
-    (["W.T*W", "grad(Trace(W.T*W), W.T)"], {}, r"^step 1 must take grad\(f, W\) with respect"),
-    (["W.T*W", {"expr": "W.T*W", "uses": ["stat"]}], {}, r"^step 1 must cite declared hyp"),
-    (["W.T*W"], {}, r"^steps must hold a start and at least one step"),
-    (["W.T*W", "W.T*W"], {"hypotheses": {"h": "W = H"}}, r"^hypothesis h must have two sides"),
-    (["W.T*W", "W.T*W"], {"hypotheses": {"h": "W"}}, r"^hypothesis h must be one equation"),
-    (["W.T*W", "W.T*W"], {"scalars": {"W": ""}}, r"^scalar name must be declared once"),
-    (["W.T*W", "W.T*W"], {"scalars": {"c": "big"}}, r"^scalar c assumptions must be among"),
-    (["W.T*W", "W.T*W"], {"matrices": {"W": "m by d"}}, r"^matrix W shape must be a shape"),
-    (["W.T*W", "W.T*W"], {"definitions": {"Q": "W*W"}}, r"^definition Q must have matching"),
-]
-
-
-@pytest.mark.parametrize(("steps", "extra", "match"), MALFORMED)
-def test_malformed_derivation(steps: list, extra: dict, match: str) -> None:
-    """F1: every malformed derivation raises InputError, one line naming the place and problem."""
-    kwargs = {"matrices": M} | extra
-    if "matrices" in extra:
-        kwargs["matrices"] = extra["matrices"]
-    with pytest.raises(InputError, match=match) as info:
-        check_derivation(steps, **kwargs)
-    assert "\n" not in str(info.value)
-
-
-def test_malicious_text_never_reaches_eval(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """F1: code in an expression is refused before SymPy's parser (which uses eval) runs."""
-    import theory._safe_expr as safe
-
-    def no_eval(*args: object, **kwargs: object) -> None:
-        raise AssertionError("parse_expr reached")
-
-    monkeypatch.setattr(safe, "parse_expr", no_eval)
-    marker = tmp_path / "pwned"
-    for text in (
-        f"__import__('os').system('touch {marker}')",
-        "().__class__.__bases__[0].__subclasses__()",
-        "W.T.__class__",
-        "(lambda: 1)()",
-        "[c for c in ()]",
-        "exec('1')",
-    ):
-        with pytest.raises(InputError):
-            check_derivation(["W.T*W", text], matrices=M)
-    assert not marker.exists()
 
 
 # -- mutations: a wrong step must be refuted, never proved -----------------------------------------
