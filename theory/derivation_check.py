@@ -35,7 +35,7 @@ from theory._derivation_search import Explicit, explicit_check
 from theory._derivation_spec import Context, DerivationSpec, Hypothesis, StepSpec
 from theory._errors import MatrixCalculusError, bad_input
 from theory._fact_context import _reduces_to_zero
-from theory._records import Assumption, Claim, Derivation, Step, Verdict, to_jsonable
+from theory._records import Assumption, Claim, Derivation, Step, Verdict, _tex_text, to_jsonable
 from theory._rewriting import MAX_EXPANSION, expansion_size, reduces_to_zero
 
 __all__ = ["DerivationCheck", "check_derivation", "check_spec"]
@@ -91,11 +91,13 @@ class DerivationCheck:
         out = [self.derivation.to_latex()]
         w = self.witness
         if w is not None:
-            out.append(rf"\noindent{{\small counterexample for step {w['step']}:}}")
+            sizes = _tex_text(_sizes(w))
+            out.append(rf"\noindent{{\small counterexample for step {w['step']} ({sizes}):}}")
             entries = list(w["values"].items()) + [
                 (k, w[k]) for k in ("lhs", "rhs", "lhs - rhs") if k in w
             ]
-            rows = [rf"  \text{{{k}}} &= {sp.latex(v)} \\" for k, v in entries]
+            entries += list(w.get("functions", {}).items())
+            rows = [rf"  \text{{{_tex_text(k)}}} &= {sp.latex(v)} \\" for k, v in entries]
             out += [r"\begin{align*}", *rows, r"\end{align*}"]
         return "\n".join(out)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -263,6 +265,17 @@ def test_renderings_text_latex_json(tmp_path: Path) -> None:
     assert data["first_wrong_step"] == 3 and data["verdict"] == "REFUTED"
     assert [s["verdict"] for s in data["steps"]] == ["PROVED", "PROVED", "REFUTED", "REFUTED"]
     assert isinstance(data["witness"]["values"]["W"], list)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_latex_with_counterexample_compiles(tmp_path: Path) -> None:
+    """F1: the LaTeX of a refuted derivation, counterexample matrices included, compiles."""
+    body = _example("wrong_dropped_transpose.toml").to_latex()
+    doc = "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+    (tmp_path / "d.tex").write_text(doc + body + "\n\\end{document}\n")
+    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"]
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:]
 
 
 def test_notebook_entry_point_takes_plain_strings() -> None:
