@@ -77,9 +77,15 @@ def _opaque(e: Any) -> sp.MatrixSymbol:
     return sp.MatrixSymbol(f"[{sp.sstr(e)}]", *e.shape)
 
 
+#: the identity matrix enters the free algebra as this letter, then drops out of every word
+_UNIT = "1"
+
+
 def _prep(e: Any) -> Any:
     """Replace what the free algebra cannot see by opaque letters; canonicalise traces."""
-    if isinstance(e, (sp.MatrixSymbol, sp.ZeroMatrix, sp.Identity)):
+    if isinstance(e, sp.Identity):
+        return sp.MatrixSymbol(_UNIT, *e.shape)
+    if isinstance(e, (sp.MatrixSymbol, sp.ZeroMatrix)):
         return e
     if isinstance(e, sp.Trace):
         return _trace(_prep(e.arg))
@@ -124,6 +130,7 @@ def to_poly(expr: Any) -> Poly:
                 word += [f.base] * int(f.exp)
             else:
                 word.append(f)
+        word = [s for s in word if s.name.removesuffix("^T") != _UNIT]
         _add(poly, tuple(word), sp.Mul(*c))
     return {w: c for w, c in poly.items() if not _coeff_zero(c)}
 

@@ -53,8 +53,6 @@ def _nc(e: Any) -> Any:
         return sp.Pow(_nc(e.base), e.exp)
     if isinstance(e, sp.ZeroMatrix):
         return sp.S.Zero
-    if isinstance(e, sp.Identity):  # the unit of the algebra (shapes were checked by SymPy)
-        return sp.S.One
     if isinstance(e, sp.MatrixExpr):
         raise TypeError(f"no free-algebra form for {type(e).__name__}: {e}")
     return e
