@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "verify.cli.derive",
     "verify.cli.verify",
     "verify.cli.check",
+    "verify.cli.check_derivation",
     "verify.cli.counterexample",
     "verify.cli.rfm",
 )
