@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "verify._cli_check",
     "verify._cli_counterexample",
     "verify._cli_rfm",
+    "verify._cli_emergence",
 )
 
 
