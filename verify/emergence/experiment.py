@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from verify.emergence.baselines import KERNELS, BaselineFit, kernel_ridge, random_features
+from verify.emergence.baselines import (
+    KERNELS,
+    BaselineFit,
+    kernel_ridge,
+    linear,
+    random_features,
+)
 from verify.emergence.certified import CertifiedFeatures, certified_features
 from verify.emergence.config import EmergenceConfig
 from verify.emergence.data import Dataset, Instance
@@ -91,8 +97,9 @@ def run_seed(config: EmergenceConfig, seed: int) -> SeedResult:
     ctl = train_schedule(inst, ctrain, ctest, sched, _rng(seed, _INIT), gamma=mom.gamma,
                          s2=mom.s2)  # fmt: skip
     rng = _rng(seed, _RF)
-    base = [random_features(train, test, N, sched.activation, model.k, rng)
-            for N in config.rf_sizes]  # fmt: skip
+    base = [linear(train, test)]
+    base += [random_features(train, test, N, sched.activation, model.k, rng)
+             for N in config.rf_sizes]  # fmt: skip
     base += [kernel_ridge(kind, _prefix(train, n), test, model.k)
              for kind in KERNELS for n in config.kernel_n]  # fmt: skip
     rng = _rng(seed, _RF)  # the same random features on the control
