@@ -93,11 +93,17 @@ def certified_features(
     problem = Problem(net, sub.X, sub.y[:, None], "mse", lam)
     res = train(problem, theta0=theta0, max_iter=max_iter, spectrum="none")
     check = check_fact(res)
+    B, k = inst.M_A, model.k
+    if not np.isfinite(res.theta).all():  # diverged: no feature matrices to measure
+        nan = float("nan")
+        return CertifiedFeatures(
+            activation, n, width, lam, res.status.value, res.reason, nan, nan,
+            check.verdict.value, nan, nan, nan, nan, nan, nan, nan,
+        )  # fmt: skip
     feat = layer_features(problem, res.theta)[0]
     (W, b), (a, c) = net.unflatten(res.theta)
     assert b is not None and c is not None
     g = value(activation, test.X @ W.T + b) @ a[0] + c[0]
-    B, k = inst.M_A, model.k
     return CertifiedFeatures(
         activation=activation, n=n, width=width, lam=lam, status=res.status.value,
         reason=res.reason, grad_norm=float(res.grad_norm), grad_floor=float(res.grad_floor),

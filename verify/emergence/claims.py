@@ -184,7 +184,8 @@ def _certified_claims(certs: list[Any], k: int) -> list[Claim]:
     c0 = certs[0]
     where = f"{c0.activation} network, width {c0.width}, n {c0.n}, MSE, lam {c0.lam:g}"
     bad = [c for c in certs if not (c.certified and c.fact_verdict == "NUMERICALLY_CONSISTENT")]
-    worst = max(c.fact_rel_error for c in certs)
+    errors = [c.fact_rel_error for c in certs if math.isfinite(c.fact_rel_error)]
+    worst = max(errors) if errors else float("nan")
     if bad:
         reason = (f"{len(bad)} of {len(certs)} runs not certified stationary ({bad[0].status}: "
                   f"{bad[0].reason}); FACT relative error up to {worst:.2e} there, which F2 "
@@ -246,8 +247,8 @@ def summary(res: EmergenceResult) -> dict[str, Any]:
         rows[f"{method.upper()}-RFM (n={seeds[0].rfm[method].n})"] = {
             "test_error": stat([s.rfm[method].test_error for s in seeds]),
             "share": stat([s.rfm[method].share for s in seeds])}  # fmt: skip
-    certs = [s.certified for s in seeds if s.certified is not None]
-    if certs:
+    certs = [s.certified for s in seeds if s.certified is not None and s.certified.certified]
+    if certs:  # only certified runs have feature matrices worth a row
         c = certs[0]
         rows[f"certified {c.activation} (n={c.n}, width {c.width})"] = {
             "test_error": stat([x.test_error for x in certs]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import math
 from pathlib import Path
 
@@ -131,6 +132,18 @@ def test_certified_claims() -> None:
     res = [c for c in claims(_result(**GOOD, certified=relu)) if c.key.startswith("cert")]  # type: ignore[arg-type]
     assert len(res) == 1 and res[0].verdict is Verdict.INCONCLUSIVE
     assert "max_iter" in res[0].reason and "does not certify ReLU" in res[0].reason
+
+
+def test_a_diverged_certified_run_is_inconclusive_not_a_crash() -> None:
+    """F1: a certified run that ended non-finite makes the F1 claim INCONCLUSIVE; the summary
+    and the JSON record still build, with no NaN in them."""
+    nan = float("nan")
+    broken = CertifiedFeatures("tanh", 100, 8, 3e-4, "non_finite", "NaN objective", nan, nan,
+                               "INCONCLUSIVE", nan, nan, nan, nan, nan, nan, nan)  # fmt: skip
+    res = _result(**GOOD, certified=[_cert("converged", 0.99)] * 4 + [broken])  # type: ignore[arg-type]
+    fact = next(c for c in claims(res) if c.key == "certified-fact")
+    assert fact.verdict is Verdict.INCONCLUSIVE and "non_finite" in fact.reason
+    json.dumps(res.to_dict(), allow_nan=False)
 
 
 ALLOWED = {"verify.network", "verify.train", "verify.features", "verify.checks",
