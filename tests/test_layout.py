@@ -2,7 +2,8 @@
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < report < cli < the facade ``verify/__init__.py``. The checks read every module's source
+other) < emergence (which runs RFM on its own data) < report < cli < the facade
+``verify/__init__.py``. The checks read every module's source
 with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
 """
 
@@ -26,9 +27,10 @@ LAYERS: dict[str, int] = {
     "verify.deep_linear": 4,
     "verify.counterexamples": 4,
     "verify.rfm": 4,
-    "verify.report": 5,
-    "verify.cli": 6,
-    "verify": 7,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.emergence": 5,  # above the middle layer: it runs RFM on its data (issue S1-S6)
+    "verify.report": 6,
+    "verify.cli": 7,
+    "verify": 8,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

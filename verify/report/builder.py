@@ -61,6 +61,7 @@ PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Recursive Feature Machines",
         ("K1", "K2", "K3", "RFM"),
     ),
+    ("verify.emergence.report", "report_entries", "Feature emergence", ("S1", "S4", "S6")),
 )
 
 
