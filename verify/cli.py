@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "verify._cli_derive",
     "verify._cli_verify",
     "verify._cli_check",
+    "verify._cli_check_torch",
     "verify._cli_counterexample",
     "verify._cli_rfm",
 )
