@@ -36,8 +36,10 @@ def _read(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
         text = str(exc).strip()
-        if "weights only" in text.lower() or "weights_only" in text.lower():
+        if "unsupported global" in text.lower():  # a class to unpickle: refused, by design
             why = "it holds pickled Python objects (a whole model saved with torch.save(model)?)"
+        elif "weights only load failed" in text.lower():
+            why = "not a torch file (torch.load(weights_only=True) cannot parse it)"
         else:
             why = f"not a torch file ({text.splitlines()[0][:120] if text else type(exc).__name__})"
         raise bad_input(

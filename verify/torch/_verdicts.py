@@ -10,8 +10,8 @@ FACT (F1), per layer:
 - certified and the defect within F2 bound + rounding: NUMERICALLY_CONSISTENT;
 - certified and above: REFUTED only if confirmed at higher precision. Float64 is torch's limit,
   so for an MLP of the engine's kind the engine re-checks the same point (Newton refinement and
-  re-evaluation at >= 40 digits, :func:`verify.checks.check_fact`); for any other model the
-  layer stays INCONCLUSIVE.
+  re-evaluation at >= 40 digits, :func:`verify.checks.check_fact`); if the engine does not
+  confirm the violation, or for any other model, the layer is INCONCLUSIVE and says why.
 
 The NFA (N2), per layer: Pearson correlation of NFM and AGOP^alpha against the threshold, with
 the engine's rounding tolerance; INCONCLUSIVE when not certified or within rounding of the
@@ -180,10 +180,14 @@ def _apply_recheck(claim: str, suspect: list[LayerReport], recheck: Recheck | No
     results = recheck(claim, [x.name for x in suspect])
     for x in suspect:
         verdict, why = results[x.name]
+        if verdict is Verdict.REFUTED:
+            outcome, note = Verdict.REFUTED, why
+        else:  # the engine does not confirm it: a float64 artefact or an error, never a verdict
+            outcome, note = Verdict.INCONCLUSIVE, f"NOT confirmed ({verdict.value}): {why}"
         if claim == "fact":
-            x.fact_verdict, x.fact_reason = verdict, f"{x.fact_reason.split(';')[0]}; {why}"
+            x.fact_verdict, x.fact_reason = outcome, f"{x.fact_reason.split(';')[0]}; {note}"
         else:
-            x.nfa_verdict, x.nfa_reason = verdict, f"{x.nfa_reason.split(';')[0]}; {why}"
+            x.nfa_verdict, x.nfa_reason = outcome, f"{x.nfa_reason.split(';')[0]}; {note}"
 
 
 def engine_recheck(twin: tuple[Any, Any, list[str]], alpha: float, threshold: float) -> Recheck:
