@@ -138,7 +138,8 @@ class _Run:
         lam = self.obj.lam
         for k in range(steps):
             st = self.stat(theta, hnorm)
-            if st.grad_norm <= st.floor / 10:  # certified with margin; a step more is cheap
+            # stop once certified with a margin of 10 below the floor (a step more is cheap)
+            if st.certified and st.grad_norm <= st.floor / 10:
                 return theta, k, True
             if time.perf_counter() > self.deadline:
                 return theta, k, st.certified
@@ -225,6 +226,8 @@ def _result(
     st = run.stat(theta) if status is not Status.NON_FINITE else None
     gn = st.grad_norm if st else float("nan")
     floor = st.floor if st else float("nan")
+    if st is not None:  # the certificate at the final point decides, nothing else
+        status = Status.CONVERGED if st.certified else Status.MAX_ITER
     if status is Status.CONVERGED:
         reason = (
             f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} after {iterations} "

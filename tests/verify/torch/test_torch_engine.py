@@ -16,7 +16,7 @@ from verify.features import layer_features  # noqa: E402
 from verify.network import MLP  # noqa: E402
 from verify.torch import engine_twin, feature_report  # noqa: E402
 from verify.torch._mlp import activation_module  # noqa: E402
-from verify.train import gradient_floor, synthetic_problem, train  # noqa: E402
+from verify.train import evaluate, gradient_floor, synthetic_problem, train  # noqa: E402
 
 # why 1e-12: the acceptance bound of the issue. Both sides are sums of k = n + depth * width
 # ~ 400 products per entry (Higham's gamma_k: k u ~ 1e-13 relative) over the same float64 inputs
@@ -100,3 +100,18 @@ def test_engine_twin_round_trip() -> None:
                                       torch.nn.CrossEntropyLoss(), decay_bias=False)  # fmt: skip
     assert names == ["0", "2"] and np.array_equal(theta2, theta)
     assert np.array_equal(twin.Y, problem.Y) and twin.net == net and not twin.decay_bias
+
+
+def test_certificate_decides_as_the_engine(standard_net: dict[str, Any]) -> None:
+    """F1 hypothesis: the stationarity certificate agrees with the engine's: certified at the
+    engine's point; not certified once the weights move by 1e-9 (gradient ~1e3 x its floor),
+    where FACT is INCONCLUSIVE, and the engine's evaluate says not stationary too."""
+    problem, result, model = (standard_net[k] for k in ("problem", "result", "model"))
+    assert feature_report(model, "mse", problem.X, problem.Y, problem.lam, recheck=False).certified
+    theta = result.theta * (1 + 1e-9 * np.random.default_rng(0).standard_normal(result.theta.size))
+    moved = _torch_mlp(problem.net, theta)
+    report = feature_report(moved, "mse", problem.X, problem.Y, problem.lam, recheck=False)
+    assert report.grad_norm > 100 * report.grad_floor  # clearly above the floor...
+    assert report.grad_norm < 1e-6  # ...yet far closer to stationary than any optimiser's stop
+    assert not report.certified and report.fact_verdict is Verdict.INCONCLUSIVE
+    assert not evaluate(problem, theta, spectrum="none").converged
