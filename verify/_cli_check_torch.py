@@ -100,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
             "check-torch needs PyTorch, which is not installed; install the optional extra: "
             "pip install '.[torch]' (from the factcheck source tree)."
         ) from None
+    from theory._records import to_jsonable
     from verify.torch import engine_twin, feature_report, load_sequential, polish, save_runfile
-    from verify.torch._report import check_lam
+    from verify.torch._inputs import check_lam
 
     check_lam(args.lam)  # before any work: finite, and > 0 (FACT needs weight decay)
     X, Y = _data(args.data, args.loss)
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         out["command"] = f"check-torch {args.model}"
         out["polish"] = polished.to_dict() if polished else None
         out["saved"] = args.save
-        print(json.dumps(out, indent=2, default=str))
+        print(json.dumps(to_jsonable(out), indent=2))
     else:
         sizes = [d] + [m.out_features for m in linears]
         print(f"factcheck check-torch {args.model}: nn.Sequential MLP {tuple(sizes)}, "

@@ -30,7 +30,7 @@ from verify.features import correlation
 from verify.network import FLOAT64
 from verify.torch._objective import Capture, Objective
 from verify.torch._records import LayerReport
-from verify.torch._sums import LayerSums
+from verify.torch._sums import LayerSums, chain_length
 
 __all__ = ["layer_reports"]
 
@@ -54,7 +54,7 @@ def layer_reports(
     """Quantities (no verdicts yet) of the layers ``chosen`` (indices into ``obj.layers``)."""
     theta = theta.detach()
     depth = len(obj.layers)
-    k = max(s.rows for s in sums) + depth * max(max(x.shape) for x in obj.layers)
+    k = chain_length(obj, sums)
     u = FLOAT64.unit_roundoff
     out = []
     for j in chosen:

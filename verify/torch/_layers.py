@@ -7,9 +7,10 @@ convolution, where ``u`` is the input patch. FACT (F1) and its F3 form then hold
 (out, in * prod(k)) in the channel-major order of ``torch.nn.functional.unfold``, so that the
 sums over samples run over samples and positions (F3).
 
-Found automatically: every ``nn.Linear`` and every ``nn.Conv1d``/``nn.Conv2d`` with groups = 1
-and zero padding (others are listed as skipped, with the reason). Named explicitly (``layers``):
-any of those, or any module with a 2-D ``weight`` that acts like ``nn.Linear`` on the last axis.
+Found automatically: every trainable ``nn.Linear`` and every ``nn.Conv1d``/``nn.Conv2d`` with
+groups = 1 and zero padding (others are listed as skipped, with the reason). Named explicitly
+(``layers``): any of those, or any module with a 2-D ``weight`` that acts like ``nn.Linear`` on
+the last axis.
 """
 
 from __future__ import annotations
@@ -130,7 +131,10 @@ def find_layers(
             if why is not None:
                 skipped.append((name, why))
             elif isinstance(mod, (nn.Linear, nn.Conv1d, nn.Conv2d)) and mod.weight is not None:
-                found.append(Layer(name, mod, _kind(mod)))
+                if mod.weight.requires_grad:
+                    found.append(Layer(name, mod, _kind(mod)))
+                else:  # not trained: FACT says nothing about it
+                    skipped.append((name, "weight frozen (requires_grad=False)"))
         if not found:
             kinds = sorted({type(m).__name__ for m in named.values()})
             raise bad_input(

@@ -74,6 +74,7 @@ class Objective:
         self, model: nn.Module, loss_fn: LossFn, X: torch.Tensor, Y: torch.Tensor, lam: float,
         layers: Sequence[Layer], *, decay_bias: bool, device: torch.device, dtype: torch.dtype,
     ) -> None:  # fmt: skip
+        self.was_training = model.training
         self.model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
         self.loss_fn, self.X, self.Y, self.lam = loss_fn, X, Y, float(lam)
         self.device, self.dtype = device, dtype
@@ -105,8 +106,21 @@ class Objective:
         self._mode: str | None = None
         self._probes: dict[int, torch.Tensor] = {}
         self._calls: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
-        for j, x in enumerate(self.layers):
-            x.module.register_forward_hook(self._hook(j))
+        self._handles = [x.module.register_forward_hook(self._hook(j))
+                         for j, x in enumerate(self.layers)]  # fmt: skip
+
+    def release(self, theta: torch.Tensor) -> nn.Module:
+        """The model copy with parameters ``theta``, hooks removed, trainable parameters and the
+        train/eval mode as in the model passed in (the objective is unusable afterwards)."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, value in self.params(theta.detach()).items():
+                params[name].copy_(value)
+                params[name].requires_grad_(True)
+        return self.model.train(self.was_training)
 
     @property
     def n(self) -> int:

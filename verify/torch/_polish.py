@@ -15,7 +15,8 @@ The engine's method (:mod:`verify.train`) on the model's own objective
    (:func:`verify.torch._stationarity.certify`, the engine's rule).
 
 The result says how far the weights moved (relative to their norm, and per parameter tensor)
-and holds a polished float64 copy of the model; the model passed in is not modified.
+and holds a polished float64 copy of the model on the device used, in the train/eval mode of
+the model passed in, which is not modified.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from torch import nn
 from theory._errors import bad_input
 from verify._hessian import DENSE_MAX, _eig_solver
 from verify._train_result import Status
+from verify.torch._inputs import build_objective
 from verify.torch._losses import LossFn
 from verify.torch._objective import Objective
-from verify.torch._report import build_objective
 from verify.torch._stationarity import Stationarity, hessian_norm, stationarity, unit_roundoff
 from verify.torch._sums import layer_sums
 
@@ -247,14 +248,9 @@ def _result(
         base = float(np.linalg.norm(theta0[a:b]))
         change = float(np.linalg.norm(delta[a:b]))
         by_param[name] = change / base if base else change
-    params = dict(obj.model.named_parameters())
-    with torch.no_grad():
-        for name, value in obj.params(run.t(theta)).items():
-            params[name].copy_(value)
-            params[name].requires_grad_(True)  # trainable, as in the model passed in
     norm0 = float(np.linalg.norm(theta0))
     return PolishResult(
-        obj.model, status, reason, gn, floor, st0.grad_norm,
+        obj.release(run.t(theta)), status, reason, gn, floor, st0.grad_norm,
         float(np.linalg.norm(delta)) / norm0 if norm0 else float(np.linalg.norm(delta)),
         float(np.max(np.abs(delta))) if delta.size else 0.0, by_param, iterations, steps,
         time.perf_counter() - start, run.history,

@@ -3,7 +3,8 @@
 One full-batch pass in float64 on the model's device (a copy of the model; the original is not
 touched): the gradient of L_lam and its certificate (:mod:`verify.torch._stationarity`), the
 per-layer matrices (:mod:`verify.torch._features`), the AGOPs (:mod:`verify.torch._agop`), then
-the verdicts (:mod:`verify.torch._verdicts`).
+the verdicts (:mod:`verify.torch._verdicts`); inputs are validated in
+:mod:`verify.torch._inputs`.
 
 ``lam`` is the weight decay that training added to exactly this ``loss_fn`` (torch.optim's
 ``weight_decay``; for SGD and Adam it enters the gradient as lam * W, which is L_lam with
@@ -13,7 +14,6 @@ True) or only the weight matrices and kernels (False). Input validation happens 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,13 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from theory._errors import InputError, OutsideAssumptionsError, bad_input
+from theory._errors import InputError, bad_input
 from verify.torch._agop import MAX_BYTES, agops
 from verify.torch._export import engine_twin
 from verify.torch._features import layer_reports
-from verify.torch._layers import Layer, find_layers
-from verify.torch._losses import LossFn, resolve_loss
-from verify.torch._objective import Capture, Objective, as_tensor
+from verify.torch._inputs import build_objective
+from verify.torch._losses import LossFn
+from verify.torch._objective import Objective
 from verify.torch._records import OUTSIDE_HYPOTHESIS, FeatureReport, LayerReport
 from verify.torch._stationarity import stationarity
 from verify.torch._sums import layer_sums
@@ -39,90 +39,7 @@ from verify.torch._verdicts import (
     optimizer_kind,
 )
 
-__all__ = ["OUTSIDE_HYPOTHESIS", "FeatureReport", "LayerReport", "build_objective",
-           "check_lam", "feature_report"]  # fmt: skip
-
-
-def _device(model: nn.Module, device: Any) -> torch.device:
-    if device is not None:
-        try:
-            dev = torch.device(device)
-            torch.empty(0, device=dev)  # raises for a device this machine does not have
-        except (RuntimeError, TypeError, AssertionError):
-            raise bad_input(
-                "device", "be a torch device available here", device, "Pass 'cpu'."
-            ) from None
-        return dev
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-def check_lam(lam: Any) -> float:
-    """``lam`` as a float, or an error: not a number or not finite (InputError), <= 0 (outside
-    FACT's assumptions)."""
-    try:
-        value = float(lam)
-    except (TypeError, ValueError):
-        raise bad_input("lam", "be a number", lam, "Pass the weight decay, e.g. 1e-3.") from None
-    if not math.isfinite(value):
-        raise bad_input("lam", "be finite", lam, "Pass the weight decay, e.g. 1e-3.")
-    if not value > 0:
-        raise OutsideAssumptionsError(
-            f"FACT (F1) assumes weight decay lam > 0 (the proof divides by lam); got lam={lam!r}. "
-            "Pass the weight_decay the model was trained with."
-        )
-    return value
-
-
-def build_objective(
-    model: nn.Module, loss_fn: LossFn | str, X: Any, Y: Any, lam: Any,
-    layers: Sequence[str | nn.Module] | None, device: Any, dtype: torch.dtype, decay_bias: bool,
-) -> tuple[Objective, list[int], list[tuple[str, str]], Capture]:  # fmt: skip
-    """The validated objective, the indices of the requested layers among its layers (the
-    certificate uses every multiplying layer), the skipped layers and a capture at the start."""
-    if not isinstance(model, nn.Module):
-        raise bad_input("model", "be a torch.nn.Module", type(model).__name__, "Pass the model.")
-    lam = check_lam(lam)
-    if dtype != torch.float64:
-        raise bad_input(
-            "dtype", "be torch.float64 (the certificate, the tolerances and the engine's rules "
-            "are float64's)", dtype, "Omit dtype: a float64 copy of the model is used.",
-        )  # fmt: skip
-    loss = resolve_loss(loss_fn)
-    dev = _device(model, device)
-    chosen, skipped = find_layers(model, layers)
-    try:
-        every, skipped_all = find_layers(model)
-    except InputError:
-        every, skipped_all = [], []
-    names = [x.name for x in chosen]
-    all_layers: list[Layer] = chosen + [x for x in every if x.name not in names]
-    Xt, Yt = as_tensor("X", X, dev, dtype), as_tensor("Y", Y, dev, dtype)
-    if Xt.shape[0] != Yt.shape[0]:
-        raise bad_input(
-            "Y", f"have one row per sample of X (n = {Xt.shape[0]})", tuple(Yt.shape),
-            "Pass targets for every sample.",
-        )  # fmt: skip
-    obj = Objective(model, loss, Xt, Yt, lam, all_layers, decay_bias=decay_bias, device=dev,
-                    dtype=dtype)  # fmt: skip
-    try:
-        cap = obj.capture(obj.theta0)
-    except InputError:
-        raise
-    except RuntimeError as exc:
-        raise bad_input(
-            "X, Y", "fit the model and the loss (model(X) then loss_fn(output, Y) failed)",
-            f"X {tuple(Xt.shape)}, Y {tuple(Yt.shape)}", f"Fix the shapes ({str(exc)[:120]}).",
-        ) from None  # fmt: skip
-    for x, calls in zip(obj.layers, cap.calls, strict=True):
-        if len(calls) != 1:
-            raise bad_input(
-                "layers", "be called exactly once per forward pass", f"{x.name!r}: "
-                f"{len(calls)} calls", "Shared (reused) modules are not supported; drop it.",
-            )  # fmt: skip
-    if not math.isfinite(cap.data_loss):
-        raise bad_input("loss_fn", "be finite at the given weights", cap.data_loss, "Check data.")
-    return obj, list(range(len(chosen))), skipped or skipped_all, cap
+__all__ = ["OUTSIDE_HYPOTHESIS", "FeatureReport", "LayerReport", "feature_report"]
 
 
 def feature_report(

@@ -26,7 +26,7 @@ import torch
 
 from verify._hessian import operator_norm, rounding_floor
 from verify.torch._objective import Capture, Objective
-from verify.torch._sums import LayerSums
+from verify.torch._sums import LayerSums, chain_length
 
 __all__ = ["Stationarity", "certify", "hessian_norm", "stationarity", "unit_roundoff"]
 
@@ -76,8 +76,7 @@ def stationarity(obj: Objective, theta: torch.Tensor, cap: Capture, sums: list[L
     gn = float(torch.linalg.vector_norm(g))
     if hnorm is None:
         hnorm = hessian_norm(obj, theta)
-    widths = [max(x.shape) for x in obj.layers]
-    k = max(s.rows for s in sums) + len(obj.layers) * max(widths)
+    k = chain_length(obj, sums)
     floor, ok = certify(
         gn, u=unit_roundoff(obj.dtype), k=k, terms=sum(s.terms for s in sums), lam=obj.lam,
         theta_norm=float(torch.linalg.vector_norm(theta)), hnorm=hnorm,

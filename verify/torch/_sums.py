@@ -21,7 +21,7 @@ import torch
 
 from verify.torch._objective import Capture, Objective
 
-__all__ = ["ROWS", "LayerSums", "layer_sums"]
+__all__ = ["ROWS", "LayerSums", "chain_length", "layer_sums"]
 
 #: rows (sample x position) unfolded at once
 ROWS = 1 << 16
@@ -55,3 +55,10 @@ def layer_sums(obj: Objective, theta: torch.Tensor, cap: Capture) -> list[LayerS
         fro2 = float((W * W).sum())
         out.append(LayerSums(-acc / obj.lam, terms, fro2 + scale / obj.lam, rows))  # F1
     return out
+
+
+def chain_length(obj: Objective, sums: list[LayerSums]) -> int:
+    """k = (most rows of a layer) + (number of layers) * (largest layer dimension): the longest
+    chain of summations behind the gradient and the feature matrices (the engine's
+    n + depth * max width, with rows = samples x positions)."""
+    return max(s.rows for s in sums) + len(obj.layers) * max(max(x.shape) for x in obj.layers)

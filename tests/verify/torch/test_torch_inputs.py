@@ -109,12 +109,16 @@ def test_bad_input(change: dict[str, Any], error: type[Exception], match: str) -
         feature_report(**args)
 
 
-def test_frozen_and_unused_layers() -> None:
-    """F1 (inputs): a named layer must be trainable (FACT is about trained weights)."""
+def test_frozen_layers() -> None:
+    """F1 (inputs): FACT is about trained weights: a frozen layer is skipped with its reason,
+    and naming it is an error."""
     model = _mlp()
     model[0].weight.requires_grad_(False)
+    report = feature_report(model, "mse", X, Y, 1e-2)
+    assert [x.name for x in report.layers] == ["2"]
+    assert report.skipped == [("0", "weight frozen (requires_grad=False)")]
     with pytest.raises(InputError, match=r"layers must have trainable weights"):
-        feature_report(model, "mse", X, Y, 1e-2)
+        feature_report(model, "mse", X, Y, 1e-2, layers=["0"])
     with pytest.raises(InputError, match=r"max_iter must be an integer >= 1"):
         polish(_mlp(), "mse", X, Y, 1e-2, max_iter=0)
 

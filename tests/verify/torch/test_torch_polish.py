@@ -60,6 +60,10 @@ def test_polish_of_float32_model_leaves_it_untouched() -> None:
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert next(model.parameters()).dtype == torch.float32
     assert set(out.moved_by_parameter) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    # a plain model: trainable, the caller's train/eval mode, no hooks left behind
+    assert all(p.requires_grad for p in out.model.parameters()) and out.model.training
+    assert not any(m._forward_hooks for m in out.model.modules())
+    assert torch.equal(out.model(X.double()), out.model(X.double()))
 
 
 def test_polish_budget_exhausted_is_not_certified() -> None:
