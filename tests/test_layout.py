@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "verify.deep_linear": 4,
     "verify.counterexamples": 4,
     "verify.rfm": 4,
+    "verify.torch": 4,  # the PyTorch bridge: the engine's rules on a user's own model
     "verify.emergence": 5,  # above the middle layer: it runs RFM on its data (issue S1-S6)
     "verify.report": 6,
     "verify.cli": 7,

@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "verify.cli.verify",
     "verify.cli.check",
     "verify.cli.check_derivation",
+    "verify.cli.check_torch",
     "verify.cli.counterexample",
     "verify.cli.rfm",
     "verify.cli.emergence",
