@@ -2,7 +2,7 @@
 
 The report embeds its figures inline, so it needs plots on every install, including the default
 one without matplotlib. This module draws what the toolkit needs and nothing more: several named
-series of (x, y) points, linear or log10 y axis, axes with ticks, a legend. Non-finite points are
+series of (x, y) points, linear or log10 axes, axes with ticks, a legend. Non-finite points are
 dropped (and counted in the figure's title) rather than drawn as garbage.
 """
 
@@ -50,10 +50,12 @@ def line_plot(
     xlabel: str,
     ylabel: str,
     logy: bool = False,
+    logx: bool = False,
 ) -> str:
     """Return an SVG document plotting each named series as a line with markers.
 
-    With ``logy`` the y axis is log10 and non-positive values are dropped (and counted).
+    With ``logy`` (``logx``) the y (x) axis is log10 and non-positive values are dropped (and
+    counted).
     """
     pts: dict[str, list[tuple[float, float]]] = {}
     dropped = 0
@@ -61,10 +63,14 @@ def line_plot(
         keep = []
         for x, y in zip(xs, ys, strict=True):
             x, y = float(x), float(y)
-            if not (math.isfinite(x) and math.isfinite(y)) or (logy and y <= 0):
+            if (
+                not (math.isfinite(x) and math.isfinite(y))
+                or (logy and y <= 0)
+                or (logx and x <= 0)
+            ):
                 dropped += 1
                 continue
-            keep.append((x, math.log10(y) if logy else y))
+            keep.append((math.log10(x) if logx else x, math.log10(y) if logy else y))
         pts[name] = keep
     allp = [p for v in pts.values() for p in v]
     if not allp:
@@ -97,14 +103,17 @@ def line_plot(
         f"{escape(full_title)}</text>",
         f'<rect x="{_LEFT}" y="{_TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>',
     ]
-    for t in _ticks(x0, x1):
+    xt = _ticks(x0, x1)
+    if logx:
+        xt = [float(k) for k in range(math.ceil(x0), math.floor(x1) + 1)] or xt
+        xt = xt[:: max(1, len(xt) // 6)]
+    for t in xt:
+        xlab = f"1e{int(t)}" if logx and float(t).is_integer() else _fmt(t)
         out.append(
             f'<line x1="{sx(t):.1f}" y1="{_TOP + ph}" x2="{sx(t):.1f}" '
             f'y2="{_TOP + ph + 5}" stroke="#333"/>'
         )
-        out.append(
-            f'<text x="{sx(t):.1f}" y="{_TOP + ph + 18}" text-anchor="middle">{_fmt(t)}</text>'
-        )
+        out.append(f'<text x="{sx(t):.1f}" y="{_TOP + ph + 18}" text-anchor="middle">{xlab}</text>')
     yt = _ticks(y0, y1)
     if logy:
         yt = [float(k) for k in range(math.ceil(y0), math.floor(y1) + 1)] or yt
@@ -118,7 +127,8 @@ def line_plot(
         )
         out.append(f'<text x="{_LEFT - 8}" y="{sy(t) + 4:.1f}" text-anchor="end">{label}</text>')
     out.append(
-        f'<text x="{_LEFT + pw / 2}" y="{_H - 10}" text-anchor="middle">{escape(xlabel)}</text>'
+        f'<text x="{_LEFT + pw / 2}" y="{_H - 10}" text-anchor="middle">'
+        f"{escape(xlabel + (' (log10 scale)' if logx else ''))}</text>"
     )
     out.append(
         f'<text x="16" y="{_TOP + ph / 2}" text-anchor="middle" '
