@@ -2,7 +2,7 @@
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < emergence (which runs RFM on its own data) < report < cli < the facade
+other) < emergence (which runs RFM on its own data) < report and exercises < cli < the facade
 ``verify/__init__.py``. The checks read every module's source
 with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
 """
@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "verify.torch": 4,  # the PyTorch bridge: the engine's rules on a user's own model
     "verify.emergence": 5,  # above the middle layer: it runs RFM on its data (issue S1-S6)
     "verify.report": 6,
+    "verify.exercises": 6,  # graded exercises: checks built on the middle layer
     "verify.cli": 7,
     "verify": 8,  # the facade (verify/__init__.py) re-exports from every part
 }
