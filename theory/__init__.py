@@ -3,7 +3,8 @@
 Each result lives in its own module, named after the result: ``fact`` (F1-F5),
 ``deep_linear_balance`` (D1-D4), ``deep_linear_nfa`` (D5-D6), ``kernel_expansion`` (K1, K2 and
 the residual identity), on the shared ``matrix_calculus`` (gradients never taken on one route's
-word). ``derivation_checker`` checks a person's own derivation step by step. The shared records
+word). ``derivation_checker`` checks a person's own derivation step by step; ``typeset`` renders
+the maths as LaTeX (complete documents for pdflatex) and MathML (for the report). The shared records
 live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
 ``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
 ``_options`` (the names a user can choose; no SymPy).
