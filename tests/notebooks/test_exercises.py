@@ -9,6 +9,7 @@ it must finish, print each wrong answer's counterexample and list all 13 exercis
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_catalogue_covers_the_course() -> None:
     assert len(EXERCISES) >= 10 and len({e.key for e in EXERCISES}) == len(EXERCISES)
     assert {"FACT", "deep linear", "NFA", "counterexamples", "RFM"} <= topics
     keys = set(NOTEBOOK.read_text().split('sheet.check("')[1:])
-    assert {k.split('"')[0] for k in keys} == {e.key for e in EXERCISES}  # each one in the notebook
+    # every catalogued exercise is in the notebook (which may add exercises of its own)
+    assert {e.key for e in EXERCISES} <= {k.split('"')[0] for k in keys}
 
 
 def test_model_answers_are_all_right(tmp_path: Path) -> None:
@@ -58,9 +60,13 @@ def test_wrong_answers_are_all_reported(tmp_path: Path) -> None:
     out = _run(tmp_path, Path(__file__).with_name("wrong_answers.py"))
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
-    assert "1 right, 11 wrong, 1 not yet attempted, of 13" in text
+    counts = re.search(r"(\d+) right, (\d+) wrong, (\d+) not yet attempted, of (\d+)", text)
+    assert counts is not None
+    right, wrong, open_, total = map(int, counts.groups())
+    # exercises the notebook adds beyond the catalogue are not in wrong_answers.py: not attempted
+    assert (right, wrong, open_) == (1, 11, total - 12) and total >= 13
     assert "Traceback" not in text + out.stderr
-    table = text[text.rindex("exercise  ") :].splitlines()[1:14]
+    table = text[text.rindex("exercise  ") :].splitlines()[1 : 1 + len(EXERCISES)]
     assert [line.split()[0] for line in table] == [e.key for e in EXERCISES]
     text = " ".join(text.split())  # messages are wrapped at 96 columns
     assert "your answer raised TypeError: fact_numeric() takes 2 positional arguments" in text
