@@ -95,6 +95,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 
 
 def _trained(args: argparse.Namespace) -> TrainResult:
+    from verify.cli import arguments
+
+    arguments.network(args)  # sizes, seed, digits, --save, memory: before any work
     from verify.engine.network import MLP
     from verify.engine.train import synthetic_problem, train
 
