@@ -234,23 +234,26 @@ def _nearest_existing(target: Path, argument: str, shown: str) -> Path:
     return parent
 
 
-def check_output_file(argument: str, path: Any, suffixes: Sequence[str] = ()) -> Path:
+def check_output_file(
+    argument: str, path: Any, suffixes: Sequence[str] = (), example: str = "run.npz"
+) -> Path:
     """A file path the run can write at the end: not a folder or device, in a writable folder.
 
-    ``suffixes``: allowed endings (e.g. ``(".svg",)``), case-insensitive. Nothing is created
-    (the probe is removed), and missing folders are created only when the file is written.
+    ``suffixes``: allowed endings (e.g. ``(".svg",)``), case-insensitive; ``example`` a file
+    name for the messages. Nothing is created (the probe is removed), and missing folders are
+    created only when the file is written.
     """
     shown = str(path)
     if not shown or not shown.strip():
-        raise bad_input(argument, "name a file", shown, f"Pass e.g. {argument} out.npz.")
+        raise bad_input(argument, "name a file", shown, f"Pass e.g. {argument} {example}.")
     target = Path(os.path.abspath(os.path.expanduser(shown)))
     if suffixes and target.suffix.lower() not in suffixes:
         raise bad_input(argument, f"end in {' or '.join(suffixes)}", shown,
-                        f"Pass e.g. {argument} result{suffixes[0]}.")  # fmt: skip
+                        f"Pass e.g. {argument} {example}.")  # fmt: skip
     if os.path.lexists(target) and not target.is_file():
+        inside = os.path.join(shown, example)
         raise bad_input(argument, f"name a file, but it is {_kind(target)}", shown,
-                        f"Pass a file path, e.g. {argument} {target.name or 'out'}/result"
-                        f"{suffixes[0] if suffixes else '.npz'}.")  # fmt: skip
+                        f"Pass a file path, e.g. {argument} {inside}.")  # fmt: skip
     _probe(_nearest_existing(target, argument, shown), argument, shown)
     return target
 

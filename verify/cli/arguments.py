@@ -42,7 +42,7 @@ def network(args: argparse.Namespace) -> None:
     """``verify fact`` and ``verify nfa``: sizes, seed, digits, --save, memory."""
     _positive(args, (*_SIZE_OPTIONS, "max_iter"))
     _common(args)
-    if getattr(args, "save", None):
+    if getattr(args, "save", None) is not None:
         check_output_file("--save", args.save)
     from verify.engine.memory import SizeSummary, check_training_memory, training_bytes
 
@@ -80,16 +80,16 @@ def run_file_memory(run: Any, args: argparse.Namespace) -> None:
 def flow(args: argparse.Namespace) -> None:
     """``verify deep-linear-flow``: seed, digits, --plot (sizes: verify.deep_linear)."""
     _common(args)
-    if args.plot:
-        check_output_file("--plot", args.plot)
+    if args.plot is not None:
+        check_output_file("--plot", args.plot, example="flow.svg")
 
 
 def counterexample(args: argparse.Namespace) -> None:
     """``counterexample``: seed and --save (a run file and the JSON certificate next to it)."""
     _common(args)
     if args.save is not None:
-        path = check_output_file("--save", args.save, (".npz",))
-        check_output_file("--save (its certificate)", path.with_suffix(".json"))
+        path = check_output_file("--save", args.save, (".npz",), "cx.npz")
+        check_output_file("--save (its certificate)", path.with_suffix(".json"), (), "cx.json")
 
 
 def rfm(args: argparse.Namespace) -> Path | None:
@@ -99,4 +99,4 @@ def rfm(args: argparse.Namespace) -> Path | None:
         check_seed(seed, "--seeds")
     if args.plot is None:
         return None
-    return check_output_file("--plot", args.plot, (".svg",))
+    return check_output_file("--plot", args.plot, (".svg",), "curve.svg")
