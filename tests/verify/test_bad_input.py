@@ -314,3 +314,26 @@ def test_library_bad_input_raises_input_error(
         call(tmp_path)
     assert "\n" not in str(info.value) and "; got " in str(info.value), name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_consistent_bomb_is_refused_by_the_memory_estimate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1 (inputs): a consistent run file whose arrays inflate within the limit but whose
+    check would not fit is refused from its headers, before X is inflated."""
+    monkeypatch.setenv("FACTCHECK_MAX_MEMORY", SMALL_LIMIT)
+    rows = 48 * 2**20 // 800  # X: rows x 100 zeros, 48 MiB inflated
+    buf = io.BytesIO(_run_file(X=None, Y=None, W1=np.zeros((4, 100))))
+    with zipfile.ZipFile(buf, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("X.npy", _npy_header((rows, 100)) + bytes(rows * 800))
+        z.writestr("Y.npy", _npy_header((rows, 2)) + bytes(rows * 16))
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(buf.getvalue())
+    assert path.stat().st_size < 2**20
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(
+        r"run file must keep the estimated memory within the limit \(training and checking "
+        r"408 parameters on n = 62,914 needs about .* over the limit of 64 MiB\)",
+        err,
+    ), err
