@@ -20,11 +20,9 @@ temporary file from ``tempfile.mkstemp`` would be 0600 whatever the umask).
 
 from __future__ import annotations
 
-import ctypes
 import io
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -46,7 +44,7 @@ __all__ = [
 
 # -- temporary names -----------------------------------------------------------------------------
 def _temp_name(name: str) -> str:
-    return f".{name}.{os.getpid()}-{secrets.token_hex(4)}.part"
+    return f".{name}.{os.getpid()}-{os.urandom(4).hex()}.part"
 
 
 def _alive(pid: int) -> bool:
@@ -190,6 +188,8 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two existing paths in one step (Linux renameat2); False where unsupported."""
+    import ctypes  # here: the command line imports this module at start, and rarely swaps
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError):

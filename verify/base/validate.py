@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,7 +212,7 @@ def _kind(path: Path) -> str:
 
 def _probe(directory: Path, argument: str, shown: str) -> None:
     """Create and remove a probe folder in ``directory``: the honest test of writability."""
-    probe = directory / f".factcheck-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    probe = directory / f".factcheck-probe-{os.getpid()}-{os.urandom(4).hex()}"
     try:
         os.mkdir(probe, 0o700)
     except OSError as exc:

@@ -19,20 +19,26 @@ s_0 = d, ..., s_L = c, p parameters:
 - mpmath (``dps``): the same backpropagation and feature terms in mpf objects, MPF_BYTES each
   plus 0.42 bytes per digit (the mantissa), and the dense mpmath Hessian for p <= ROBUST_MAX.
 
-The constants were measured with ``benchmarks/bench_validate.py`` (peak resident memory of
-``factcheck verify fact`` over widths 8..4000, n up to 1e5, d up to 6000, depth up to 200), each
-rounded up so the estimate stays above the measurement: width 4000 measured 1.36 GB against an
-estimate of 1.6 GB. BASELINE is the interpreter with NumPy, SciPy and mpmath loaded.
+The constants were fitted to the peak resident memory of ``factcheck verify fact`` over widths
+8..4000, n up to 1e5, d up to 6000, depth up to 200, identity width 120, and 50- and 300-digit
+runs, each rounded up so that the estimate stays above the measurement
+(``benchmarks/bench_validate.py --memory``): estimate / measured peak 1.1-1.3 on every row, e.g.
+width 4000: 1710 MiB estimated, 1330 MiB measured. BASELINE is the interpreter with NumPy,
+SciPy and mpmath loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from verify.base.validate import check_memory
 
-__all__ = ["SizeSummary", "check_training_memory", "training_bytes"]
+if TYPE_CHECKING:  # this module stays light: no NumPy
+    from verify.engine.problem import MLP
+
+__all__ = ["SizeSummary", "check_network_memory", "check_training_memory", "training_bytes"]
 
 #: bytes per float64
 _F64 = 8
@@ -111,3 +117,13 @@ def check_training_memory(
     est = training_bytes(sizes, n, activation=activation, dps=dps)
     what = f"training and checking {_count(sizes.params)} parameters on n = {_count(n)}"
     check_memory(est, argument=argument, value=value, what=what, fix=fix)
+
+
+def check_network_memory(
+    net: MLP, n: int, *, dps: int | None = None, argument: str, value: object
+) -> None:
+    """:func:`check_training_memory` for a built :class:`~verify.engine.network.MLP`."""
+    check_training_memory(
+        SizeSummary.of(net.sizes, net.bias), n, activation=net.activation, dps=dps,
+        argument=argument, value=value, fix="Use a smaller network or fewer samples.",
+    )  # fmt: skip

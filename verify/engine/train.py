@@ -61,7 +61,7 @@ from verify.engine.hessian import (
     mp_hessian,
     symmetry_directions,
 )
-from verify.engine.memory import SizeSummary, check_training_memory
+from verify.engine.memory import check_network_memory
 from verify.engine.network import FLOAT64, MLP, Problem, backprop, hvp, mp_backend
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.result import HessianSummary, Status, TrainResult
@@ -99,14 +99,7 @@ def synthetic_problem(
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise bad_input("n", "be a positive integer", n, "Pass e.g. --n 32.")
     check_seed(seed, "seed")
-    check_training_memory(
-        SizeSummary.of(net.sizes, net.bias),
-        int(n),
-        activation=net.activation,
-        argument="n",
-        value=n,
-        fix="Use fewer samples or a smaller network.",
-    )
+    check_network_memory(net, int(n), argument="n", value=n)
     rng = np.random.default_rng(seed)
     d, c = net.sizes[0], net.sizes[-1]
     X = rng.standard_normal((n, d))
@@ -243,12 +236,8 @@ def train(
     check_seed(seed, "seed")
     if dps is not None:
         mp_backend(dps)  # validates dps before any work
-    net = problem.net
-    check_training_memory(
-        SizeSummary.of(net.sizes, net.bias), problem.n, activation=net.activation, dps=dps,
-        argument="problem", value=f"MLP {net.sizes}, n={problem.n}",
-        fix="Use a smaller network or fewer samples.",
-    )  # fmt: skip
+    value = f"MLP {problem.net.sizes}, n={problem.n}"
+    check_network_memory(problem.net, problem.n, dps=dps, argument="problem", value=value)
     deadline = time.perf_counter() + (max_seconds if max_seconds is not None else float("inf"))
     return _train(
         problem, seed, theta0, max_iter, newton_from, newton_steps, dps, spectrum, deadline

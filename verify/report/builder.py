@@ -10,12 +10,9 @@ they exercise; this module runs them (optionally in worker processes), then writ
 
 Exit status 1 if any claim the toolkit states as a theorem is REFUTED, else 0.
 
-Bad options fail before any work: ``--only`` is parsed strictly (no empty item, every item a tag
-or section of :data:`PRODUCERS`), ``--out`` must be a new or empty directory or a previous
-report, in a writable place (:mod:`verify.base.validate`). Nothing is written until every
-producer has finished; then the whole directory is built next to DIR and swapped in at once
-(:func:`verify.base.files.atomic_directory`), so an interrupted run (SIGINT, SIGTERM, at any
-moment) leaves the previous report whole, or no report, never a mixture.
+Bad --only or --out fails before any work (:mod:`verify.base.validate`). The directory is built
+beside DIR once every producer has finished, then swapped in whole
+(:func:`verify.base.files.atomic_directory`): an interruption leaves the previous report or none.
 """
 
 from __future__ import annotations
@@ -44,10 +41,8 @@ __all__ = ["PRODUCERS", "REPORT_FILES", "collect", "parse_only", "run_report"]
 REPORT_FILES = ("report.html", "report.md", "results.json", "figures", "certificates")
 
 #: (module, function, section, tags) of every producer; a module not present is skipped.
-#: ``tags`` are exactly the tags of the entries the producer returns (a slow test checks it), so
-#: every tag ``--only`` accepts selects at least one entry. ``--only`` runs just the producers
-#: whose tags or section it names, then keeps their entries with a named tag (all of them when
-#: the section is named).
+#: ``tags`` are exactly its entries' tags (a slow test checks it). ``--only`` runs the producers
+#: whose tags or section it names and keeps their entries with a named tag (all, for a section).
 PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("verify.report.fact", "report_entries", "FACT (symbolic)", ("F1", "F2", "F4", "F5")),
     ("verify.claims.f2", "report_entries", "FACT (numeric F2)", ("F2",)),
@@ -190,29 +185,26 @@ def run_report(
     entries = collect(quick=quick, seed=seed, jobs=jobs, only=only)
     elapsed = time.perf_counter() - t0
     with atomic_directory(outdir) as stage:  # the whole report appears at once, or not at all
+
+        def put(name: str, data: str | bytes) -> None:
+            (stage / name).parent.mkdir(exist_ok=True)
+            (stage / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
         for e in entries:
             for name, blob in sorted(e.attachments.items()):
                 safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
-                (stage / "certificates").mkdir(exist_ok=True)
-                (stage / "certificates" / safe).write_bytes(blob)
+                put(f"certificates/{safe}", blob)
                 e.files.append(f"certificates/{safe}")
         figures = {}
         for k, e in enumerate(entries):
             if e.figure_svg:
                 figures[k] = f"figures/{k:02d}-{e.tag.lower().replace('/', '-')}.svg"
-                (stage / "figures").mkdir(exist_ok=True)
-                (stage / figures[k]).write_text(e.figure_svg, encoding="utf-8")
-        results = {
-            "toolkit": "factcheck",
-            "seed": seed,
-            "quick": quick,
-            "claims": [_entry_json(e) for e in entries],
-        }
-        text = json.dumps(results, indent=2, sort_keys=True)
-        (stage / "results.json").write_text(text, encoding="utf-8")
-        md = _markdown(entries, figures, elapsed, quick, seed)
-        (stage / "report.md").write_text(md, encoding="utf-8")
-        (stage / "report.html").write_text(_html(entries, elapsed, quick, seed), encoding="utf-8")
+                put(figures[k], e.figure_svg)
+        claims = [_entry_json(e) for e in entries]
+        results = {"toolkit": "factcheck", "seed": seed, "quick": quick, "claims": claims}
+        put("results.json", json.dumps(results, indent=2, sort_keys=True))
+        put("report.md", _markdown(entries, figures, elapsed, quick, seed))
+        put("report.html", _html(entries, elapsed, quick, seed))
     print(_summary_table(entries))
     print("\n" + _counts(entries))
     shown = Path(out)
