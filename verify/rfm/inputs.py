@@ -52,7 +52,7 @@ def _check_s(s: float) -> float:
 #: copy, G^T G and A A^T of the AGOP/FACT pair route), per test kernel entry (chunks of at most
 #: _TEST_ROWS rows), per data entry (inputs, targets and the index arrays that drew them) and per
 #: entry of a d x d metric (M, AGOP or FACT, eigenvectors, powers). Fitted to the peak memory of
-#: parity n = 2000, 4000 and modular p = 61, 101 and rounded up: the estimate is 1.3-1.6 times
+#: parity n = 2000, 4000 and modular p = 61, 101 and rounded up: the estimate is 1.3-1.9 times
 #: the measured peak (benchmarks/bench_validate.py --memory).
 C_KERNEL, C_TEST, C_DATA, C_METRIC = 5, 2, 4, 10
 _TEST_ROWS = 4096
