@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["HELD_SIGNALS", "Terminated", "deferred_signals", "terminate_as_exception"]
+__all__ = [
+    "HELD_SIGNALS", "Terminated", "deferred_signals", "quiet_worker", "terminate_as_exception",
+]  # fmt: skip
 
 #: the signals held back while files are renamed into place
 HELD_SIGNALS = tuple(
@@ -46,6 +48,15 @@ def terminate_as_exception() -> None:
                 signal.signal(getattr(signal, name), _raise)
             except ValueError:  # not the main thread: signals stay as they are
                 return
+
+
+def quiet_worker() -> None:
+    """In a worker process: ignore Ctrl-C (the parent stops its workers) and let SIGTERM end
+    the worker silently (a forked worker would otherwise inherit the exception handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 @contextmanager

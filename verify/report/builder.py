@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import importlib
 import json
-import multiprocessing
 import re
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any
 from theory._errors import bad_input
 from theory._verdict import to_jsonable
 from verify.base.files import atomic_directory
+from verify.base.interrupt import quiet_worker
 from verify.base.records import ReportEntry
 from verify.base.validate import check_output_dir, check_seed, parse_list
 
@@ -124,15 +124,16 @@ def collect(
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
     if jobs > 1:
-        pool = ProcessPoolExecutor(max_workers=jobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
         try:
             futures = [pool.submit(_run_producer, m, f, quick, seed) for m, f, _ in producers]
             for k, fut in enumerate(futures):
                 results[k] = fut.result()
                 _progress(k + 1, total, producers[k][2], results[k])
         except BaseException:  # interrupted: stop the workers now, not after their task
-            for child in multiprocessing.active_children():
-                child.terminate()
+            # (the executor has no public way to stop busy workers before Python 3.14)
+            for worker in list(getattr(pool, "_processes", {}).values()):
+                worker.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()

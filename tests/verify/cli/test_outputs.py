@@ -31,6 +31,8 @@ FAKE_PRODUCER = textwrap.dedent(
     from verify.base.records import ReportEntry
 
     def report_entries(quick, seed):
+        if os.environ.get("FAKE_MARK"):  # tells the test that a producer is running
+            open(os.environ["FAKE_MARK"], "a").close()
         time.sleep(float(os.environ["FAKE_SECONDS"]))
         blob = bytes([seed % 256]) * (2 * 2**20)
         return [ReportEntry("S", f"claim {k}", "F1", "PROVED", "e", f"version {seed}",
@@ -165,3 +167,27 @@ def test_outputs_carry_the_umask(tmp_path: Path) -> None:
     assert modes["r.npz"] == modes["f.svg"] == modes["rep/results.json"] == 0o644
     assert modes["rep/certificates/c0.bin"] == modes["rep/figures/00-f1.svg"] == 0o644
     assert modes["rep"] == modes["rep/figures"] == 0o755
+
+
+def test_interrupted_parallel_report_stops_its_workers_at_once(tmp_path: Path) -> None:
+    """F1 (files): `report --jobs 2` stopped by SIGTERM ends within seconds (the workers are
+    stopped, not awaited), prints one line and writes nothing."""
+    mark = tmp_path.parent / f"{tmp_path.name}.running"
+    env = {**_env(tmp_path, 60.0), "FAKE_MARK": str(mark)}
+    code = RUN_REPORT.replace(
+        "('fake_producer', 'report_entries', 'S', ('F1',)),",
+        "('fake_producer', 'report_entries', 'S', ('F1',)), "
+        "('fake_producer', 'report_entries', 'T', ('F2',)),",
+    )
+    argv = [sys.executable, "-c", code, "report", "--jobs", "2", "--out", str(tmp_path / "r")]
+    child = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    while not mark.exists():  # a worker is running its producer
+        time.sleep(0.05)
+    mark.unlink()
+    start = time.perf_counter()
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM and time.perf_counter() - start < 20
+    assert err.strip().splitlines()[-1].endswith("nothing further was written.")
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake_producer.py"]
