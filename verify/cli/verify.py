@@ -103,11 +103,6 @@ def _trained(args: argparse.Namespace) -> TrainResult:
 
     if args.arch != "mlp":
         raise bad_input("--arch", "be 'mlp'", args.arch, "Only MLPs are built in.")
-    for name in ("depth", "width", "n", "d", "outputs"):
-        if getattr(args, name) < 1:
-            raise bad_input(f"--{name}", "be >= 1", getattr(args, name), "Pass a positive int.")
-    if args.max_iter < 1:
-        raise bad_input("--max-iter", "be >= 1", args.max_iter, "Pass e.g. 20000.")
     if not math.isfinite(args.lam):
         raise bad_input("--lam", "be finite", args.lam, "Pass e.g. 1e-2.")
     sizes = (args.d, *[args.width] * (args.depth - 1), args.outputs)
