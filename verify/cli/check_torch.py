@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import zipfile
+from pathlib import Path
 from typing import Any
 
 from theory._errors import InputError, bad_input
@@ -63,22 +63,18 @@ def register(subparsers: Any) -> None:
 def _data(path: str, loss: str) -> tuple[Any, Any]:
     import numpy as np
 
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise ValueError("a single .npy array")
-            arrays = {k: archive[k] for k in ("X", "Y") if k in archive.files}
-            missing = [k for k in ("X", "Y") if k not in archive.files]
-    except FileNotFoundError:
-        raise bad_input("--data", "be an existing .npz file", path, "Check the path.") from None
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise bad_input(
-            "--data", "be a NumPy .npz archive with arrays X and Y (no pickle)", path,
-            f"Save with numpy.savez(PATH, X=X, Y=Y) ({exc}).",
-        ) from None  # fmt: skip
-    if missing:
-        raise bad_input("--data", "hold arrays named X and Y", f"missing {missing}",
-                        "Save with numpy.savez(PATH, X=X, Y=Y).")  # fmt: skip
+    from verify.base.npz import NpzReader
+    from verify.base.validate import memory_limit
+
+    if not Path(path).exists():
+        raise bad_input("--data", "be an existing .npz file", path, "Check the path.")
+    fix = "Save with numpy.savez(PATH, X=X, Y=Y)."
+    # read defensively (sizes checked from the headers before anything is inflated; no pickle)
+    with NpzReader(path, what="--data", max_bytes=memory_limit() // 4, fix=fix) as archive:
+        missing = [k for k in ("X", "Y") if k not in archive.members]
+        if missing:
+            raise bad_input("--data", "hold arrays named X and Y", f"missing {missing}", fix)
+        arrays = {k: archive.read(k) for k in ("X", "Y")}
     X, Y = arrays["X"], arrays["Y"]
     for key, arr in (("X", X), ("Y", Y)):
         if arr.dtype.kind not in "fiu":

@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
-
-from theory._errors import bad_input
 
 __all__ = ["register"]
 
@@ -101,17 +98,12 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    plot = None
-    if args.plot is not None:
-        plot = Path(args.plot)
-        if plot.suffix.lower() != ".svg":
-            raise bad_input("--plot", "name an .svg file", args.plot, "Pass e.g. --plot fig.svg.")
-        if plot.exists() and plot.is_dir():
-            raise bad_input("--plot", "name a file, not a directory", args.plot,
-                            "Pass e.g. --plot fig.svg.")  # fmt: skip
-    config = _config(args)  # validates everything before any work
-    if isinstance(args.jobs, bool) or args.jobs < 1:
-        raise bad_input("--jobs", "be an integer >= 1", args.jobs, "Pass --jobs 1 or --jobs 2.")
+    from verify.cli.arguments import emergence as check_arguments
+    from verify.cli.arguments import emergence_memory
+
+    plot = check_arguments(args)  # seeds, sizes and --plot, before any work
+    config = _config(args)  # the data model and schedule validate their own rules
+    emergence_memory(args)
 
     from verify.base.files import write_text_atomic
     from verify.emergence import run_experiment

@@ -16,8 +16,8 @@ TINY = [
 ]  # fmt: skip
 
 BAD = [
-    (["--seed", "-1"], "seed must be an integer >= 0"),
-    (["--seeds", "0"], "seeds must be an integer >= 1"),
+    (["--seed", "-1"], "--seed must be an integer from 0"),
+    (["--seeds", "0"], "--seeds must be >= 1"),
     (["--k", "4"], "k must be odd"),
     (["--k", "40"], "k must be <= D"),
     (["--D", "100"], "D must be <= d"),
@@ -26,13 +26,13 @@ BAD = [
     (["--labels", "xor"], "labels must be one of"),
     (["--noise", "-0.1"], "noise must be"),
     (["--n-train", "5"], "n_train must be an integer >= 10"),
-    (["--n-test", "0"], "n_test must be"),
+    (["--n-test", "0"], "--n-test must be >= 1"),
     (["--width", "7"], "width must be an even integer"),
     (["--steps", "-1"], "steps must be"),
     (["--lr", "0"], "lr must be"),
     (["--lam", "-1"], "lam must be"),
     (["--activation", "gelu"], "activation must be one of"),
-    (["--rf-sizes", "0"], "rf_sizes must be"),
+    (["--rf-sizes", "0"], "--rf-sizes must list positive integers"),
     (["--kernel-n", "9000"], "kernel_n must be <= 4000"),
     (["--rfm-n", "9000"], "rfm_n must be <= n_train"),
     (["--rfm-s", "0"], "rfm_s must be"),
@@ -41,7 +41,7 @@ BAD = [
     (["--cert-lam", "0"], "cert_lam must be > 0"),
     (["--cert-n", "9000"], "cert_n must be <= n_train"),
     (["--jobs", "0"], "--jobs must be"),
-    (["--plot", "figure.png"], "--plot must name an .svg"),
+    (["--plot", "figure.png"], "--plot must end in .svg"),
     (["--seeds", "x"], "invalid int value"),
 ]
 

@@ -91,7 +91,7 @@ BAD = [
     ("adjacent", "data", "tanh", r"indices \[0, 2\] \(one tanh module"),
     ("model", "data_5cols", "tanh", r"--data X must have 4 columns"),
     ("model", "data_noY", "tanh", r"--data must hold arrays named X and Y"),
-    ("model", "data_obj", "tanh", r"--data must be a NumPy .npz archive"),
+    ("model", "data_obj", "tanh", r"--data must hold plain numbers or text, but .X. has dtype"),
     ("whole", "data", "tanh", r"holds pickled Python objects"),
     ("data", "data", "tanh", r"MODEL must be a state_dict file .*not a torch file"),
     ("text", "data", "tanh", r"MODEL must be a state_dict file .*not a torch file"),
