@@ -131,7 +131,7 @@ def _summary(entries: Sequence[ReportEntry], ids: Sequence[str]) -> str:
             f"<b>{esc(r.tag)}</b> {prose_html(r.title)}",
             str(r.proved),
             esc(verified) if verified else "0",
-            str(r.inconclusive),
+            esc(r.undecided),
             ", ".join(refuted) or "0",
             f"{r.as_expected} of {r.total}",
         )

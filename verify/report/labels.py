@@ -17,9 +17,11 @@ CERTIFIED, EXACT_AT_SIZES or NUMERICALLY_CONSISTENT). An entry whose verdict dif
 expectation is listed at the top of the report; for a theorem that is a failure, for the other
 roles it is a finding to read.
 
-Verdicts are ordered by the strength of their evidence (:data:`STRENGTH`): EXACT_AT_SIZES is
-weaker than PROVED (exact at the listed sizes, not for all sizes) and stronger than a numerical
-agreement.
+Verdicts are ordered by the strength of their evidence (:data:`STRENGTH`, the order in which
+:class:`theory._verdict.Verdict` lists them): EXACT_AT_SIZES is weaker than PROVED (exact at the
+listed sizes, not for all sizes) and stronger than a numerical agreement. A verdict name the
+toolkit does not know (a newer producer's) is shown as it is and counts as not supporting the
+claim: the report never stops on it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "entry_ids",
     "expected_of",
     "role_of",
+    "supports",
 ]
 
 ROLES = ("theorem", "empirical", "planted", "known-failure")
@@ -50,8 +53,9 @@ ROLE_TEXT = {
     "planted": "planted false variant",
     "known-failure": "known failure",
 }
-#: strongest evidence first; REFUTED is not on the ladder (it is evidence against)
-STRENGTH = ("PROVED", "CERTIFIED", "EXACT_AT_SIZES", "NUMERICALLY_CONSISTENT", "INCONCLUSIVE")
+#: strongest evidence first, in the order Verdict lists them; REFUTED is not on the ladder (it is
+#: evidence against)
+STRENGTH = tuple(v.value for v in Verdict if v is not Verdict.REFUTED)
 EXPECTED_TEXT = {
     "supported": "supported (PROVED, CERTIFIED, EXACT_AT_SIZES or NUMERICALLY_CONSISTENT)",
     "PROVED": "PROVED",
@@ -83,11 +87,16 @@ def expected_of(e: ReportEntry) -> str:
     return expected
 
 
+def supports(verdict: str) -> bool:
+    """True for a verdict that supports the claim; False for an unknown verdict name."""
+    return verdict in Verdict.__members__ and Verdict[verdict].supports
+
+
 def as_expected(e: ReportEntry) -> bool:
     """True when the verdict is the expected one ("supported": any supporting verdict)."""
     expected = expected_of(e)
     if expected == "supported":
-        return Verdict(e.verdict).supports
+        return supports(e.verdict)
     return e.verdict == expected
 
 

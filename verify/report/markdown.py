@@ -74,7 +74,7 @@ def _summary(entries: Sequence[ReportEntry], ids: Sequence[str]) -> list[str]:
             if p
         )
         md.append(
-            f"| **{r.tag}** {_cell(r.title)} | {r.proved} | {verified} | {r.inconclusive} | "
+            f"| **{r.tag}** {_cell(r.title)} | {r.proved} | {verified} | {r.undecided} | "
             f"{refuted or 0} | {r.as_expected} of {r.total} |"
         )
     return md

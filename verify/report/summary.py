@@ -3,8 +3,10 @@
 Per result (equation tag), entries are counted by verdict class: proved (PROVED), verified
 (CERTIFIED, EXACT_AT_SIZES or NUMERICALLY_CONSISTENT: weaker evidence than a proof, each
 named), inconclusive, and refuted, the refutations split into expected ones (planted variants and
-known failures) and unexpected ones. The HTML page, the Markdown and the command line all print
-these same numbers with the same words (:mod:`verify.report.labels`).
+known failures) and unexpected ones; a verdict name the toolkit does not know is counted under
+its own name with the inconclusive ones (it does not support the claim). The HTML page, the
+Markdown and the command line all print these same numbers with the same words
+(:mod:`verify.report.labels`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from dataclasses import dataclass, field
 
 from verify.base.records import ReportEntry
 from verify.report.chapters import TAG_TITLES, by_chapter
-from verify.report.labels import ROLE_TEXT, ROLES, as_expected, expected_of, role_of
+from verify.report.labels import (
+    ROLE_TEXT,
+    ROLES,
+    STRENGTH,
+    as_expected,
+    expected_of,
+    role_of,
+    supports,
+)
 
 __all__ = ["TagRow", "cli_table", "headline", "surprises", "tag_rows"]
 
-VERIFIED = ("CERTIFIED", "EXACT_AT_SIZES", "NUMERICALLY_CONSISTENT")
+#: the supporting verdicts weaker than PROVED, strongest first
+VERIFIED = tuple(v for v in STRENGTH if v != "PROVED" and supports(v))
 
 
 @dataclass
@@ -30,6 +41,7 @@ class TagRow:
     proved: int = 0
     verified: dict[str, int] = field(default_factory=dict)
     inconclusive: int = 0
+    other: dict[str, int] = field(default_factory=dict)  # unknown verdict names
     refuted_expected: int = 0
     refuted_unexpected: int = 0
     total: int = 0
@@ -38,6 +50,11 @@ class TagRow:
     @property
     def n_verified(self) -> int:
         return sum(self.verified.values())
+
+    @property
+    def undecided(self) -> str:
+        """The inconclusive count, then any unknown verdicts by name ("2, 1 NEW_VERDICT")."""
+        return ", ".join([str(self.inconclusive), *(f"{n} {v}" for v, n in self.other.items())])
 
 
 def tag_rows(entries: Sequence[ReportEntry]) -> list[TagRow]:
@@ -57,8 +74,10 @@ def tag_rows(entries: Sequence[ReportEntry]) -> list[TagRow]:
                 row.refuted_expected += 1
             elif e.verdict == "REFUTED":
                 row.refuted_unexpected += 1
-            else:
+            elif e.verdict == "INCONCLUSIVE":
                 row.inconclusive += 1
+            else:
+                row.other[e.verdict] = row.other.get(e.verdict, 0) + 1
     return list(rows.values())
 
 
@@ -72,7 +91,8 @@ def headline(entries: Sequence[ReportEntry]) -> list[str]:
         by: dict[str, int] = {}
         for e in group:
             by[e.verdict] = by.get(e.verdict, 0) + 1
-        order = ("PROVED", *VERIFIED, "INCONCLUSIVE", "REFUTED")
+        order = ["PROVED", *VERIFIED, "INCONCLUSIVE", "REFUTED"]
+        order += sorted(set(by) - set(order))  # unknown verdict names, after the known ones
         verdicts = ", ".join(f"{by[v]} {v}" for v in order if v in by)
         ok = sum(as_expected(e) for e in group)
         noun = ROLE_TEXT[role] + ("s" if len(group) != 1 else "")

@@ -122,3 +122,21 @@ def test_figures_scale() -> None:
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="590" height="380"><rect/></svg>'
     out = scalable_svg(svg)
     assert 'viewBox="0 0 590 380"' in out and 'width="590"' not in out and "<rect/>" in out
+
+
+def test_unknown_verdict_is_rendered_not_fatal() -> None:
+    """F1: a verdict name the toolkit does not know (a newer producer's) is shown by name in the
+    counts, the headline, the command-line table, Markdown and HTML; it never supports the claim."""
+    odd = _e("F1", "ENCLOSED_SOMEHOW", "Sweeps", "FACT over widths")
+    entries = [*ENTRIES, odd]
+    assert not as_expected(odd) and len(ENTRIES) in surprises(entries)
+    f1 = {r.tag: r for r in tag_rows(entries)}["F1"]
+    assert f1.other == {"ENCLOSED_SOMEHOW": 1} and f1.inconclusive == 0
+    assert f1.undecided == "0, 1 ENCLOSED_SOMEHOW"
+    assert headline(entries)[0].startswith("4 theorems: 1 PROVED, 1 EXACT_AT_SIZES, 1 REFUTED, "
+                                           "1 ENCLOSED_SOMEHOW;")  # fmt: skip
+    ids = entry_ids(entries)
+    assert "ENCLOSED_SOMEHOW" in cli_table(entries)
+    assert "| 0, 1 ENCLOSED_SOMEHOW |" in render_markdown(entries, ids, {}, 1.0, True, 0)
+    page = render_html(entries, ids, 1.0, True, 0)
+    assert "<span class='badge ENCLOSED_SOMEHOW'>ENCLOSED_<wbr>SOMEHOW</span>" in page
