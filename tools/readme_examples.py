@@ -1,6 +1,7 @@
 """Keep the README's command-line tour true: its example outputs come from the commands.
 
-    python tools/readme_examples.py             # rerun every example, rewrite README.md
+    python tools/readme_examples.py             # rerun every example, rewrite the drifted blocks
+    python tools/readme_examples.py --all       # rewrite every block with the exact output
     python tools/readme_examples.py --check     # rerun, compare, print a diff; exit 1 on drift
     python tools/readme_examples.py --only derive,check-derivation   # some examples only
     python tools/readme_examples.py --list      # the examples and what they need
@@ -13,16 +14,24 @@ numbers, ``...`` stands for the lines left out) and where a long line is cut (``
 a space, `` ...`` appended). Commands run in a scratch directory holding a copy of
 ``examples/``; ``setup`` names a function that writes the files a command reads.
 
-Comparison masks (``--check`` and tests/test_readme_examples.py), applied to both sides:
+Comparison (``--check`` and tests/test_readme_examples.py). The README must show what the
+commands print, without being broken by every change elsewhere in their output:
 
-- durations (``0.4 s``, ``12 s``): wall-clock time, different on every run;
-- numbers in scientific notation below 1e-9 (``1.64e-16``, ``3.95e-50``): rounding-level
-  quantities (gradient norms at a certified point, defects at 50 digits) whose digits depend on
-  the BLAS, the CPU and the order of floating-point sums; their size, not their digits, is the
-  claim, and the verdicts printed next to them are compared unmasked.
+- each run of consecutive lines the README shows (between ``...`` markers) must appear, in order,
+  as consecutive lines of the command's output; lines the README leaves out may change, and new
+  ones may appear, without failing;
+- lines are compared word by word (alignment spaces do not count); a line the README cut
+  (ending in `` ...``) must be the start of the output line;
+- the words must be equal, the numbers close: within 5% of each other (the README is read to two
+  digits; BLAS, CPU and another module's improvement move later digits), and any two numbers below
+  1e-9 in size are equal (rounding-level quantities: gradient norms at a certified point, defects
+  at 50 digits, whose size, not their digits, is the claim). Durations (``0.4 s``) are not
+  compared at all.
 
-Everything else (verdicts, statements, steps, counterexamples, correlations, rates) must match
-exactly. Rewriting keeps the README's prose untouched and replaces only the example blocks.
+So a changed verdict, statement, step, message or counterexample fails, and so does a number that
+moved by more than 5% (a correlation from 0.99 to 0.52); the fix is to rerun this tool.
+Rewriting keeps the README's prose untouched and replaces, with the exact output, only the
+blocks that drifted (every block with ``--all``), so a rerun does not churn digits.
 """
 
 from __future__ import annotations
@@ -81,14 +90,78 @@ EXAMPLES: tuple[Example, ...] = (
     Example("factcheck emergence", ((0, 5), (15, 16), (23, 25)), width=130, slow=True),
 )
 
-# -- masks --------------------------------------------------------------------------------------
+# -- comparison ---------------------------------------------------------------------------------
 _DURATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)? s\b")
-_TINY = re.compile(r"(?<![\w.])\d(?:\.\d+)?e-(?:\d{3,}|[1-9]\d)\b")  # below 1e-9
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+RTOL = 0.05  # numbers within 5% are the same number to a reader of two digits (docstring)
+ROUNDING = 1e-9  # numbers below this are rounding-level (docstring)
 
 
-def mask(text: str) -> str:
-    """The comparison masks of the module docstring."""
-    return _TINY.sub("<rounding>", _DURATION.sub("<t> s", text))
+def skeleton(line: str) -> tuple[str, list[float]]:
+    """The line's words with every number replaced by ``#`` (durations by ``<t> s``), single
+    spaces, and its numbers in order."""
+    line = " ".join(_DURATION.sub("<t> s", line).split())
+    return _NUMBER.sub("#", line), [float(x) for x in _NUMBER.findall(line)]
+
+
+def _close(a: float, b: float) -> bool:
+    return (abs(a) < ROUNDING and abs(b) < ROUNDING) or abs(a - b) <= RTOL * max(abs(a), abs(b))
+
+
+def same_line(shown_line: str, printed: str) -> bool:
+    """``shown_line`` (from the README) says what ``printed`` says (module docstring)."""
+    cut = shown_line.endswith(" ...") and not printed.rstrip().endswith(" ...")
+    words, numbers = skeleton(shown_line[:-4] if cut else shown_line)
+    p_words, p_numbers = skeleton(printed)
+    if cut:
+        if not p_words.startswith(words):
+            return False
+        p_numbers = p_numbers[: len(numbers)]
+    elif words != p_words:
+        return False
+    return len(numbers) == len(p_numbers) and all(map(_close, numbers, p_numbers))
+
+
+def differences(shown_lines: list[str], output: str) -> list[str]:
+    """The README lines of one command that the command's ``output`` no longer prints (each run
+    of lines between ``...`` markers must appear in order, consecutively); [] if none."""
+    printed = [x.rstrip() for x in output.rstrip("\n").splitlines()]
+    runs: list[list[str]] = [[]]
+    for line in shown_lines:
+        if line.strip() == "...":
+            runs.append([])
+        else:
+            runs[-1].append(line)
+    at, missing = 0, []
+    for run in (r for r in runs if r):
+        starts = range(at, len(printed) - len(run) + 1)
+        found = (j for j in starts if all(same_line(x, printed[j + i]) for i, x in enumerate(run)))
+        hit = next(found, None)
+        if hit is None:
+            missing += run
+        else:
+            at = hit + len(run)
+    return missing
+
+
+def block_differences(old: list[str], outputs: list[tuple[str, str]]) -> list[str]:
+    """What the README block ``old`` shows that the commands (``outputs``: command, stdout)
+    no longer print, and commands it lacks; [] when the block is still true."""
+    shown: dict[str, list[str]] = {}
+    current = ""
+    for line in old:
+        if line.startswith("$ factcheck"):
+            current = line[2:]
+            shown[current] = []
+        elif current:
+            shown[current].append(line)
+    out = []
+    for command, stdout in outputs:
+        if command not in shown:
+            out.append(f"$ {command}: not in the README block")
+            continue
+        out += [f"{command.split()[1]}: {x}" for x in differences(shown[command], stdout)]
+    return out
 
 
 # -- setups -------------------------------------------------------------------------------------
@@ -187,14 +260,14 @@ def factcheck() -> list[str]:
     return [sys.executable, "-c", "import sys; from verify.cli.main import main; sys.exit(main())"]
 
 
-def render(block: Block, workdir: Path | None = None) -> list[str]:
-    """Run the block's commands in a scratch directory; the block's new lines."""
+def run_block(block: Block, workdir: Path | None = None) -> list[tuple[str, str]]:
+    """Run the block's commands in a scratch directory: (command, stdout) for each."""
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(workdir or tmp)
         if not (where / "examples").exists():
             shutil.copytree(ROOT / "examples", where / "examples")
         env = os.environ | {"COLUMNS": "100"}
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         for command in block.commands:
             ex = example(command)
             if ex.setup:
@@ -205,8 +278,13 @@ def render(block: Block, workdir: Path | None = None) -> list[str]:
             )  # fmt: skip
             if run.returncode not in (0, 1, 3):  # 1, 3: REFUTED / INCONCLUSIVE are outputs too
                 raise RuntimeError(f"{command} failed (exit {run.returncode}):\n{run.stderr}")
-            out += [f"$ {command}", *shown(run.stdout, ex)]
+            out.append((command, run.stdout))
         return out
+
+
+def render(outputs: list[tuple[str, str]]) -> list[str]:
+    """The block's new lines: each command, then the lines of its output the README shows."""
+    return [line for c, stdout in outputs for line in [f"$ {c}", *shown(stdout, example(c))]]
 
 
 def available(block: Block) -> str:
@@ -225,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="compare only; exit 1 on a difference")
     p.add_argument("--only", default="", help="comma-separated subcommands (e.g. derive,rfm)")
     p.add_argument("--list", action="store_true", help="list the examples")
+    p.add_argument("--all", action="store_true", help="rewrite every block, not only drifted ones")
     args = p.parse_args(argv)
     text = README.read_text()
     lines = text.splitlines()
@@ -241,14 +320,15 @@ def main(argv: list[str] | None = None) -> int:
         if why:
             print(f"skipped {block.name}: {why}", file=sys.stderr)
             continue
-        new = render(block)
+        outputs = run_block(block)
+        new = render(outputs)
         old = lines[block.start : block.stop]
-        if mask("\n".join(new)) != mask("\n".join(old)):
+        if block_differences(old, outputs) or (args.all and new != old):
             drift += 1
             old_n, new_n = [x + "\n" for x in old], [x + "\n" for x in new]
             sys.stdout.writelines(difflib.unified_diff(old_n, new_n, "README.md", block.name))
-        if not args.check:
-            lines[block.start : block.stop] = new
+            if not args.check:  # only blocks that say something else now: no churn of digits
+                lines[block.start : block.stop] = new
     if not args.check and not args.list:
         README.write_text("\n".join(lines) + "\n")
     if args.check and drift:
