@@ -10,6 +10,7 @@ Mathematics is MathML, which browsers typeset natively: derivations come typeset
 SymPy expressions (:func:`theory.typeset.mathml.derivation_typeset`), and the ASCII maths in
 titles, reasons and justifications is typeset by :mod:`theory.typeset.prose`. There is no
 script, no external file and no network access; figures are inline SVG that scale with the page.
+Counterexample families are shown as tables (:mod:`verify.report.witness`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from verify.report.labels import (
 )
 from verify.report.style import CSS
 from verify.report.summary import headline, surprises, tag_rows
+from verify.report.witness import family_html
 
 __all__ = ["render_html", "scalable_svg"]
 
@@ -200,10 +202,11 @@ def _derivation(t: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _details(text: str) -> str:
+def _details(text: str, fold_above: int = 12) -> str:
+    """Preformatted text, folded when longer than ``fold_above`` lines (0: never folded)."""
     lines = text.rstrip().splitlines()
     block = f"<pre>{esc(chr(10).join(lines))}</pre>"
-    if len(lines) <= 12:
+    if not fold_above or len(lines) <= fold_above:
         return block
     return f"<details><summary>Details ({len(lines)} lines)</summary>{block}</details>"
 
@@ -215,8 +218,13 @@ def _entry(e: ReportEntry, eid: str) -> str:
         f"<p>{_role(e)} {_verdict(e.verdict)} {_expectation(e)}</p>",
         f"<p>{prose_html(e.reason)}</p>",
     ]
+    tables = family_html(e)
     if e.typeset:
         out.append(_derivation(e.typeset))
+    elif tables:
+        out.append(tables)
+        if e.details:
+            out.append(f"<details><summary>Full text</summary>{_details(e.details, 0)}</details>")
     elif e.details and e.details.strip() != e.reason.strip():
         out.append(_details(e.details))
     if e.figure_svg:

@@ -35,7 +35,7 @@ table{border-collapse:collapse;width:100%;font-size:15px;margin:.5em 0}
 th,td{border-bottom:1px solid #ddd;padding:5px 7px;text-align:left;vertical-align:top;
  overflow-wrap:anywhere}
 th{background:#f1f3f5;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th.num{text-align:right}
 .legend{background:#f6f7f8;border-radius:6px;padding:8px 14px;font-size:.95em}
 .legend dt{font-weight:600}.legend dd{margin:0 0 .3em 1em}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:.85em;font-weight:600;

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import verify.report.builder as report
+from verify.base.records import ReportEntry
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -56,6 +57,7 @@ PROBE = """(() => {
     out.fractions += 1;
     if (a.height > 0 && a.bottom <= b.top + 0.5) out.stacked += 1;  // numerator above
   }
+  out.witnessTables = document.querySelectorAll('.witness table').length;
   const s = document.getElementById('summary');
   if (s) out.summaryTop = s.getBoundingClientRect().top;
   return out;
@@ -145,16 +147,24 @@ class _Browser:
         os.close(self.r)
 
 
+#: the counterexample chapter's entries of a real run (see test_report_witness.py): their family
+#: tables are the widest on the page
+WITNESSES = Path(__file__).with_name("data") / "counterexample_entries.json"
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A quick report of the FACT, F2 and deep-linear producers (derivations, tables, figures)."""
+    """A quick report of the FACT, F2 and deep-linear producers (derivations, tables, figures)
+    with the counterexample chapter's entries (family, witness and FACT tables) added."""
     out = tmp_path_factory.mktemp("browser") / "report"
-    saved = report.PRODUCERS
+    saved, collect = report.PRODUCERS, report.collect
+    witnesses = [ReportEntry(seconds=0.0, **e) for e in json.loads(WITNESSES.read_text())]
     report.PRODUCERS = FAST
+    report.collect = lambda **kw: collect(**kw) + witnesses
     try:
         assert report.run_report(out=str(out), quick=True) == 0
     finally:
-        report.PRODUCERS = saved
+        report.PRODUCERS, report.collect = saved, collect
     return out / "report.html"
 
 
@@ -181,4 +191,5 @@ def test_report_renders_typeset_without_horizontal_scroll(
     assert found["maths"] > 100 and found["fractions"] > 10
     assert found["stacked"] == found["fractions"], "MathML fractions not typeset"
     assert found["summaryTop"] is not None and found["summaryTop"] < 900  # on the first screen
+    assert found["witnessTables"] >= 10  # the counterexample chapter is on the page, as tables
     assert shot.stat().st_size > 50_000  # a blank page is a few kB

@@ -1,0 +1,216 @@
+"""The counterexample chapter of report.html: each family and its certified witness as tables.
+
+A counterexample family (:mod:`verify.counterexamples.families`) is a sequence of problems
+indexed by one parameter (the input anisotropy kappa, the unbalanced scale s, the dead unit's
+norm, the optimizer) along which a claim goes from holding to failing; its last member is
+trained to a stationary point and certified at 50 digits, then re-checked at 70. A lecturer
+shows three things, in this order, and this module renders them from the entry's data (the
+dictionary :meth:`FamilyResult.to_dict` writes into results.json):
+
+1. the family: one row per member, the parameter first (the claim holding, then failing);
+2. the witness: the network, the data size, lam, the gradient norm at 50 digits against its
+   rounding floor, and the re-check at 70 digits;
+3. what fails there, layer by layer (the NFA correlation at the best alpha and its threshold, or
+   the imbalance against its tolerance), and FACT at the same point, which holds (F1 within its
+   tolerance: the hypothesis of the theorem is met, so the NFA, not FACT, is what fails).
+
+The plain-text details stay available, folded, under the tables. An entry whose data is not a
+family result (another producer's) gets ``None`` and the page shows its text as before.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from typing import Any
+
+from theory.typeset.prose import prose_html
+from verify.base.records import ReportEntry
+
+__all__ = ["family_html", "number"]
+
+esc = html.escape
+
+#: column labels of the family tables, in the order of the columns; a key not listed comes last,
+#: shown with spaces for underscores
+_LABELS = {
+    "kappa": "κ (input std ratio)",
+    "s": "s",
+    "lam": "λ",
+    "optimizer": "optimizer",
+    "float64_status": "float64 training",
+    "stationary_point_status": "stationary point",
+    "best_alpha": "best α",
+    "best_correlation": "max(Pearson, cosine) at best α",
+    "corr_alpha_1/2": "max(Pearson, cosine) at α = 1/2",
+    "imbalance_rel": "relative imbalance",
+    "fact_rel_error_float64": "FACT rel. error (float64)",
+    "fact_rel_error_max": "FACT rel. error",
+    "fact_rel_error_max_50_digits": "FACT rel. error (50 digits)",
+    "f2_bound_rel_max": "F2 bound (rel.)",
+    "grad_L_lam": "‖∇L_λ‖",
+    "grad_L_data": "‖∇L_data‖",
+    "distance_to_stationary_point_rel": "distance to the stationary point (rel.)",
+    "last_step_norm": "last step",
+    "update_direction_norm": "update direction",
+    "steps": "steps",
+}
+
+
+def number(x: Any, alpha: bool = False) -> str:
+    """A table cell: floats to 4 significant digits; with ``alpha``, exact fractions of small
+    denominator as p/q (the exponents 1/8, 1/3 of the NFA grid)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    frac = Fraction(x).limit_denominator(16)
+    if alpha and 0 < abs(x) < 1 and abs(float(frac) - x) < 1e-12:
+        return f"{frac.numerator}/{frac.denominator}"
+    return f"{x:.4g}"
+
+
+#: columns whose values are NFA exponents (shown as fractions)
+_ALPHAS = {"best_alpha", "best α"}
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool]) -> str:
+    """A card table (stacks below 640 px, each cell labelled by its column)."""
+    th = "".join(
+        f"<th{' class=num' if isnum else ''}>{esc(h)}</th>"
+        for h, isnum in zip(head, numeric, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td data-label='{esc(h)}'{' class=num' if isnum else ''}>"
+            f"{esc(number(c, h in _ALPHAS))}</td>"
+            for h, c, isnum in zip(head, row, numeric, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table class='cards'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _family(data: Mapping[str, Any]) -> str:
+    seq = [r for r in data.get("sequence", []) if isinstance(r, Mapping)]
+    if not seq:
+        return ""
+    named = str(data.get("parameter", "")).split(" ")[0]  # "kappa (input std ratio)": kappa
+    first = [named] if named in seq[0] else []  # the family's parameter, first
+    order = list(_LABELS)  # columns in the order of _LABELS, unknown ones last
+    rest = sorted((k for k in seq[0] if k not in first), key=lambda k: (k not in order,
+                  order.index(k) if k in order else 0, k))  # fmt: skip
+    keys = first + rest
+    head = [_LABELS.get(k, k.replace("_", " ")) for k in keys]
+    rows = [[r.get(k, "") for k in keys] for r in seq]
+    numeric = [all(isinstance(r.get(k), (int, float)) for r in seq) for k in keys]
+    out = [
+        f"<p><b>The family</b>, indexed by {esc(data.get('parameter', 'its parameter'))} "
+        f"({len(seq)} members; float64 training, the last one certified):</p>",
+        _table(head, rows, numeric),
+    ]
+    if data.get("note"):
+        out.append(f"<p class='meta'>{prose_html(str(data['note']))}</p>")
+    return "".join(out)
+
+
+def _witness(cert: Mapping[str, Any]) -> str:
+    net = cert.get("network") or {}
+    recheck = cert.get("recheck") or {}
+    sizes = ", ".join(str(s) for s in net.get("sizes", []))
+    parts = [
+        f"MLP ({esc(sizes)}), {esc(str(net.get('activation', '?')))} activation, "
+        f"{esc(str(net.get('loss', '?')))} loss{', with biases' if net.get('bias') else ''}",
+        f"n = {esc(str(net.get('n', '?')))} points, λ = {number(net.get('lam', 0.0))}",
+    ]
+    if "grad_norm_dps" in cert:
+        parts.append(
+            f"‖∇L_λ‖ = {number(cert['grad_norm_dps'])} at {cert.get('dps', '?')} digits "
+            f"(rounding floor {number(cert.get('grad_floor_dps', float('nan')))}), "
+            f"{number(cert.get('grad_norm_float64', float('nan')))} in float64"
+        )
+    if recheck:
+        agrees = "agrees" if recheck.get("agrees") else "does NOT agree"
+        parts.append(
+            f"re-checked at {recheck.get('dps', '?')} digits: ‖∇L_λ‖ = "
+            f"{number(recheck.get('grad_norm', float('nan')))}, the violation "
+            f"{number(recheck.get('violation', float('nan')))} {agrees}"
+        )
+    return "<p><b>The certified witness</b>: " + "; ".join(parts) + ".</p>"
+
+
+def _nfa_rows(details: Mapping[str, Any]) -> str:
+    layers = details.get("layers") or []
+    threshold = details.get("threshold")
+    if not layers or threshold is None:
+        return ""
+    head = ["layer", "best α", "max(Pearson, cosine)", "α → 0 cosine", "threshold", "NFA"]
+    rows = [
+        [
+            r.get("layer"),
+            r.get("best_alpha"),
+            r.get("best_correlation"),
+            r.get("alpha_to_0_cosine"),
+            threshold,
+            "holds" if r.get("best_correlation", 0.0) >= threshold else "FAILS",
+        ]
+        for r in layers
+    ]
+    return "<p><b>The NFA at the witness</b>, per layer:</p>" + _table(
+        head, rows, [True, True, True, True, True, False]
+    )
+
+
+def _imbalance_rows(details: Mapping[str, Any]) -> str:
+    rows = details.get("imbalances") or []
+    if not rows:
+        return ""
+    head = ["j", "relative imbalance of D_j", "tolerance", "balanced"]
+    body = [
+        [r.get("j"), r.get("imbalance_rel"), r.get("tolerance"),
+         "yes" if r.get("imbalance_rel", 1.0) <= r.get("tolerance", 0.0) else "NO"]
+        for r in rows
+    ]  # fmt: skip
+    return "<p><b>Balancedness at the witness</b> (D4):</p>" + _table(
+        head, body, [True, True, True, False]
+    )
+
+
+def _fact_rows(cert: Mapping[str, Any]) -> str:
+    rows = cert.get("fact") or []
+    if not rows:
+        return ""
+    head = ["layer", "FACT relative error", "tolerance", "FACT (F1)"]
+    body = [
+        [r.get("layer"), r.get("rel_error"), r.get("tolerance"),
+         "holds" if r.get("rel_error", 1.0) <= r.get("tolerance", 0.0) else "FAILS"]
+        for r in rows
+    ]  # fmt: skip
+    return (
+        f"<p><b>FACT at the same point</b>, at {cert.get('dps', '?')} digits (tolerance: the F2 "
+        "bound plus rounding):</p>" + _table(head, body, [True, True, True, False])
+    )
+
+
+def family_html(e: ReportEntry) -> str | None:
+    """The tables of a counterexample family entry (module docstring), or None for any other."""
+    data = e.data
+    if not isinstance(data, Mapping) or "family" not in data or "sequence" not in data:
+        return None
+    cert = data.get("certificate") or {}
+    fact_entry = e.tag == "F1" and data.get("claim") != "fact"  # FACT at another claim's witness
+    out = []
+    if data.get("statement") and not fact_entry:
+        out.append(f"<p><b>The claim tested</b>: {prose_html(str(data['statement']))}</p>")
+    if not fact_entry:
+        out.append(_family(data))
+    if cert:
+        out.append(_witness(cert))
+        details = cert.get("details") or {}
+        if not fact_entry:
+            out.append(_nfa_rows(details) + _imbalance_rows(details))
+        out.append(_fact_rows(cert))
+    return "<div class='witness'>" + "".join(out) + "</div>"
