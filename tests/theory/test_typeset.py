@@ -66,6 +66,10 @@ PROSE = [
     ("the first layer's W^T W", r"the first layer's $W^{T} W$"),
     ("Pearson >= 0.9", r"Pearson $\ge 0.9$"),
     ("with G = dl/dA held fixed", r"with $G = dl/dA$ held fixed"),
+    # snake_case names are text, not subscripts; short subscripts and grad_W stay maths
+    ("planted false FACT (sign_flipped)", r"planted false $\mathrm{FACT}$ (sign\_flipped)"),
+    ("FACT (missing_1_over_n) fails", r"$\mathrm{FACT}$ (missing\_1\_over\_n) fails"),
+    ("the fact_rel_error of grad_W L_lam", r"the fact\_rel\_error of $\nabla_{W} L_{\lambda}$"),
 ]
 
 

@@ -192,9 +192,34 @@ def _strong(tok: Tok) -> bool:
     return (len(t) == 1 and t not in WEAK) or bool(re.fullmatch(r"d[A-Z]", t))
 
 
+def _identifier(tok: Tok) -> bool:
+    """A snake_case name in prose ("sign_flipped", "fact_rel_error"), not a subscripted symbol:
+    a lower-case base of three or more letters and a one-word lower-case subscript of three or
+    more letters, neither Greek nor "grad" ("grad_W", "L_lam", "dL_data", "l_i" and "nabla_lam"
+    stay maths)."""
+    sub = [x for x in tok.sub or [] if x.kind != "space"]
+    base = tok.text
+    return (
+        len(sub) == 1
+        and sub[0].kind == "word"
+        and not (sub[0].sub or sub[0].sup)
+        and re.fullmatch(r"[a-z]{3,}", base) is not None
+        and re.fullmatch(r"[a-z]{3,}", sub[0].text) is not None
+        and not {base, sub[0].text} & (set(GREEK) | set(SPECIAL) | {"grad"})
+    )
+
+
 def _mark(toks: list[Tok]) -> None:
     """Set ``math`` on the tokens of prose that form mathematics (module docstring)."""
-    for t in toks:
+    for k, t in enumerate(toks):
+        if t.kind == "word" and t.sub and not t.sup and _identifier(t):
+            t.kind = "abbr"  # a snake_case name is text, and keeps its neighbours text
+        chain = k + 1 < len(toks) and toks[k + 1].kind == "op" and toks[k + 1].text == "_"
+        if chain and t.kind == "word" and re.fullmatch(r"[a-z]{3,}", t.text):
+            j = k  # "missing_1_over_n": the words and underscores of one name
+            while j < len(toks) and (toks[j].kind == "word" or toks[j].text == "_"):
+                toks[j].kind = "abbr"
+                j += 1
         t.math = _strong(t) or (t.kind == "op" and t.text in _STRONGOPS)
     sig = [k for k, t in enumerate(toks) if t.kind != "space"]
     for n, k in enumerate(sig):

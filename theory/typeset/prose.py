@@ -133,11 +133,18 @@ def tex_escape(s: str) -> str:
     return "".join(_TEX.get(ch, ch) for ch in s)
 
 
+def _sub_text(sub: list[Tok]) -> str:
+    """A subscript in text: "_word" for one plain word (a snake_case name), else "_{...}"."""
+    if len(sub) == 1 and sub[0].kind in ("word", "num") and not (sub[0].sub or sub[0].sup):
+        return "_" + sub[0].text
+    return f"_{{{_text(sub)}}}"
+
+
 def _text(toks: list[Tok]) -> str:
     return "".join(
         t.text
         + "'" * t.primes
-        + (f"_{{{_text(t.sub)}}}" if t.sub is not None else "")
+        + (_sub_text(t.sub) if t.sub is not None else "")
         + (f"^{{{_text(t.sup)}}}" if t.sup is not None else "")
         for t in toks
     )
