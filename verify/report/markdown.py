@@ -24,6 +24,7 @@ from verify.report.labels import (
     role_of,
 )
 from verify.report.summary import headline, surprises, tag_rows
+from verify.report.witness import family_markdown
 
 __all__ = ["render_markdown"]
 
@@ -102,8 +103,14 @@ def _entry(e: ReportEntry, eid: str, figure: str | None) -> list[str]:
         prose_markdown(e.reason),
         "",
     ]
+    tables = family_markdown(e)
     if e.typeset:
         md += _derivation(e.typeset)
+    elif tables is not None:
+        md += tables
+        if e.details:
+            fence = ["```text", e.details.rstrip(), "```"]
+            md += ["<details><summary>Full text</summary>", "", *fence, "", "</details>", ""]
     elif e.details and e.details.strip() != e.reason.strip():
         md += ["```text", e.details.rstrip(), "```", ""]
     if e.files:

@@ -14,21 +14,24 @@ dictionary :meth:`FamilyResult.to_dict` writes into results.json):
    the imbalance against its tolerance), and FACT at the same point, which holds (F1 within its
    tolerance: the hypothesis of the theorem is met, so the NFA, not FACT, is what fails).
 
-The plain-text details stay available, folded, under the tables. An entry whose data is not a
-family result (another producer's) gets ``None`` and the page shows its text as before.
+:func:`family_parts` builds these as captions and tables; :func:`family_html` and
+:func:`family_markdown` render them for report.html and report.md. The plain-text details stay
+available, folded, under the tables. An entry whose data is not a family result (another
+producer's) gets ``None`` and is shown as its text, as before.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from theory.typeset.prose import prose_html
+from theory.typeset.prose import prose_html, prose_markdown
 from verify.base.records import ReportEntry
 
-__all__ = ["family_html", "number"]
+__all__ = ["Part", "family_html", "family_markdown", "family_parts", "number"]
 
 esc = html.escape
 
@@ -58,6 +61,18 @@ _LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class Part:
+    """A caption (``lead`` in bold, then ``text``; ``prose``: text holds ASCII maths to typeset;
+    ``note``: a small-print remark) and an optional table (head, rows, numeric columns)."""
+
+    lead: str
+    text: str = ""
+    prose: bool = False
+    note: bool = False
+    table: tuple[list[str], list[list[Any]], list[bool]] | None = None
+
+
 def number(x: Any, alpha: bool = False) -> str:
     """A table cell: floats to 4 significant digits; with ``alpha``, exact fractions of small
     denominator as p/q (the exponents 1/8, 1/3 of the NFA grid)."""
@@ -75,8 +90,12 @@ def number(x: Any, alpha: bool = False) -> str:
 _ALPHAS = {"best_alpha", "best α"}
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool]) -> str:
+Table = tuple[list[str], list[list[Any]], list[bool]]
+
+
+def _table_html(table: Table) -> str:
     """A card table (stacks below 640 px, each cell labelled by its column)."""
+    head, rows, numeric = table
     th = "".join(
         f"<th{' class=num' if isnum else ''}>{esc(h)}</th>"
         for h, isnum in zip(head, numeric, strict=True)
@@ -94,10 +113,23 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence
     return f"<table class='cards'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _family(data: Mapping[str, Any]) -> str:
+def _table_markdown(table: Table) -> list[str]:
+    head, rows, numeric = table
+    bar = str.maketrans({"|": "\\|"})
+    lines = [
+        "| " + " | ".join(h.translate(bar) for h in head) + " |",
+        "|" + "|".join("---:" if isnum else "---" for isnum in numeric) + "|",
+    ]
+    for row in rows:
+        cells = [number(c, h in _ALPHAS).translate(bar) for h, c in zip(head, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _family(data: Mapping[str, Any]) -> list[Part]:
     seq = [r for r in data.get("sequence", []) if isinstance(r, Mapping)]
     if not seq:
-        return ""
+        return []
     named = str(data.get("parameter", "")).split(" ")[0]  # "kappa (input std ratio)": kappa
     first = [named] if named in seq[0] else []  # the family's parameter, first
     order = list(_LABELS)  # columns in the order of _LABELS, unknown ones last
@@ -107,24 +139,27 @@ def _family(data: Mapping[str, Any]) -> str:
     head = [_LABELS.get(k, k.replace("_", " ")) for k in keys]
     rows = [[r.get(k, "") for k in keys] for r in seq]
     numeric = [all(isinstance(r.get(k), (int, float)) for r in seq) for k in keys]
-    out = [
-        f"<p><b>The family</b>, indexed by {esc(data.get('parameter', 'its parameter'))} "
-        f"({len(seq)} members; float64 training, the last one certified):</p>",
-        _table(head, rows, numeric),
+    parts = [
+        Part(
+            "The family",
+            f", indexed by {data.get('parameter', 'its parameter')} ({len(seq)} members; "
+            "float64 training, the last one certified):",
+            table=(head, rows, numeric),
+        )
     ]
     if data.get("note"):
-        out.append(f"<p class='meta'>{prose_html(str(data['note']))}</p>")
-    return "".join(out)
+        parts.append(Part("", str(data["note"]), prose=True, note=True))
+    return parts
 
 
-def _witness(cert: Mapping[str, Any]) -> str:
+def _witness(cert: Mapping[str, Any]) -> Part:
     net = cert.get("network") or {}
     recheck = cert.get("recheck") or {}
     sizes = ", ".join(str(s) for s in net.get("sizes", []))
     parts = [
-        f"MLP ({esc(sizes)}), {esc(str(net.get('activation', '?')))} activation, "
-        f"{esc(str(net.get('loss', '?')))} loss{', with biases' if net.get('bias') else ''}",
-        f"n = {esc(str(net.get('n', '?')))} points, λ = {number(net.get('lam', 0.0))}",
+        f"MLP ({sizes}), {net.get('activation', '?')} activation, {net.get('loss', '?')} loss"
+        + (", with biases" if net.get("bias") else ""),
+        f"n = {net.get('n', '?')} points, λ = {number(net.get('lam', 0.0))}",
     ]
     if "grad_norm_dps" in cert:
         parts.append(
@@ -139,14 +174,14 @@ def _witness(cert: Mapping[str, Any]) -> str:
             f"{number(recheck.get('grad_norm', float('nan')))}, the violation "
             f"{number(recheck.get('violation', float('nan')))} {agrees}"
         )
-    return "<p><b>The certified witness</b>: " + "; ".join(parts) + ".</p>"
+    return Part("The certified witness", ": " + "; ".join(parts) + ".")
 
 
-def _nfa_rows(details: Mapping[str, Any]) -> str:
+def _nfa_rows(details: Mapping[str, Any]) -> list[Part]:
     layers = details.get("layers") or []
     threshold = details.get("threshold")
     if not layers or threshold is None:
-        return ""
+        return []
     head = ["layer", "best α", "max(Pearson, cosine)", "α → 0 cosine", "threshold", "NFA"]
     rows = [
         [
@@ -159,58 +194,85 @@ def _nfa_rows(details: Mapping[str, Any]) -> str:
         ]
         for r in layers
     ]
-    return "<p><b>The NFA at the witness</b>, per layer:</p>" + _table(
-        head, rows, [True, True, True, True, True, False]
-    )
+    numeric = [True, True, True, True, True, False]
+    return [Part("The NFA at the witness", ", per layer:", table=(head, rows, numeric))]
 
 
-def _imbalance_rows(details: Mapping[str, Any]) -> str:
+def _imbalance_rows(details: Mapping[str, Any]) -> list[Part]:
     rows = details.get("imbalances") or []
     if not rows:
-        return ""
+        return []
     head = ["j", "relative imbalance of D_j", "tolerance", "balanced"]
     body = [
         [r.get("j"), r.get("imbalance_rel"), r.get("tolerance"),
          "yes" if r.get("imbalance_rel", 1.0) <= r.get("tolerance", 0.0) else "NO"]
         for r in rows
     ]  # fmt: skip
-    return "<p><b>Balancedness at the witness</b> (D4):</p>" + _table(
-        head, body, [True, True, True, False]
-    )
+    table = (head, body, [True, True, True, False])
+    return [Part("Balancedness at the witness", " (D4):", table=table)]
 
 
-def _fact_rows(cert: Mapping[str, Any]) -> str:
+def _fact_rows(cert: Mapping[str, Any]) -> list[Part]:
     rows = cert.get("fact") or []
     if not rows:
-        return ""
+        return []
     head = ["layer", "FACT relative error", "tolerance", "FACT (F1)"]
     body = [
         [r.get("layer"), r.get("rel_error"), r.get("tolerance"),
          "holds" if r.get("rel_error", 1.0) <= r.get("tolerance", 0.0) else "FAILS"]
         for r in rows
     ]  # fmt: skip
-    return (
-        f"<p><b>FACT at the same point</b>, at {cert.get('dps', '?')} digits (tolerance: the F2 "
-        "bound plus rounding):</p>" + _table(head, body, [True, True, True, False])
-    )
+    text = f", at {cert.get('dps', '?')} digits (tolerance: the F2 bound plus rounding):"
+    return [Part("FACT at the same point", text, table=(head, body, [True, True, True, False]))]
 
 
-def family_html(e: ReportEntry) -> str | None:
-    """The tables of a counterexample family entry (module docstring), or None for any other."""
+def family_parts(e: ReportEntry) -> list[Part] | None:
+    """The captions and tables of a counterexample family entry (module docstring), or None
+    for any other entry."""
     data = e.data
     if not isinstance(data, Mapping) or "family" not in data or "sequence" not in data:
         return None
     cert = data.get("certificate") or {}
     fact_entry = e.tag == "F1" and data.get("claim") != "fact"  # FACT at another claim's witness
-    out = []
+    parts = []
     if data.get("statement") and not fact_entry:
-        out.append(f"<p><b>The claim tested</b>: {prose_html(str(data['statement']))}</p>")
+        parts.append(Part("The claim tested", ": " + str(data["statement"]), prose=True))
     if not fact_entry:
-        out.append(_family(data))
+        parts += _family(data)
     if cert:
-        out.append(_witness(cert))
+        parts.append(_witness(cert))
         details = cert.get("details") or {}
         if not fact_entry:
-            out.append(_nfa_rows(details) + _imbalance_rows(details))
-        out.append(_fact_rows(cert))
+            parts += _nfa_rows(details) + _imbalance_rows(details)
+        parts += _fact_rows(cert)
+    return parts
+
+
+def family_html(e: ReportEntry) -> str | None:
+    """The entry's parts as HTML (paragraphs and card tables), or None (:func:`family_parts`)."""
+    parts = family_parts(e)
+    if parts is None:
+        return None
+    out = []
+    for p in parts:
+        lead = f"<b>{esc(p.lead)}</b>" if p.lead else ""
+        text = prose_html(p.text) if p.prose else esc(p.text)
+        out.append(f"<p{' class=meta' if p.note else ''}>{lead}{text}</p>")
+        if p.table:
+            out.append(_table_html(p.table))
     return "<div class='witness'>" + "".join(out) + "</div>"
+
+
+def family_markdown(e: ReportEntry) -> list[str] | None:
+    """The entry's parts as Markdown lines (paragraphs and tables), or None."""
+    parts = family_parts(e)
+    if parts is None:
+        return None
+    md: list[str] = []
+    for p in parts:
+        lead = f"**{p.lead}**" if p.lead else ""
+        text = prose_markdown(p.text) if p.prose else p.text
+        md += [f"*{lead}{text}*" if p.note else lead + text, ""]
+        if p.table:
+            md += [*_table_markdown(p.table), ""]
+    return md

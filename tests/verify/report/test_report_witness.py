@@ -17,7 +17,8 @@ import pytest
 from verify.base.records import ReportEntry
 from verify.report.html import render_html
 from verify.report.labels import entry_ids
-from verify.report.witness import family_html, number
+from verify.report.markdown import render_markdown
+from verify.report.witness import family_html, family_markdown, number
 
 DATA = Path(__file__).with_name("data") / "counterexample_entries.json"
 
@@ -83,6 +84,18 @@ def test_other_entries_keep_their_text() -> None:
     assert family_html(plain) is None
     page = render_html(ENTRIES, entry_ids(ENTRIES), 1.0, True, 0)
     assert page.count("<summary>Full text</summary>") == len(ENTRIES)
+
+
+def test_markdown_tables() -> None:
+    """N2, F1: report.md shows the same tables (GitHub Markdown), the full text folded."""
+    md = family_markdown(ENTRIES[0])
+    assert md is not None
+    assert "| 316 | 4.655e-09 | max_iter | 1/8 | 0.4135 | 1.794e-05 |" in md
+    assert "| 1 | 1/8 | 0.4135 | 0.5279 | 0.9 | FAILS |" in md
+    assert "| 2 | 5.297e-43 | 5.329e-43 | holds |" in md
+    assert md[0].startswith("**The claim tested**: $W^{T} W")
+    doc = render_markdown(ENTRIES, entry_ids(ENTRIES), {}, 1.0, True, 0)
+    assert doc.count("<details><summary>Full text</summary>") == len(ENTRIES)
 
 
 @pytest.mark.parametrize(
