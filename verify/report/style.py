@@ -7,7 +7,9 @@ Design rules, each there for a reason a lecturer or a reader met:
 - tables become stacked cards below 640 px (each cell labelled by its column, from
   ``data-label``), so no column is ever cut off at phone width;
 - a formula wider than the page scrolls inside its own box (MathML does not break lines), never
-  the page; the same for preformatted tables of numbers;
+  the page; preformatted text wraps its long lines on a wide screen (a projected line must not
+  be cut at the box's edge) and scrolls in its box on a phone (where wrapping would scramble its
+  columns of numbers);
 - derivation steps sit on a grid: left sides right-aligned, right sides starting with "=", so the
   equals signs line up; below 640 px each right side goes under its left side;
 - colours carry no meaning alone: every verdict and role is also written out.
@@ -57,6 +59,7 @@ td.v .badge{white-space:nowrap}
 .check{color:#666}
 figure{margin:1em 0}figure svg{max-width:100%;height:auto;display:block}
 nav ol{padding-left:1.4em}nav li{margin:.15em 0}
+@media (min-width:641px){pre{white-space:pre-wrap;overflow-wrap:anywhere}}
 @media (max-width:640px){
  body{font-size:15px;padding:0 10px 32px}
  h1{font-size:1.5em}

@@ -58,6 +58,12 @@ PROBE = """(() => {
     if (a.height > 0 && a.bottom <= b.top + 0.5) out.stacked += 1;  // numerator above
   }
   out.witnessTables = document.querySelectorAll('.witness table').length;
+  out.pres = 0; out.cutPres = [];
+  for (const el of document.querySelectorAll('pre')) {
+    if (!el.clientWidth) continue;  // inside a closed <details>
+    out.pres += 1;
+    if (el.scrollWidth > el.clientWidth + 1) out.cutPres.push(el.textContent.slice(0, 60));
+  }
   const s = document.getElementById('summary');
   if (s) out.summaryTop = s.getBoundingClientRect().top;
   return out;
@@ -173,7 +179,8 @@ def test_report_renders_typeset_without_horizontal_scroll(
     page: Path, width: int, tmp_path: Path
 ) -> None:
     """F1, D5: at 1280 px and 400 px the page shows the summary first, typesets its MathML
-    (fractions stacked), never scrolls sideways, and no table column is cut off."""
+    (fractions stacked), never scrolls sideways, and no table column is cut off; at 1280 px no
+    preformatted line is cut either."""
     browser = _Browser(tmp_path / "profile")
     try:
         shot = tmp_path / f"report-{width}.png"
@@ -191,5 +198,7 @@ def test_report_renders_typeset_without_horizontal_scroll(
     assert found["maths"] > 100 and found["fractions"] > 10
     assert found["stacked"] == found["fractions"], "MathML fractions not typeset"
     assert found["summaryTop"] is not None and found["summaryTop"] < 900  # on the first screen
+    if width > 640:  # on a projector no line of text is cut at its box (phones scroll it)
+        assert found["pres"] > 0 and found["cutPres"] == [], found["cutPres"]
     assert found["witnessTables"] >= 10  # the counterexample chapter is on the page, as tables
     assert shot.stat().st_size > 50_000  # a blank page is a few kB
