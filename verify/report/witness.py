@@ -61,6 +61,10 @@ _LABELS = {
 }
 
 
+#: a table: column heads, rows of cells, and which columns are numeric (right-aligned)
+Table = tuple[list[str], list[list[Any]], list[bool]]
+
+
 @dataclass(frozen=True)
 class Part:
     """A caption (``lead`` in bold, then ``text``; ``prose``: text holds ASCII maths to typeset;
@@ -70,7 +74,7 @@ class Part:
     text: str = ""
     prose: bool = False
     note: bool = False
-    table: tuple[list[str], list[list[Any]], list[bool]] | None = None
+    table: Table | None = None
 
 
 def number(x: Any, alpha: bool = False) -> str:
@@ -80,17 +84,15 @@ def number(x: Any, alpha: bool = False) -> str:
         return str(x)
     if isinstance(x, int):
         return str(x)
-    frac = Fraction(x).limit_denominator(16)
-    if alpha and 0 < abs(x) < 1 and abs(float(frac) - x) < 1e-12:
-        return f"{frac.numerator}/{frac.denominator}"
-    return f"{x:.4g}"
+    if alpha and 0 < abs(x) < 1:  # finite here, so it has a ratio
+        frac = Fraction(x).limit_denominator(16)
+        if abs(float(frac) - x) < 1e-12:
+            return f"{frac.numerator}/{frac.denominator}"
+    return f"{x:.4g}"  # nan and inf as such
 
 
 #: columns whose values are NFA exponents (shown as fractions)
 _ALPHAS = {"best_alpha", "best α"}
-
-
-Table = tuple[list[str], list[list[Any]], list[bool]]
 
 
 def _table_html(table: Table) -> str:

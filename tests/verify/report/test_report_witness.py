@@ -101,8 +101,10 @@ def test_markdown_tables() -> None:
 @pytest.mark.parametrize(
     ("x", "alpha", "text"),
     [(0.125, True, "1/8"), (1 / 3, True, "1/3"), (0.9, False, "0.9"), (0.4134831, True, "0.4135"),
-     (4.654985e-09, False, "4.655e-09"), (316, False, "316"), ("max_iter", False, "max_iter")],
+     (4.654985e-09, False, "4.655e-09"), (316, False, "316"), ("max_iter", False, "max_iter"),
+     (float("nan"), True, "nan"), (float("inf"), True, "inf"), (0.3, True, "3/10")],
 )  # fmt: skip
 def test_numbers(x: object, alpha: bool, text: str) -> None:
-    """N2: exponents as fractions, everything else to 4 significant digits."""
+    """N2: exponents as fractions, everything else to 4 significant digits; nan and inf as such
+    (a missing value of a certificate never stops the page)."""
     assert number(x, alpha) == text
