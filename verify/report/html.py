@@ -191,7 +191,8 @@ def _derivation(t: dict[str, Any]) -> str:
     if t["reference"]:
         out.append(f"<p class='meta'>Reference: {esc(t['reference'])}</p>")
     if t["assumptions"]:
-        items = "".join(f"<li>({esc(label)}) {text}</li>" for label, text in t["assumptions"])
+        assumptions = t["assumptions"]
+        items = "".join(f"<li>({prose_html(label)}) {text}</li>" for label, text in assumptions)
         out.append(f"<p>Assumptions:</p><ul>{items}</ul>")
     if t["symbols"]:
         items = "".join(f"<li>{name}: {text}</li>" for name, text in t["symbols"])
