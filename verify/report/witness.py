@@ -144,8 +144,8 @@ def _family(data: Mapping[str, Any]) -> list[Part]:
     parts = [
         Part(
             "The family",
-            f", indexed by {data.get('parameter', 'its parameter')} ({len(seq)} members; "
-            "float64 training, the last one certified):",
+            f", indexed by {data.get('parameter', 'its parameter')}: {len(seq)} members, "
+            "trained in float64, the last one certified:",
             table=(head, rows, numeric),
         )
     ]
