@@ -26,7 +26,8 @@
 # The cell after it asks the toolkit to check the answer (a symbolic proof or an exact
 # refutation, or a comparison with an independent computation at a certified stationary point)
 # and prints one of: **right**; **wrong**, with the counterexample (the exact instance, the point
-# or the first wrong step of your derivation where the answer fails); **not yet attempted**. A
+# or the first wrong step of your derivation where the answer fails); **not yet attempted**; or
+# **undecided** when the toolkit itself could not check it (say, a step too big to decide). A
 # wrong answer never stops the notebook, not even one that raises an error; the last cell lists
 # every exercise.
 #

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.exercises import Exercise, Outcome, Worksheet
+from verify.exercises import CheckError, Exercise, Outcome, Worksheet
 from verify.exercises.catalogue import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,8 +97,25 @@ def test_grader_never_raises_and_takes_new_exercises(capsys: pytest.CaptureFixtu
     assert sheet.check("two", 2).status == "right"
     counts = sheet.report()
     text = capsys.readouterr().out
-    assert counts == {"right": 1, "wrong": 1, "not yet attempted": 1}
+    assert counts == {"right": 1, "wrong": 1, "not yet attempted": 1, "undecided": 0}
     assert "your answer raised ZeroDivisionError: division by zero (line" in text
     assert "you said 3" in text and "later" in text.splitlines()[-2]
     with pytest.raises(Exception, match="have a new key"):
         sheet.add(Exercise("two", "F1", "FACT", "again", "x", check))
+
+
+def test_toolkit_failures_are_undecided_not_wrong(capsys: pytest.CaptureFixture[str]) -> None:
+    """F1: when the toolkit cannot check an answer (CheckError), the exercise is undecided, not
+    blamed on the answer, and the summary line says so."""
+
+    def check(answer: object, small: bool) -> Outcome:
+        raise CheckError("the exercise network did not certify")
+
+    sheet = Worksheet([Exercise("net", "F1", "FACT", "needs a network", "anything", check)])
+    assert sheet.check("net", 1).status == "undecided"
+    counts = sheet.report()
+    text = capsys.readouterr().out
+    assert counts["undecided"] == 1 and counts["wrong"] == 0
+    assert "the toolkit could not check this answer: the exercise network did not certify" in text
+    assert "your answer raised" not in text
+    assert text.splitlines()[-1] == "0 right, 0 wrong, 0 not yet attempted, 1 undecided, of 1"

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.exercises.grader import Outcome
+from verify.exercises.grader import CheckError, Outcome
 
 __all__ = ["certified_point", "derivation_outcome", "matrix_text", "rel_error"]
 
@@ -30,7 +30,7 @@ def certified_point() -> tuple[Any, np.ndarray]:
     problem = Problem(MLP((3, 5, 2), "tanh"), X, Y, lam=0.02)
     res = train(problem, seed=0)
     if not res.converged:  # a property of the fixed problem, not of the student's answer
-        raise RuntimeError(f"the exercise network did not certify: {res.reason}")
+        raise CheckError(f"the exercise network did not certify: {res.reason}")
     return problem, res.theta
 
 
@@ -91,4 +91,6 @@ def derivation_outcome(
         k = result.first_wrong or 0
         last = " (the step from your last expression to the target)" if k == len(steps) - 1 else ""
         return Outcome.wrong(f"REFUTED{last}: {result.reason}", counter.strip())
-    return Outcome.wrong(f"the toolkit could not decide ({v.value}): {result.reason}")
+    return Outcome.undecided(
+        f"the toolkit could not decide ({v.value}): {result.reason}. Smaller steps help."
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from verify.exercises.common import derivation_outcome
-from verify.exercises.grader import Exercise, Outcome
+from verify.exercises.grader import CheckError, Exercise, Outcome
 
 __all__ = ["D1_SETTING", "EXERCISES"]
 
@@ -27,7 +27,7 @@ def _d6_exponent(answer: Any, small: bool) -> Outcome:
     for L, j in pairs:
         d = derive_nfa_deep_linear(L, j)
         if d.verdict is not Verdict.PROVED:
-            return Outcome.wrong(f"the toolkit could not prove L = {L}, j = {j}: {d.reason}")
+            raise CheckError(f"the toolkit could not prove L = {L}, j = {j}: {d.reason}")
         proved = d.claim.rhs.exp
         mine = sp.nsimplify(answer(L, j))
         if sp.simplify(mine - proved) != 0:

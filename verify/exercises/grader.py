@@ -7,7 +7,9 @@ right              the toolkit confirmed the answer (symbolically, exactly, or n
                    stated tolerance);
 wrong              it did not, and the outcome carries the counterexample: the exact instance,
                    the point or the first wrong step where the answer fails;
-not yet attempted  the answer is still ``None``.
+not yet attempted  the answer is still ``None``;
+undecided          the toolkit could not check it (an INCONCLUSIVE step, or a check that raised
+                   :class:`CheckError`): neither right nor wrong, and never blamed on the answer.
 
 An answer that raises (a TypeError from a wrong signature, a shape mismatch, a typo) is wrong,
 with the exception's message and the expected form of the answer, never a traceback that stops
@@ -30,9 +32,14 @@ from typing import Any
 
 from theory._errors import bad_input
 
-__all__ = ["Exercise", "Outcome", "Worksheet", "load_answers"]
+__all__ = ["CheckError", "Exercise", "Outcome", "Worksheet", "load_answers"]
 
-RIGHT, WRONG, NOT_ATTEMPTED = "right", "wrong", "not yet attempted"
+RIGHT, WRONG, NOT_ATTEMPTED, UNDECIDED = "right", "wrong", "not yet attempted", "undecided"
+
+
+class CheckError(Exception):
+    """Raised by a check when the toolkit itself cannot check the answer (not the answer's
+    fault): the sheet reports the exercise as undecided."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class Outcome:
     @classmethod
     def wrong(cls, message: str, counterexample: str = "") -> Outcome:
         return cls(WRONG, message, counterexample)
+
+    @classmethod
+    def undecided(cls, message: str) -> Outcome:
+        return cls(UNDECIDED, message)
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,8 @@ class Worksheet:
         else:
             try:
                 out = ex.check(answer, self.small)
+            except CheckError as exc:  # the toolkit's failure, not the answer's
+                out = Outcome.undecided(f"the toolkit could not check this answer: {exc}")
             except Exception as exc:  # the answer's own error: report it, keep the sheet going
                 out = Outcome.wrong(
                     f"your answer raised {type(exc).__name__}: {exc}{_where(exc)}. Expected "
@@ -161,7 +174,7 @@ class Worksheet:
     def report(self, keys: Iterable[str] | None = None) -> dict[str, int]:
         """Print every exercise's outcome (not yet attempted where none); return the counts."""
         wanted = list(keys) if keys is not None else [e.key for e in self.exercises]
-        counts = {RIGHT: 0, WRONG: 0, NOT_ATTEMPTED: 0}
+        counts = {RIGHT: 0, WRONG: 0, NOT_ATTEMPTED: 0, UNDECIDED: 0}
         rows = []
         for key in wanted:
             ex = self._find(key)
@@ -173,8 +186,9 @@ class Worksheet:
         header = ("exercise", "tag", "topic", "outcome", "title")
         for r in [header, *rows]:
             print("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+        undecided = f", {counts[UNDECIDED]} undecided" if counts[UNDECIDED] else ""
         print(
             f"{counts[RIGHT]} right, {counts[WRONG]} wrong, {counts[NOT_ATTEMPTED]} not yet "
-            f"attempted, of {len(rows)}"
+            f"attempted{undecided}, of {len(rows)}"
         )
         return counts
