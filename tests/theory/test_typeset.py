@@ -70,6 +70,9 @@ PROSE = [
     ("planted false FACT (sign_flipped)", r"planted false $\mathrm{FACT}$ (sign\_flipped)"),
     ("FACT (missing_1_over_n) fails", r"$\mathrm{FACT}$ (missing\_1\_over\_n) fails"),
     ("the fact_rel_error of grad_W L_lam", r"the fact\_rel\_error of $\nabla_{W} L_{\lambda}$"),
+    # a bracketed condition after a formula is a remark beside it, not a factor of it
+    ("left-multiply by W^T / lam (lam > 0)", r"left-multiply by $W^{T} / \lambda$ $(\lambda > 0)$"),
+    ("M X^T ((A A^T) o T) X", r"$M X^{T} ((A A^{T}) \circ T) X$"),
 ]
 
 

@@ -309,6 +309,25 @@ def _brackets(toks: list[Tok]) -> bool:
     return changed
 
 
+_RELATIONS = {"=", "<", ">", "<=", ">=", "!="}
+
+
+def _condition_follows(toks: list[Tok], k: int) -> bool:
+    """True when the space at ``k`` is followed by a bracketed condition, as in "divide by lam
+    (lam > 0)": the condition is a remark beside the formula, not a factor of it."""
+    j = next((i for i in range(k + 1, len(toks)) if toks[i].kind != "space"), None)
+    if j is None or toks[j].kind != "open":
+        return False
+    depth = 0
+    for x in toks[j:]:
+        depth += (x.kind == "open") - (x.kind == "close")
+        if depth == 1 and x.kind == "op" and x.text in _RELATIONS:
+            return True
+        if depth == 0:
+            return False
+    return False
+
+
 def spans(text: str) -> list[tuple[bool, list[Tok]]]:
     """Alternating (is_maths, tokens) runs of prose; spaces inside maths stay with the maths."""
     toks = tokens(text)
@@ -319,7 +338,7 @@ def spans(text: str) -> list[tuple[bool, list[Tok]]]:
         if t.kind == "space":
             prev = next((x.math for x in reversed(toks[:k]) if x.kind != "space"), False)
             nxt = next((x.math for x in toks[k + 1 :] if x.kind != "space"), False)
-            m = prev and nxt
+            m = prev and nxt and not _condition_follows(toks, k)
         if runs and runs[-1][0] == m:
             runs[-1][1].append(t)
         else:
