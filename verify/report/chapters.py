@@ -4,8 +4,9 @@ The producers group their entries by the code that made them (``ReportEntry.sect
 wants them by subject, in the order a course would teach them: FACT, its off-convergence identity
 F2, deep linear networks (where the NFA is a theorem), the NFA on trained networks, the
 counterexamples, the kernel expansion that explains the NFA, RFM built on it, and feature
-emergence. :func:`chapter_of` places an entry; entries keep their report order within a chapter,
-and an entry no rule places gets a chapter named after its section, after the others.
+emergence; stored sweeps (grids of one claim) come last. :func:`chapter_of` places an entry;
+entries keep their report order within a chapter, and an entry no rule places gets a chapter
+named after its section, after the others.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ CHAPTERS = (
         "features; without that structure it fails (Shi, Wei, Liang, arXiv:2206.01717), seen "
         "through FACT and the AGOP.",
     ),
+    Chapter(
+        "sweeps",
+        "Sweeps: claims over a grid of settings",
+        "Stored sweeps (factcheck report --sweep STORE): a claim checked at every point of a grid "
+        "of sizes, activations or seeds; the verdict is the weakest over the points.",
+    ),
 )
 
 #: the result each tag names, in the toolkit's ASCII maths notation (REFERENCE.md)
@@ -122,6 +129,8 @@ def chapter_of(e: ReportEntry) -> str:
     section = e.section.lower()
     if section.startswith("counterexample"):
         return "counterexamples"
+    if section.startswith("sweep"):  # a grid of one claim: its own chapter, whatever the tag
+        return "sweeps"
     if section.startswith("feature emergence") or e.tag.startswith("S"):
         return "emergence"
     if e.tag in _BY_TAG:

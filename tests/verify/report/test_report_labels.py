@@ -73,13 +73,15 @@ def test_ids_unique_stable_and_seed_free() -> None:
 def test_chapters_in_lecture_order() -> None:
     """F1, F2, D4, N2, K3: entries go to the chapter of their subject, in lecture order."""
     extra = [_e("F2", "PROVED", "FACT (symbolic)"), _e("S6", "NUMERICALLY_CONSISTENT", "x")]
+    extra += [_e("F1", "NUMERICALLY_CONSISTENT", "Sweeps")]  # a grid of F1: its own chapter
     entries = ENTRIES + extra + [_e("Q1", "PROVED", "Odd section")]
     assert [chapter_of(e) for e in entries[:6]] == [
         "fact", "fact", "fact", "nfa", "counterexamples", "kernel"
     ]  # fmt: skip
     keys = [c.key for c, _ in by_chapter(entries)]
     assert keys == [
-        "fact", "f2", "deep-linear", "nfa", "counterexamples", "kernel", "emergence", "odd-section"
+        "fact", "f2", "deep-linear", "nfa", "counterexamples", "kernel", "emergence", "sweeps",
+        "odd-section",
     ]  # fmt: skip
 
 
