@@ -3,6 +3,7 @@
 Float64 Hessians are assembled from exact Hessian-vector products (R-operator), never by finite
 differences; the mpmath Hessian (:func:`mp_hessian`) is the same at ``dps`` digits. The spectrum
 summary counts zero modes that have a structural reason (continuous symmetries, dead units).
+The rounding floor is the per-entry forward error bound of :mod:`verify.engine.rounding`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from scipy.sparse import linalg as sla
 
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp
 from verify.engine.result import HessianSummary
+from verify.engine.rounding import rounding_analysis
 
 __all__ = [
     "DENSE_MAX",
     "LANCZOS_MAX",
     "dense_hessian",
     "gradient_floor",
+    "handover_scale",
     "hessian_norm",
     "hessian_summary",
     "mp_hessian",
@@ -32,16 +35,36 @@ DENSE_MAX = 800
 LANCZOS_MAX = 20_000
 
 
-def gradient_floor(
-    problem: Problem, theta: Array, be: Backend = FLOAT64, hnorm: float | None = None
-) -> tuple[float, float]:
-    """``(||grad L_lam||, floor)``: the gradient norm and its rounding floor (module docstring).
+def gradient_floor(problem: Problem, theta: Array, be: Backend = FLOAT64) -> tuple[float, float]:
+    """``(||grad L_lam||, floor)``: the gradient norm and its rounding floor along the gradient.
 
-    ``hnorm`` is ||H||_2 (estimated by :func:`hessian_norm` if not given)."""
-    if hnorm is None:
-        hnorm = hessian_norm(problem, FLOAT64.to_float(be.to_float(theta)))
-    _, gn, floor = _grad_floor_mp(problem, theta, be, hnorm)
+    Every entry of the gradient has its own rounding floor (:mod:`verify.engine.rounding`);
+    ``floor`` is the floor in the direction of the gradient, so ``||grad|| <= floor`` exactly
+    when every entry is within its own floor (the certificate). NaN when anything overflowed.
+    """
+    _, gn, floor = _grad_floor_mp(problem, theta, be)
     return float(gn), float(floor)
+
+
+def handover_scale(problem: Problem, theta: np.ndarray) -> float:
+    """A size of the gradient's terms, k G + ||H|| ||theta||, that places the L-BFGS -> Newton
+    hand-over (:func:`verify.engine.train.train`); never a certificate.
+
+    k = n + depth * max width, G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta||, ||H||
+    from :func:`hessian_norm`. This global estimate was the rounding floor (over u) before the
+    per-entry floor of :mod:`verify.engine.rounding`; it stays only here, where it decides when
+    L-BFGS hands over, so training follows the same path as before.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    bp = backprop(problem, theta)
+    with FLOAT64.working():
+        terms = sum(
+            float(np.sum(np.linalg.norm(d, axis=1) * np.linalg.norm(h, axis=1)))
+            for d, h in zip(bp.deltas, bp.hs, strict=True)
+        )
+        size = float(np.linalg.norm(theta))
+        k = problem.n + problem.net.depth * max(problem.net.sizes)
+        return k * (terms / problem.n + problem.lam * size) + hessian_norm(problem, theta) * size
 
 
 def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> float:
@@ -213,17 +236,17 @@ def _eig_solver(H: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ev, V, keep
 
 
-def _grad_floor_mp(
-    problem: Problem, theta: Array, be: Backend, hnorm: float
-) -> tuple[Array, Any, Any]:
-    """(gradient, its norm, its rounding floor) in the backend's numbers (module docstring)."""
-    bp = backprop(problem, theta, be)
+def _grad_floor_mp(problem: Problem, theta: Array, be: Backend) -> tuple[Array, Any, Any]:
+    """(gradient, its norm, its floor along the gradient) in the backend's numbers.
+
+    The floor is ||g|| / max_i(|g_i| / floor_i) (:func:`verify.engine.rounding.directional_floor`),
+    so every comparison ``norm <= c * floor`` reads ``max_i |g_i| / floor_i <= c``.
+    """
+    ra = rounding_analysis(problem, theta, be)
     with be.working():
-        terms: Any = 0
-        for d, h in zip(bp.deltas, bp.hs, strict=True):
-            terms = terms + np.sum(be.sqrt(np.sum(d * d, axis=1)) * be.sqrt(np.sum(h * h, axis=1)))
-        _, _, lam = problem.data(be)
-        size = be.sqrt(np.sum(be.asarray(theta) ** 2))
-        k = problem.n + problem.net.depth * max(problem.net.sizes)
-        floor = be.unit_roundoff * (k * (terms / problem.n + lam * size) + hnorm * size)
-        return bp.grad, be.sqrt(np.sum(bp.grad * bp.grad)), floor
+        gn = be.sqrt(np.sum(ra.grad * ra.grad))
+        if not ra.finite:
+            return ra.grad, gn, float("nan")
+        ratio = ra.ratio
+        floor = gn / ratio if ratio > 0 else ra.norms()[1]
+        return ra.grad, gn, floor

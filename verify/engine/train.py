@@ -22,21 +22,17 @@
    then mpmath with its eigendecomposition at full precision), several eigenvalue cut-offs tried
    per step, the best kept, and a few non-monotone steps allowed.
 
-Certified means: the computed gradient norm is at or below its own rounding floor
-``u * (k * G + ||H|| ||theta||)``. Here u is the unit roundoff; k = n + depth * max_width the
-longest chain of summations (Higham's gamma_k bound for inner products of length k, summed over
-the layers of backprop); G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta|| the size of the
-terms that cancel in the gradient; and ||H|| ||theta|| u the change of the gradient when theta
-moves by its own representation error u ||theta|| (even the stationary point rounded to the
-working precision has a gradient that large). Below that level the computed gradient is
-indistinguishable from zero at that precision. A result that is not certified is never turned
+Certified means: every entry of the computed gradient lies within its own rounding floor, a
+forward error bound computed alongside the gradient from the magnitudes of the terms summed
+(:mod:`verify.engine.rounding`, derivation there). Below it the computed gradient is
+indistinguishable from zero at that precision, and the exact gradient at the point is at most
+twice the floor, entry by entry. A result that is not certified is never turned
 into a verdict other than INCONCLUSIVE.
 
 Layout: this module holds the float64 optimisers (L-BFGS, Newton) and :func:`train`;
 :mod:`verify.engine.result` the result records, :mod:`verify.engine.hessian` the Hessian,
-spectrum and
-rounding floor, :mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`). Everything is
-re-exported here.
+spectrum and rounding floor, :mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`).
+Everything is re-exported here.
 """
 
 from __future__ import annotations
@@ -55,14 +51,17 @@ from verify.engine.hessian import (
     _eig_solver,
     dense_hessian,
     gradient_floor,
+    handover_scale,
     hessian_norm,
     hessian_summary,
     mp_hessian,
     symmetry_directions,
 )
-from verify.engine.network import FLOAT64, MLP, Problem, backprop, hvp, mp_backend
+from verify.engine.network import MLP, Problem, backprop, hvp, mp_backend
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.result import HessianSummary, Status, TrainResult
+from verify.engine.rounding import floor_ratio
+from verify.engine.switched_off import snap_switched_off
 
 __all__ = [
     "DENSE_MAX",
@@ -166,9 +165,8 @@ def _newton64(
     """Least-squares Newton steps in float64; returns (theta, steps taken, certified)."""
     dense = problem.net.n_params <= DENSE_MAX
     lam = max(problem.lam, 1e-12)
-    hnorm = hessian_norm(problem, theta)
     for k in range(steps):
-        gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+        gn, floor = gradient_floor(problem, theta)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
             return theta, k, True
         if time.perf_counter() > deadline:
@@ -204,10 +202,17 @@ def _newton64(
                     history.append(("newton", gn_new))
                     break
             else:
-                return theta, k, gn <= floor
+                snapped = snap_switched_off(problem, theta)
+                if snapped is None:
+                    return theta, k, gn <= floor
+                gn_new, floor_new = gradient_floor(problem, snapped)
+                if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
+                    return theta, k, gn <= floor
+                theta = snapped  # switched-off units set to 0 (verify/engine/switched_off.py)
+                history.append(("snap", gn_new))
         except _OutOfTime:  # the time budget ran out inside a Krylov solve
             return theta, k, gn <= floor
-    gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+    gn, floor = gradient_floor(problem, theta)
     return theta, steps, gn <= floor
 
 
@@ -260,8 +265,7 @@ def _train(
     start_value = None
     try:
         start_value = _grad(problem, theta)[0]
-        gn, floor = gradient_floor(problem, theta)
-        handover = newton_from * floor / FLOAT64.unit_roundoff  # newton_from * gradient scale
+        handover = newton_from * handover_scale(problem, theta)  # newton_from * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:
