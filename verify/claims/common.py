@@ -1,11 +1,10 @@
-"""What the FACT and NFA checks share: verdict order, precision, rounding tolerance, tables."""
+"""What the FACT and NFA checks share: verdict order, precision, tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from theory._verdict import Verdict
-from verify.claims.features import LayerFeatures
 from verify.engine.network import FLOAT64, Backend, mp_backend
 from verify.engine.train import TrainResult
 
@@ -29,19 +28,6 @@ def _backend(result: TrainResult, dps: int | None) -> Backend:
     if dps is None:
         return mp_backend(result.dps) if result.dps else FLOAT64
     return mp_backend(dps)
-
-
-def _rounding_tolerance(result: TrainResult, feat: LayerFeatures, be: Backend) -> float:
-    """Absolute rounding tolerance for ||W^T W - FACT||_F at this precision.
-
-    Why: both matrices are sums of at most k = n + depth * max_width products whose magnitudes
-    add up to ``feat.rounding_scale`` (Higham's gamma_k bound for inner products); grad_h itself
-    went through <= depth backprop layers, each adding the same relative error, hence the factor
-    (depth + 1).
-    """
-    net = result.problem.net
-    k = result.problem.n + net.depth * max(net.sizes)
-    return (net.depth + 1) * k * be.unit_roundoff * feat.rounding_scale
 
 
 def _training_line(r: TrainResult) -> str:

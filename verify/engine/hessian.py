@@ -15,7 +15,7 @@ from scipy.sparse import linalg as sla
 
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp
 from verify.engine.result import HessianSummary
-from verify.engine.rounding import rounding_analysis
+from verify.engine.rounding import rounding_analysis, safe_norm
 
 __all__ = [
     "DENSE_MAX",
@@ -244,8 +244,9 @@ def _grad_floor_mp(problem: Problem, theta: Array, be: Backend) -> tuple[Array, 
     """
     ra = rounding_analysis(problem, theta, be)
     with be.working():
-        gn = be.sqrt(np.sum(ra.grad * ra.grad))
-        if not ra.finite:
+        # float64: a norm that cannot overflow (entries near 1e300 have a finite norm)
+        gn = be.sqrt(np.sum(ra.grad * ra.grad)) if be.name != "float64" else safe_norm(ra.grad)
+        if not (ra.finite and np.isfinite(float(gn))):
             return ra.grad, gn, float("nan")
         ratio = ra.ratio
         floor = gn / ratio if ratio > 0 else ra.norms()[1]

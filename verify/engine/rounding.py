@@ -72,8 +72,10 @@ __all__ = [
     "RoundingAnalysis",
     "directional_floor",
     "floor_ratio",
+    "gamma",
     "rounding_analysis",
     "safe_norm",
+    "to_float64",
 ]
 
 #: c: ulps of error of one elementwise function value (module docstring). Why 8: glibc's exp,
@@ -133,7 +135,7 @@ class RoundingAnalysis:
 
     @property
     def abs_grad(self) -> np.ndarray:
-        return np.abs(_f64(self.bp.grad))
+        return np.abs(to_float64(self.bp.grad))
 
     @property
     def finite(self) -> bool:
@@ -202,7 +204,7 @@ def floor_ratio(gn: Any, floor: Any) -> Any:
     return gn / floor if floor > 0 else float("nan")
 
 
-def _f64(a: Any) -> np.ndarray:
+def to_float64(a: Any) -> np.ndarray:
     """Float64 copy of backend numbers (mpmath values rounded; overflow gives inf)."""
     arr = np.asarray(a)
     if arr.dtype == object:
@@ -210,7 +212,8 @@ def _f64(a: Any) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64)
 
 
-def _gamma(k: int, u: float) -> float:
+def gamma(k: int, u: float) -> float:
+    """Higham's gamma_k = k u / (1 - k u): the relative error bound of a sum of k products."""
     return k * u / (1 - k * u)
 
 
@@ -250,43 +253,43 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
     net, n = problem.net, problem.n
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         lam = abs(float(problem.lam))
-        params = [(_f64(w), None if b is None else _f64(b)) for w, b in bp.params]
-        hs = [np.abs(problem.X)] + [np.abs(_f64(h)) for h in bp.hs[1:]]
-        zs = [_f64(z) for z in bp.zs]
-        slopes = [np.abs(_f64(s)) for s in bp.slopes]
+        params = [(to_float64(w), None if b is None else to_float64(b)) for w, b in bp.params]
+        hs = [np.abs(problem.X)] + [np.abs(to_float64(h)) for h in bp.hs[1:]]
+        zs = [to_float64(z) for z in bp.zs]
+        slopes = [np.abs(to_float64(s)) for s in bp.slopes]
         # forward: errors of the layer inputs h_l and of the slopes
         e_h, e_s = [np.zeros_like(problem.X)], []
         for layer, (w, b) in enumerate(params):
             aw = np.abs(w)
             k = w.shape[1] + (b is not None)
-            ez = _gamma(k, u) * (hs[layer] @ aw.T + (0 if b is None else np.abs(b)))
+            ez = gamma(k, u) * (hs[layer] @ aw.T + (0 if b is None else np.abs(b)))
             ez = ez + e_h[layer] @ aw.T
             if layer == len(params) - 1:
                 break
-            eh, es = _act_bounds(net.activation, zs[layer], _f64(bp.hs[layer + 1]),
-                                 slopes[layer], _f64(bp.curvs[layer]), ez, u)  # fmt: skip
+            eh, es = _act_bounds(net.activation, zs[layer], to_float64(bp.hs[layer + 1]),
+                                 slopes[layer], to_float64(bp.curvs[layer]), ez, u)  # fmt: skip
             e_h.append(eh)
             e_s.append(es)
-        e_g = _delta_bound(problem.loss, zs[-1], problem.Y, _f64(bp.deltas[-1]), ez, u)
+        e_g = _delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
         out: list[LayerRounding] = []
         for layer in range(len(params) - 1, -1, -1):
             w, b = params[layer]
-            g, aw = np.abs(_f64(bp.deltas[layer])), np.abs(w)
+            g, aw = np.abs(to_float64(bp.deltas[layer])), np.abs(w)
             p_abs = g.T @ hs[layer]
-            e_p = _gamma(n, u) * p_abs + e_g.T @ hs[layer] + (g + e_g).T @ e_h[layer]
-            e_gw = (e_p + u * p_abs) / n + u * lam * aw + u * np.abs(_f64(bp.grads[layer][0]))
+            e_p = gamma(n, u) * p_abs + e_g.T @ hs[layer] + (g + e_g).T @ e_h[layer]
+            e_gw = (e_p + u * p_abs) / n + u * lam * aw + u * np.abs(to_float64(bp.grads[layer][0]))
             e_gb = None
             if b is not None:
                 col = np.sum(g, axis=0)
-                e_gb = (_gamma(n, u) * col + np.sum(e_g, axis=0) + u * col) / n
+                e_gb = (gamma(n, u) * col + np.sum(e_g, axis=0) + u * col) / n
                 if problem.decay_bias:
-                    e_gb = e_gb + u * lam * np.abs(b) + u * np.abs(_f64(bp.grads[layer][1]))
-            e_gh = (_gamma(w.shape[0], u) * g + e_g) @ aw
+                    e_gb = e_gb + u * lam * np.abs(b) + u * np.abs(to_float64(bp.grads[layer][1]))
+            e_gh = (gamma(w.shape[0], u) * g + e_g) @ aw
             out.append(LayerRounding(e_h[layer], e_gh, SAFETY * e_gw,
                                      None if e_gb is None else SAFETY * e_gb))  # fmt: skip
             if layer > 0:
-                gh = np.abs(_f64(bp.grad_h[layer]))
-                nxt = np.abs(_f64(bp.deltas[layer - 1]))
+                gh = np.abs(to_float64(bp.grad_h[layer]))
+                nxt = np.abs(to_float64(bp.deltas[layer - 1]))
                 e_g = e_gh * slopes[layer - 1] + (gh + e_gh) * e_s[layer - 1] + u * nxt
         out.reverse()
         floor = net.flatten([(lr.grad_W, lr.grad_b) for lr in out]).astype(np.float64)
@@ -315,7 +318,7 @@ def _delta_bound(
     shift = u * np.abs(f - m)
     rnd = (
         shift + np.sum(p * shift, axis=1, keepdims=True)
-        + (2 * ELEMENTWISE_ULPS + 1) * u + _gamma(c, u)
+        + (2 * ELEMENTWISE_ULPS + 1) * u + gamma(c, u)
     )  # fmt: skip
     e_p = p * (prop + rnd)
-    return mass * e_p + p * _gamma(c, u) * mass + u * p * mass + u * np.abs(delta)
+    return mass * e_p + p * gamma(c, u) * mass + u * p * mass + u * np.abs(delta)

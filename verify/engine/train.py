@@ -60,7 +60,8 @@ from verify.engine.hessian import (
 from verify.engine.network import MLP, Problem, backprop, hvp, mp_backend
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.result import HessianSummary, Status, TrainResult
-from verify.engine.rounding import floor_ratio
+from verify.engine.rounding import floor_ratio, safe_norm
+from verify.engine.scaling import scaling_hint
 from verify.engine.switched_off import snap_switched_off
 
 __all__ = [
@@ -191,7 +192,7 @@ def _newton64(
             for p in trials:
                 cand = theta + p
                 try:
-                    gn_new = float(np.linalg.norm(_grad(problem, cand)[1]))
+                    gn_new = safe_norm(_grad(problem, cand)[1])
                 except _NonFinite:
                     continue
                 # why halve: inside Newton's basin each step roughly squares the relative
@@ -276,7 +277,7 @@ def _train(
             gtol = handover / np.sqrt(problem.net.n_params)
             theta, nit = _lbfgs(problem, theta, gtol, budget, deadline)
             iterations += nit
-            history.append(("lbfgs", float(np.linalg.norm(_grad(problem, theta)[1]))))
+            history.append(("lbfgs", safe_norm(_grad(problem, theta)[1])))
             if np.linalg.norm(theta) > 1e8:
                 status, reason = Status.DIVERGED, f"||theta|| = {np.linalg.norm(theta):.3g}"
                 break
@@ -324,20 +325,22 @@ def _finish(
         value = float(backprop(problem, theta).value)
     if status is Status.CONVERGED:
         reason = (
-            f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} after {iterations} L-BFGS "
-            f"iterations and {steps} Newton steps"
+            f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
+            f"floor) after {iterations} L-BFGS iterations and {steps} Newton steps"
         )
     elif status is Status.MAX_ITER:
-        reason = (
-            f"||grad L_lam|| = {gn:.3g} stayed above its rounding floor {floor:.3g} "
-            f"({gn / floor:.3g} times) after {iterations} L-BFGS iterations and {steps} "
+        reason = f"{_above_floor(gn, floor)} after {iterations} L-BFGS iterations and {steps} " + (
             "Newton steps"
         )
     summary = None
     if status is not Status.NON_FINITE and spectrum != "none":
         summary = hessian_summary(problem, theta, spectrum)
+    remedy = _REMEDIES[status]
+    hint = "" if status is Status.CONVERGED else scaling_hint(problem, theta)
+    if hint:  # badly scaled data or weights (verify/engine/scaling.py)
+        remedy = f"{hint}; otherwise {remedy}"
     result = TrainResult(
-        problem, theta, status, reason, _REMEDIES[status], gn, floor, value, iterations, steps,
+        problem, theta, status, reason, remedy, gn, floor, value, iterations, steps,
         time.perf_counter() - start, summary, history=history,
     )  # fmt: skip
     if dps is not None and status is Status.CONVERGED:
@@ -361,8 +364,19 @@ def evaluate(problem: Problem, theta: np.ndarray, spectrum: str = "auto") -> Tra
         return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None, None)
     result = _finish(problem, theta, Status.NOT_STATIONARY, "", 0, 0, [], start, spectrum,
                      None, None)  # fmt: skip
-    result.reason = (
-        f"the given point is not stationary: ||grad L_lam|| = {gn:.3g} is {gn / floor:.3g} "
-        f"times its rounding floor {floor:.3g}"
-    )
+    result.reason = f"the given point is not stationary: {_above_floor(gn, floor)}"
     return result
+
+
+def _above_floor(gn: float, floor: float) -> str:
+    """Why a gradient is not certified: the worst entry's multiple of its own floor."""
+    ratio = floor_ratio(gn, floor)
+    if not np.isfinite(ratio):
+        return (
+            f"||grad L_lam|| = {gn:.3g}, and the gradient or its rounding floor is not finite "
+            "(float64 overflowed)"
+        )
+    return (
+        f"||grad L_lam|| = {gn:.3g} is above its rounding floor {floor:.3g}: an entry is "
+        f"{ratio:.3g} times its own floor"
+    )
