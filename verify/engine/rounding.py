@@ -128,6 +128,7 @@ class RoundingAnalysis:
     floor: np.ndarray  # float64, one entry per parameter, same layout as the flat gradient
     layers: list[LayerRounding]
     unit_roundoff: float
+    kinks: int = 0  # ReLU pre-activations within their rounding error of the kink at 0
 
     @property
     def grad(self) -> Array:
@@ -258,7 +259,7 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
         zs = [to_float64(z) for z in bp.zs]
         slopes = [np.abs(to_float64(s)) for s in bp.slopes]
         # forward: errors of the layer inputs h_l and of the slopes
-        e_h, e_s = [np.zeros_like(problem.X)], []
+        e_h, e_s, kinks = [np.zeros_like(problem.X)], [], 0
         for layer, (w, b) in enumerate(params):
             aw = np.abs(w)
             k = w.shape[1] + (b is not None)
@@ -270,6 +271,8 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
                                  slopes[layer], to_float64(bp.curvs[layer]), ez, u)  # fmt: skip
             e_h.append(eh)
             e_s.append(es)
+            if net.activation == "relu":
+                kinks += int(np.count_nonzero(np.abs(zs[layer]) <= ez))
         e_g = _delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
         out: list[LayerRounding] = []
         for layer in range(len(params) - 1, -1, -1):
@@ -295,7 +298,7 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
         floor = net.flatten([(lr.grad_W, lr.grad_b) for lr in out]).astype(np.float64)
         if be.name == "float64":  # underflow: each operation may add up to _TINY
             floor = floor + 4 * net.depth * (n + max(net.sizes) + 1) * _TINY
-    return RoundingAnalysis(bp, floor, out, u)
+    return RoundingAnalysis(bp, floor, out, u, kinks)
 
 
 def _delta_bound(
