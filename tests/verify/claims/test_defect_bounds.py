@@ -80,6 +80,31 @@ def test_the_f2_guard_stops_a_floor_that_underestimates_the_error(
     assert planted.verdict is Verdict.INCONCLUSIVE  # no verdict at all on an inconsistent point
 
 
+_RULES = [  # (defect, nfm_norm, tolerance, certified, consistent) -> verdict, words of the reason
+    ((1e-15, 1.0, 1e-13, True, True), Verdict.NUMERICALLY_CONSISTENT, "<= tolerance"),
+    ((1e-11, 1.0, 1e-13, True, True), Verdict.REFUTED, "> tolerance"),
+    ((float("inf"), 1.0, 1e-13, True, True), Verdict.INCONCLUSIVE, "non-finite"),
+    ((1e-15, float("nan"), 1e-13, True, True), Verdict.INCONCLUSIVE, "non-finite"),
+    ((1e-15, 1.0, float("inf"), True, True), Verdict.INCONCLUSIVE, "non-finite"),
+    ((1e-15, 1.0, 1e-13, False, True), Verdict.INCONCLUSIVE, "not a certified"),
+    ((1e-15, 1.0, 1e-13, True, False), Verdict.INCONCLUSIVE, "F2 consistency guard"),
+    ((1e-15, 1.0, 1e-2, True, True), Verdict.INCONCLUSIVE, "cannot resolve FACT"),
+]
+
+
+@pytest.mark.parametrize(("numbers", "verdict", "words"), _RULES)
+def test_layer_verdict_rules(numbers, verdict, words) -> None:  # noqa: ANN001
+    """F1: the verdict rules of one layer, in order: non-finite, not certified, F2 guard,
+    unresolvable tolerance, then consistent or refuted."""
+    from types import SimpleNamespace
+
+    defect, nfm, tol, certified, consistent = numbers
+    feat = SimpleNamespace(fact_defect=defect, nfm_norm=nfm, f2_bound=1e-14)
+    bound = SimpleNamespace(consistent=lambda d: consistent)
+    got, why = fact_module._layer_verdict(feat, bound, defect, tol, certified)  # type: ignore[arg-type]
+    assert got is verdict and words in why
+
+
 def test_a_tolerance_that_resolves_nothing_gives_no_verdict(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

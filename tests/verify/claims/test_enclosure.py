@@ -89,13 +89,14 @@ def test_nfa_enclosure_contains_the_50_digit_correlation() -> None:
 
 
 def test_ball_endpoints_round_outward() -> None:
-    """F1 (enclosures): float64 ends of a ball never cut into it (1/3 is not a float64)."""
+    """F1 (enclosures): float64 ends of a ball never cut into it: 1/3 rounds down to nearest,
+    1/10 rounds up, so both ends must be pushed outward."""
     old, flint.ctx.prec = flint.ctx.prec, 200
     try:
-        third = flint.arb(1) / 3
-        ball = Ball.of(third)
+        for q in (flint.arb(1) / 3, flint.arb(1) / 10, -flint.arb(2) / 3):
+            ball = Ball.of(q)
+            assert flint.arb(ball.lo) < q < flint.arb(ball.hi)
+            assert ball.hi - ball.lo <= 2 * math.ulp(float(q.mid()))
     finally:
         flint.ctx.prec = old
-    assert ball.lo < ball.hi and flint.arb(ball.lo) < third < flint.arb(ball.hi)
-    assert ball.hi - ball.lo <= 2 * math.ulp(1 / 3)
     assert Ball.of(flint.arb(0.25)) == Ball(0.25, 0.25)  # exact values stay exact

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -108,6 +109,59 @@ def test_floor_is_within_1000x_of_the_error_on_well_scaled_problems(act, loss, b
     # ~ 60, and 20-500 is measured (README); 1000 leaves room for the spread over random points
     # and still fails a floor set by global norms, which was 1e3-1e15 times the error.
     assert safe_norm(ra.floor) <= 1000 * safe_norm(err)
+
+
+def _cancelling(act: str, loss: str, seed: int = 0) -> tuple[Problem, np.ndarray]:
+    """Pre-activations and outputs made of cancelling products: the rows of W_1 (and of W_2)
+    lie, up to 1e-3, in the null space of the data X (and of the hidden layer H), so z = X W1^T
+    and f = H W2^T are small while sum |x||w| is large; their rounding errors, not the terms,
+    make up most of the gradient. A floor missing the forward products' gamma_k or the
+    softmax's propagated error fails here (and passes on random data, where other terms hide
+    the omission)."""
+    rng = np.random.default_rng(seed)
+    n, d, m = 6, 40, 30
+    c = 3 if loss == "cross_entropy" else 1
+    X = rng.standard_normal((n, d))
+
+    def null_rows(A: np.ndarray, rows: int) -> np.ndarray:
+        basis = np.linalg.svd(A)[2][A.shape[0] :]  # orthonormal basis of A's null space
+        scale = 30.0 * rng.standard_normal((rows, basis.shape[0]))
+        return scale @ basis + 1e-3 * rng.standard_normal((rows, A.shape[1]))
+
+    net = MLP((d, m, c), act)
+    Y = np.eye(c)[rng.integers(0, c, n)] if c > 1 else rng.standard_normal((n, 1))
+    problem = Problem(net, X, Y, loss, 1e-2)
+    w1 = null_rows(X, m)
+    hidden = backprop(problem, net.flatten([(w1, None), (np.zeros((c, m)), None)])).hs[1]
+    return problem, net.flatten([(w1, None), (null_rows(hidden, c), None)])
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_floor_bounds_the_error_of_cancelling_products(act: str, loss: str) -> None:
+    """F1 (certificate): |float64 gradient - 50-digit gradient| <= floor in every entry when
+    the forward products cancel (their rounding errors dominate the gradient)."""
+    problem, theta = _cancelling(act, loss)
+    ra = rounding_analysis(problem, theta)
+    err = _float64_error(problem, theta)
+    assert (err <= ra.floor).all(), np.max(err / ra.floor)
+    assert np.max(err / ra.floor) > 1e-4  # the error is of the floor's order: a sharp test
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("act", sorted(_SMOOTH))
+def test_floor_bounds_the_error_of_saturated_units(act: str, loss: str) -> None:
+    """F1 (certificate): with first-layer weights x12 most units saturate (|z| ~ 10), and the
+    slope 1 - t^2 (or s (1 - s)) is tiny with an absolute rounding error ~u, a large relative
+    one; the floor's slope term covers it (without it tanh exceeds the floor 2-12 times)."""
+    net = MLP((3, 6, 2), act, bias=True)
+    problem = synthetic_problem(net, 10, loss=loss, seed=0)
+    params = net.unflatten(net.init(0))
+    params[0][0][:] *= 12
+    theta = net.flatten(params)
+    ra = rounding_analysis(problem, theta)
+    err = _float64_error(problem, theta)
+    assert (err <= ra.floor).all(), np.max(err / ra.floor)
 
 
 def test_scaling_a_feature_raises_only_the_floors_it_reaches() -> None:
