@@ -67,15 +67,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--certify",
         action="store_true",
-        help="rigorous enclosures by ball "
-        "arithmetic (needs python-flint: pip install '.[certify]')",
+        help="rigorous enclosures by ball arithmetic (python-flint: pip install '.[certify]')",
     )
     parser.add_argument(
         "--epsilon",
         type=float,
         default=None,
-        help="with --certify: FACT is "
-        "CERTIFIED when its relative defect is <= EPS in every layer (1e-6)",
+        help="with --certify: CERTIFIED when FACT's relative defect is <= EPS (1e-6)",
     )
     parser.add_argument("--alpha", type=float, default=0.5, help="NFA exponent to report (0.5)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -113,8 +111,6 @@ def checked_point(
         be = mp_backend(dps)
         result.dps, result.theta_mp = dps, be.asarray(result.theta)
         result.grad_norm_mp, result.grad_floor_mp = gradient_floor(problem, result.theta_mp, be)
-        if not result.grad_norm_mp <= result.grad_floor_mp:
-            result.status = Status.NOT_STATIONARY if result.converged else result.status
         return result
     polished = refine_mp(result, dps)
     if polished.moved > MAX_POLISH_MOVE or not polished.converged:
