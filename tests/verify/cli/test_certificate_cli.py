@@ -7,6 +7,7 @@ u (k G + ||H|| ||theta||): each passed as a certified stationary point (exit 0) 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -22,7 +23,10 @@ from verify.engine.network import FLOAT64, MLP, Problem, gradient
 from verify.engine.runfile import load_run, save_run
 from verify.engine.train import synthetic_problem
 
-flint = pytest.importorskip("flint", reason="python-flint (the certify extra) not installed")
+needs_flint = pytest.mark.skipif(
+    importlib.util.find_spec("flint") is None,
+    reason="python-flint (the certify extra) not installed",
+)
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict]:
@@ -103,6 +107,7 @@ def converged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@needs_flint
 def test_certify_a_converged_run(capsys: pytest.CaptureFixture[str], converged_run: Path) -> None:
     """F1, F2, N3: `check run.npz --certify` is CERTIFIED with enclosures: every layer's
     relative defect below epsilon, F2's two sides overlapping, the gradient and the NFA
@@ -127,6 +132,7 @@ def test_certify_a_converged_run(capsys: pytest.CaptureFixture[str], converged_r
     assert "FACT holds to within epsilon = 1e-06, rigorously" in text
 
 
+@needs_flint
 def test_certify_a_point_that_is_not_stationary(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -143,6 +149,7 @@ def test_certify_a_point_that_is_not_stationary(
     assert enc["grad_norm"][0] > 0.1
 
 
+@needs_flint
 def test_certify_with_a_stated_epsilon(
     capsys: pytest.CaptureFixture[str], converged_run: Path
 ) -> None:
@@ -168,6 +175,7 @@ def test_certify_without_python_flint_names_the_extra(
     assert "pip install '.[certify]'" in err and "python-flint" in err and "\n" not in err
 
 
+@needs_flint
 @pytest.mark.slow
 def test_certify_the_quadratic_counterexample_witness(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
