@@ -196,18 +196,17 @@ def _robust_newton(
             break
         # the most inclusive step that halves the gradient (Newton's basin: quadratic decrease);
         # else the best clear decrease (0.9: a negligible one would only burn a Hessian); else a
-        # detour (non-monotone Newton, see the docstring)
+        # detour with the most inclusive step (non-monotone Newton, see the docstring)
         halving = [t for t in trials if t[0] <= gn / 2]
         best_trial = min(trials, key=lambda t: (t[0], t[1]))
         if halving:
             gn2, _, floor2, cand, g2 = halving[0]
         elif best_trial[0] < 0.9 * gn:
             gn2, _, floor2, cand, g2 = best_trial
-        else:  # the most inclusive step that stays far below the gradient's own terms
-            allowed = [t for t in trials if t[0] < 1e-3 * scale]
-            if detours >= _DETOURS or not allowed:
+        else:
+            gn2, _, floor2, cand, g2 = trials[0]
+            if detours >= _DETOURS or not gn2 < 1e-3 * scale:
                 break
-            gn2, _, floor2, cand, g2 = allowed[0]
             detours += 1
         theta, g, gn, floor, steps = cand, g2, gn2, floor2, steps + 1
         score = floor_ratio(gn, floor)
