@@ -8,7 +8,7 @@ from theory._verdict import Verdict
 from verify.engine.network import FLOAT64, Backend, mp_backend
 from verify.engine.train import TrainResult
 
-__all__: list[str] = []
+__all__ = ["fact_rounding_tolerance"]
 
 
 _ORDER = {
@@ -28,6 +28,19 @@ def _backend(result: TrainResult, dps: int | None) -> Backend:
     if dps is None:
         return mp_backend(result.dps) if result.dps else FLOAT64
     return mp_backend(dps)
+
+
+def fact_rounding_tolerance(depth: int, k: int, unit_roundoff: float, scale: float) -> float:
+    """``(depth + 1) k u scale``: a global rounding tolerance for ||W^T W - FACT||_F.
+
+    Both matrices are sums of at most k = n + depth * max_width products whose magnitudes add
+    up to ``scale`` (Higham's gamma_k bound for inner products); grad_h went through <= depth
+    backprop layers, each adding the same relative error, hence the factor (depth + 1). Pure
+    arithmetic on numbers, for implementations of the layer features that do not carry
+    per-entry error bounds (:mod:`verify.torch`); the engine's checks use the propagated bounds
+    of :mod:`verify.claims.defect_bounds` instead.
+    """
+    return (depth + 1) * k * unit_roundoff * scale
 
 
 def _training_line(r: TrainResult) -> str:

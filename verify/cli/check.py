@@ -15,8 +15,9 @@ the convention in :mod:`verify.engine.runfile`). What happens to the stored weig
   says so, and the run file is not modified.
 - ``--no-polish`` with ``--dps``: evaluate at D digits exactly at the stored weights.
 - fail fast: with ``--dps`` (and without ``--refine``) a stored point whose float64 gradient
-  has an entry more than :data:`FAIL_FAST_RATIO` times its own rounding floor is reported
-  INCONCLUSIVE at once, without the mpmath Newton (which would refuse such a move anyway).
+  has an entry more than :data:`FAIL_FAST_RATIO` times its own rounding floor (also with its
+  switched-off units set to 0, :mod:`verify.engine.switched_off`, as the polish would) is
+  reported INCONCLUSIVE at once, without the mpmath Newton (which would refuse such a move).
 - ``--certify``: rigorous enclosures by ball arithmetic (python-flint, ``pip install
   '.[certify]'``) at the checked float64 weights and data as exact rationals: FACT is CERTIFIED
   when ||W^T W - FACT||_F / ||W^T W||_F <= ``--epsilon`` in every layer
@@ -32,10 +33,8 @@ status then follows the NFA verdict.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import TYPE_CHECKING, Any
 
-from theory._errors import bad_input
 from verify.cli.verify import FACT_NOT_APPLICABLE, emit
 
 if TYPE_CHECKING:  # the run functions import the engine: `factcheck --help` loads no NumPy
@@ -86,6 +85,7 @@ def checked_point(
     """The point to check: as stored, refined by training, or polished at ``dps`` digits."""
     from verify.engine.network import mp_backend
     from verify.engine.rounding import floor_ratio
+    from verify.engine.switched_off import snap_switched_off
     from verify.engine.train import Status, evaluate, gradient_floor, refine_mp, train
 
     if dps is not None:
@@ -98,6 +98,9 @@ def checked_point(
     if dps is None or result.status is Status.NON_FINITE:
         return result
     ratio = floor_ratio(result.grad_norm, result.grad_floor)
+    snapped = snap_switched_off(problem, run_theta) if polish else None
+    if snapped is not None:  # switched-off units: the polish sets them to 0 first
+        ratio = min(ratio, floor_ratio(*gradient_floor(problem, snapped)))
     if polish and not ratio <= FAIL_FAST_RATIO:  # NaN (overflow) fails fast too
         result.reason = (
             f"the stored point is not stationary in float64 ({result.reason}), far above what a "
@@ -133,17 +136,14 @@ def checked_point(
 
 def run(args: argparse.Namespace) -> int:
     from verify.claims.checks import check_fact, check_nfa
+    from verify.cli import arguments
     from verify.deep_linear.balance import balance_report
     from verify.engine.network import mp_backend
     from verify.engine.runfile import load_run
 
-    if args.epsilon is not None and not (math.isfinite(args.epsilon) and args.epsilon > 0):
-        raise bad_input("--epsilon", "be a finite number > 0", args.epsilon, "Pass e.g. 1e-6.")
-    if args.certify:
-        from verify.engine.arb import flint_module
-
-        flint_module()  # a clear message naming the extra, before any work
+    arguments.check_file(args)
     run_file = load_run(args.file)
+    arguments.run_file_memory(run_file, args)
     result = checked_point(
         run_file.theta, run_file.problem, args.dps, args.refine, not args.no_polish
     )

@@ -8,6 +8,7 @@ The rounding floor is the per-entry forward error bound of :mod:`verify.engine.r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ __all__ = [
     "hessian_norm",
     "hessian_summary",
     "mp_hessian",
+    "operator_norm",
+    "rounding_floor",
     "symmetry_directions",
 ]
 
@@ -53,7 +56,8 @@ def handover_scale(problem: Problem, theta: np.ndarray) -> float:
     k = n + depth * max width, G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta||, ||H||
     from :func:`hessian_norm`. This global estimate was the rounding floor (over u) before the
     per-entry floor of :mod:`verify.engine.rounding`; it stays only here, where it decides when
-    L-BFGS hands over, so training follows the same path as before.
+    L-BFGS hands over, so training follows the same path as before (:func:`rounding_floor`
+    with u = 1).
     """
     theta = np.asarray(theta, dtype=np.float64)
     bp = backprop(problem, theta)
@@ -64,7 +68,8 @@ def handover_scale(problem: Problem, theta: np.ndarray) -> float:
         )
         size = float(np.linalg.norm(theta))
         k = problem.n + problem.net.depth * max(problem.net.sizes)
-        return k * (terms / problem.n + problem.lam * size) + hessian_norm(problem, theta) * size
+        hnorm = hessian_norm(problem, theta)
+        return float(rounding_floor(1.0, k, terms / problem.n, problem.lam, size, hnorm))
 
 
 def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> float:
@@ -73,11 +78,19 @@ def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> f
     Why 12 iterations from a fixed random start: the floor needs the order of magnitude only; the
     estimate approaches ||H|| from below, geometrically, and 12 steps put it within a factor ~2.
     """
-    v = np.random.default_rng(0).standard_normal(problem.net.n_params)
+    return operator_norm(lambda v: hvp(problem, theta, v), problem.net.n_params, iterations)
+
+
+def operator_norm(
+    matvec: Callable[[np.ndarray], np.ndarray], p: int, iterations: int = 12
+) -> float:
+    """||A||_2 of a symmetric operator given by ``matvec`` on float64 vectors of length ``p``:
+    power iteration from a fixed random start (why 12 and 2: :func:`hessian_norm`)."""
+    v = np.random.default_rng(0).standard_normal(p)
     est = 0.0
     for _ in range(iterations):
         v /= np.linalg.norm(v)
-        w = hvp(problem, theta, v)
+        w = np.asarray(matvec(v), dtype=np.float64)
         est = float(np.linalg.norm(w))
         if not np.isfinite(est) or est == 0:
             return est if np.isfinite(est) else float("inf")
@@ -251,3 +264,18 @@ def _grad_floor_mp(problem: Problem, theta: Array, be: Backend) -> tuple[Array, 
         ratio = ra.ratio
         floor = gn / ratio if ratio > 0 else ra.norms()[1]
         return ra.grad, gn, floor
+
+
+def rounding_floor(unit_roundoff: Any, k: int, terms: Any, lam: Any, theta_norm: Any,
+                   hnorm: Any) -> Any:  # fmt: skip
+    """The global size ``u (k (terms + lam ||theta||) + ||H|| ||theta||)`` of the gradient's
+    rounding error: ``k`` the longest chain of summations, ``terms`` = (1/n) sum_l sum_i
+    |delta_il| |h_il|, ``hnorm`` = ||H||_2, ``theta_norm`` = ||theta||.
+
+    Pure arithmetic on numbers. It is no longer the engine's certificate (one large entry raises
+    it for all entries, so badly scaled data passed points far from stationary; the engine
+    certifies with the per-entry floor of :mod:`verify.engine.rounding`); it places the L-BFGS
+    hand-over (:func:`handover_scale`) and is the rule of implementations of L_lam that carry no
+    per-entry bounds (:mod:`verify.torch`).
+    """
+    return unit_roundoff * (k * (terms + lam * theta_norm) + hnorm * theta_norm)

@@ -62,6 +62,12 @@ def refine_mp(
     robust = problem.net.n_params <= ROBUST_MAX and robust_steps > 0
     steps64 = 0
     gn64, floor64 = gradient_floor(problem, theta64)
+    snapped = snap_switched_off(problem, theta64) if not gn64 <= floor64 else None
+    if snapped is not None:  # switched-off units set to 0 first (switched_off.py), if it helps
+        gn_s, floor_s = gradient_floor(problem, snapped)
+        if floor_ratio(gn_s, floor_s) < floor_ratio(gn64, floor64):
+            theta64, gn64, floor64 = snapped, gn_s, floor_s
+            history.append(("snap", gn_s))
     if robust and gn64 > floor64:  # not float64-stationary: the cheap float64 steps first
         with FLOAT64.working():
             theta64, steps64, _ = _robust_newton(problem, theta64, FLOAT64, robust_steps, history)

@@ -6,7 +6,10 @@ gelu, quadratic) and no bias on the unit, (W_l[j, :], W_{l+1}[:, j]) = (0, 0) is
 stationary in those coordinates: the unit's output is 0, so the data gradient of its outgoing
 weights vanishes, and its back-propagated delta is W_{l+1}[:, j]^T delta = 0, so the data
 gradient of its incoming weights vanishes; weight decay vanishes at 0 too. (With a bias b_j the
-unit outputs the constant sigma(b_j), which an output bias absorbs at a stationary point.)
+unit outputs the constant sigma(b_j), which an output bias absorbs at a stationary point. The
+gradient of b_j is then (1/n) sum_i delta_ij + lam b_j = lam b_j when biases are decayed, so
+there b_j = 0 too: a bias of a switched-off unit that has decayed with its weights is set to 0
+as well; without bias decay b_j is free and left as it is.)
 
 Why the trainer needs this. Near such a unit, with weights of size eps, every term of the unit's
 gradient entries is proportional to eps, and so is their rounding floor
@@ -44,10 +47,13 @@ def snap_switched_off(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
     zero = be.asarray(0.0)
     changed = False
     for layer in range(net.depth - 1):
-        (w_in, _), (w_out, _) = params[layer], params[layer + 1]
+        (w_in, b_in), (w_out, _) = params[layer], params[layer + 1]
         a_in = np.abs(be.to_float(w_in))
         a_out = np.abs(be.to_float(w_out))
         top_in, top_out = float(a_in.max()), float(a_out.max())
+        # a decayed bias of the unit goes with its weights (module docstring)
+        a_b = np.abs(be.to_float(b_in)) if b_in is not None and problem.decay_bias else None
+        top_b = float(a_b.max()) if a_b is not None else 0.0
         for j in range(w_in.shape[0]):
             small_in = a_in[j].max() <= SNAP_RELATIVE * top_in
             small_out = a_out[:, j].max() <= SNAP_RELATIVE * top_out
@@ -55,5 +61,7 @@ def snap_switched_off(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
             if small_in and small_out and nonzero:
                 w_in[j, :] = zero
                 w_out[:, j] = zero
+                if a_b is not None and a_b[j] <= SNAP_RELATIVE * top_b:
+                    b_in[j] = zero
                 changed = True
     return out if changed else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -90,14 +89,11 @@ def test_inputs_scaled_by_1e80_fail_fast_at_50_digits(
     data["X"], data["W1"] = data["X"] * 1e80, data["W1"] * 1e-80
     scaled = tmp_path / "scaled.npz"
     np.savez(scaled, **data)
-    start = time.perf_counter()
     code, out = _json(capsys, ["check", str(scaled), "--dps", "50", "--json"])
-    seconds = time.perf_counter() - start
     assert code == 3 and out["verdict"] == "INCONCLUSIVE" and out["dps"] == 50
     assert "no mpmath Newton was run" in out["reason"]
     assert out["training"]["newton_steps_dps"] == 0
     assert "has size 9" in out["training"]["remedy"]  # feature size ~9e79: standardise
-    assert seconds < 120  # recorded, not a speed test: the mpmath polish took minutes before
 
 
 @pytest.fixture(scope="module")

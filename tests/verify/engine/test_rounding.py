@@ -236,6 +236,29 @@ def test_switched_off_units_are_set_to_zero_and_certify() -> None:
     assert again.converged and ("snap", again.history[-1][1]) in again.history
 
 
+@pytest.mark.parametrize("decay_bias", [True, False])
+def test_a_decayed_bias_of_a_switched_off_unit_is_set_to_zero(decay_bias: bool) -> None:
+    """F1 (certificate): with decayed biases, a switched-off unit's gradient in its bias is
+    lam b_j, resolved far above its floor however small b_j is: the snap sets b_j to 0 too and
+    the point certifies; without bias decay b_j is free and stays."""
+    net = MLP((3, 4, 2), "tanh", bias=True)
+    problem = synthetic_problem(net, 16, seed=1, decay_bias=decay_bias)
+    result = train(problem, seed=1, spectrum="none")
+    assert result.converged
+    (w1, b1), (w2, b2) = net.unflatten(result.theta)
+    wide = MLP((3, 5, 2), "tanh", bias=True)
+    grown = Problem(wide, problem.X, problem.Y, "mse", problem.lam, decay_bias=decay_bias)
+    theta = wide.flatten([(np.vstack([w1, np.full((1, 3), 1e-12)]), np.append(b1, 1e-12)),
+                          (np.hstack([w2, np.full((2, 1), 1e-12)]), b2)])  # fmt: skip
+    snapped = snap_switched_off(grown, theta)
+    assert snapped is not None
+    b_new = wide.unflatten(snapped)[0][1][-1]
+    assert b_new == (0.0 if decay_bias else 1e-12)
+    if decay_bias:  # with b_j = 1e-12 left, the entry lam b_j would stay far above its floor
+        gn, floor = gradient_floor(grown, snapped)
+        assert floor_ratio(gn, floor) <= 1
+
+
 def test_mpmath_floor_scales_with_the_precision() -> None:
     """F1 (certificate): the same analysis at 50 digits bounds the 50-digit error (checked
     against 80 digits) and is ~1e-34 times the float64 floor."""
