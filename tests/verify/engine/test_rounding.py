@@ -111,6 +111,25 @@ def test_floor_is_within_1000x_of_the_error_on_well_scaled_problems(act, loss, b
     assert safe_norm(ra.floor) <= 1000 * safe_norm(err)
 
 
+def test_floor_bounds_errors_that_add_up_with_one_sign() -> None:
+    """F1 (certificate): a pre-activation 1 + 399 * (0.75 u) rounds every addition the same
+    way (error ~37 u in float64, for any summation order with <= 8 partial sums), and the
+    targets equal the computed outputs, so the computed residual is 0 and the whole gradient
+    of the data term is rounding error. The forward products' gamma_k (k = 400) covers it; a
+    floor with u in its place (one rounding per product) does not."""
+    d = 400
+    net = MLP((d, 2, 1), "identity")
+    X = np.full((3, d), 0.75 * FLOAT64.unit_roundoff)
+    X[:, 0] = 1.0
+    theta = net.flatten([(np.ones((2, d)), None), (np.ones((1, 2)), None)])
+    f = backprop(Problem(net, X, np.zeros((3, 1)), "mse", 1e-2), theta).zs[-1]
+    problem = Problem(net, X, np.asarray(f, dtype=np.float64), "mse", 1e-2)
+    err = _float64_error(problem, theta)
+    floor = rounding_analysis(problem, theta).floor
+    assert np.max(err) > 20 * FLOAT64.unit_roundoff  # errors of one sign did add up
+    assert (err <= floor).all(), np.max(err / floor)
+
+
 def _cancelling(act: str, loss: str, seed: int = 0) -> tuple[Problem, np.ndarray]:
     """Pre-activations and outputs made of cancelling products: the rows of W_1 (and of W_2)
     lie, up to 1e-3, in the null space of the data X (and of the hidden layer H), so z = X W1^T
