@@ -69,6 +69,20 @@ def test_fact_enclosure_is_tight_and_decides() -> None:
     assert all(x.rel_defect.lo > 0.1 for x in early.layers)
 
 
+def test_certified_needs_the_upper_end_below_epsilon() -> None:
+    """F1: CERTIFIED only when the whole enclosure of the relative defect is <= epsilon: at 64
+    bits the balls are wide enough to put epsilon inside one, and then the verdict is
+    INCONCLUSIVE (its lower end alone below epsilon proves nothing)."""
+    problem = synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0)
+    theta = train(problem, seed=0, spectrum="none").theta
+    wide = max(enclose_fact(problem, theta, prec=64).layers, key=lambda x: x.rel_defect.hi)
+    lo, hi = wide.rel_defect.lo, wide.rel_defect.hi
+    assert lo < hi
+    inside = enclose_fact(problem, theta, epsilon=(lo + hi) / 2, prec=64)
+    assert inside.verdict is Verdict.INCONCLUSIVE
+    assert enclose_fact(problem, theta, epsilon=hi, prec=64).verdict is Verdict.CERTIFIED
+
+
 def test_nfa_enclosure_contains_the_50_digit_correlation() -> None:
     """N3: Pearson and cosine of W^T W and AGOP^alpha, enclosed through arb's rigorous
     eigendecomposition, contain the 50-digit values (mpmath eigensolver) at several alpha;

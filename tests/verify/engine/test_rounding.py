@@ -24,7 +24,7 @@ from verify.engine.rounding import (
     safe_norm,
 )
 from verify.engine.switched_off import snap_switched_off
-from verify.engine.train import gradient_floor, synthetic_problem, train
+from verify.engine.train import evaluate, gradient_floor, synthetic_problem, train
 
 BE50 = mp_backend(50)
 
@@ -128,6 +128,41 @@ def test_floor_bounds_errors_that_add_up_with_one_sign() -> None:
     floor = rounding_analysis(problem, theta).floor
     assert np.max(err) > 20 * FLOAT64.unit_roundoff  # errors of one sign did add up
     assert (err <= floor).all(), np.max(err / floor)
+
+
+def test_relu_slope_at_the_kink_is_unknown() -> None:
+    """F1 (certificate): z = 1 + 2^-60 - 1 is computed as 0 (ReLU slope 0) while its exact
+    value is 2^-60 (slope 1), so the first layer's data gradient is lost entirely. The floor
+    must allow the slope either value where |z| is within its rounding bound."""
+    net = MLP((3, 1, 1), "relu")
+    X = np.array([[1.0, 2.0**-60, -1.0]] * 2)
+    problem = Problem(net, X, np.ones((2, 1)), "mse", 1e-2)
+    theta = net.flatten([(np.ones((1, 3)), None), (np.ones((1, 1)), None)])
+    ra = rounding_analysis(problem, theta)
+    assert ra.kinks == 2 and float(backprop(problem, theta).slopes[0][0, 0]) == 0.0
+    err = _float64_error(problem, theta)
+    assert np.max(err) > 0.5  # the exact gradient has the slope-1 term the float64 one lacks
+    assert (err <= ra.floor).all(), np.max(err / ra.floor)
+
+
+def test_a_gradient_above_its_floor_is_not_certified() -> None:
+    """F1 (certificate): moved off a certified point until an entry is 3 to 300 times its own
+    floor, the point is not certified: not by the analysis, not by the trainer's rule."""
+    problem = synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0)
+    theta = train(problem, seed=0, spectrum="none").theta
+    assert gradient_floor(problem, theta)[0] <= gradient_floor(problem, theta)[1]
+    v = np.random.default_rng(0).standard_normal(theta.size)
+    for t in np.logspace(-16, -10, 61):
+        moved = theta + t * v
+        ratio = rounding_analysis(problem, moved).ratio
+        if 3 < ratio < 300:
+            break
+    else:
+        raise AssertionError("no point with an entry 3-300 times its floor on this line")
+    assert not rounding_analysis(problem, moved).certified
+    gn, floor = gradient_floor(problem, moved)
+    assert gn > floor and floor_ratio(gn, floor) == pytest.approx(ratio)
+    assert not evaluate(problem, moved, spectrum="none").converged
 
 
 def _cancelling(act: str, loss: str, seed: int = 0) -> tuple[Problem, np.ndarray]:
