@@ -147,3 +147,26 @@ def test_check_f2_verdict_uses_the_propagated_bound() -> None:
     early = train(problem, seed=0, max_iter=5, newton_steps=0, spectrum="none")
     verdict, worst, _ = check_f2(early)
     assert verdict is Verdict.NUMERICALLY_CONSISTENT and 0 < worst <= 1
+
+
+def test_defect_rounding_bounds_fact_errors_that_add_up_with_one_sign() -> None:
+    """F1: the FACT sum over n = 400 samples of x = 1, then 399 x 0.75 u, rounds every addition
+    the same way (~37 u in float64, for any summation order with <= 8 partial sums): the
+    computed W^T W - FACT differs from its 50-digit value by more than u ||FACT|| and the Gram
+    matrix's rounding, and the propagated bound of FACT's own rounding still covers it."""
+    n, u = 400, FLOAT64.unit_roundoff
+    net = MLP((2, 2, 1), "identity")
+    X = np.full((n, 2), 0.75 * u)
+    X[0] = 1.0
+    problem = Problem(net, X, np.full((n, 1), -1.0), "mse", 1e-3)
+    theta = net.flatten([(np.ones((2, 2)), None), (np.ones((1, 2)), None)])
+    f64 = layer_features(problem, theta, FLOAT64)[0]
+    f50 = layer_features(problem, theta, BE50)[0]
+    d64 = np.asarray(f64.nfm - f64.fact, dtype=np.float64)
+    d50 = f50.nfm - f50.fact
+    diff = [float(a - b) for a, b in zip(d50.ravel(), d64.ravel(), strict=True)]
+    err = float(np.sqrt(sum(x * x for x in diff)))
+    bound = fact_bounds(problem, theta, FLOAT64)[0]
+    gram, fact = np.linalg.norm(f64.nfm), np.linalg.norm(np.asarray(f64.fact, dtype=float))
+    assert err > 10 * u * (fact + gram)  # one-sign errors did add up
+    assert err <= bound.defect_rounding
