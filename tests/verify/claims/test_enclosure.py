@@ -83,6 +83,25 @@ def test_certified_needs_the_upper_end_below_epsilon() -> None:
     assert enclose_fact(problem, theta, epsilon=hi, prec=64).verdict is Verdict.CERTIFIED
 
 
+def test_disjoint_f2_sides_expose_a_wrong_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F2: a planted error (the weight gradient doubled) makes the two sides of F2 disjoint
+    balls: the enclosure says so and is INCONCLUSIVE, never CERTIFIED on one side alone."""
+    import verify.claims.enclosure as enclosure
+
+    problem = synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0)
+    theta = problem.net.init(0)  # far from stationary: the gradient is large
+
+    def doubled(*args: object, **kwargs: object) -> object:
+        bp = backprop(*args, **kwargs)
+        bp.grads = [(2 * gw, gb) for gw, gb in bp.grads]
+        return bp
+
+    monkeypatch.setattr(enclosure, "backprop", doubled)
+    enc = enclose_fact(problem, theta, epsilon=1e9)  # an epsilon any defect would meet
+    assert enc.verdict is Verdict.INCONCLUSIVE and "disjoint" in enc.reason
+    assert not all(x.f2_sides_overlap for x in enc.layers)
+
+
 def test_nfa_enclosure_contains_the_50_digit_correlation() -> None:
     """N3: Pearson and cosine of W^T W and AGOP^alpha, enclosed through arb's rigorous
     eigendecomposition, contain the 50-digit values (mpmath eigensolver) at several alpha;
