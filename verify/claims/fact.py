@@ -260,6 +260,8 @@ def _fact_reason(result: TrainResult, layers: list[FactLayer], certified: bool, 
             fix = f"refine at {be.dps} digits (pass --dps {be.dps} to verify/check)"
         else:
             why, fix = f"training status {result.status.value}: {result.reason}", result.remedy
+        if not np.isfinite(worst):  # overflow: no number to explain
+            return f"INCONCLUSIVE: {why}; the FACT errors are not finite. To decide: {fix}."
         return (
             f"INCONCLUSIVE: {why}. Max relative FACT error {worst:.3g} is explained by F2 "
             f"(defect <= ||W|| ||grad_W L_lam|| / lam, bounds "

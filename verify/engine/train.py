@@ -366,8 +366,10 @@ def evaluate(problem: Problem, theta: np.ndarray, spectrum: str = "auto") -> Tra
     try:
         _grad(problem, theta)
     except _NonFinite:
-        return _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum,
-                       None, None)  # fmt: skip
+        result = _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum,
+                         None, None)  # fmt: skip
+        result.reason = "the loss or its gradient at the given point is not finite (overflow)"
+        return result
     gn, floor = gradient_floor(problem, theta)
     if gn <= floor:
         return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None, None)

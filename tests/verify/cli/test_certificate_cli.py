@@ -103,6 +103,22 @@ def converged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def test_weights_that_overflow_are_inconclusive(
+    capsys: pytest.CaptureFixture[str], converged_run: Path, tmp_path: Path
+) -> None:
+    """F1, N3: output weights x 1e200 overflow the loss, W^T W and the AGOP: exit 3,
+    INCONCLUSIVE for FACT and for every NFA layer, with the reason, and no NaN verdict."""
+    data = dict(np.load(converged_run, allow_pickle=False))
+    data["W2"] = data["W2"] * 1e200
+    huge = tmp_path / "huge.npz"
+    np.savez(huge, **data)
+    code, out = _json(capsys, ["check", str(huge), "--json"])
+    assert code == 3 and out["verdict"] == "INCONCLUSIVE" and out["status"] == "non_finite"
+    assert "not finite" in out["reason"] and "explained by F2" not in out["reason"]
+    nfa = [layer["nfa"] for layer in out["layers"]]
+    assert all(x["verdict"] == "INCONCLUSIVE" and "not finite" in x["reason"] for x in nfa)
+
+
 @needs_flint
 def test_certify_a_converged_run(capsys: pytest.CaptureFixture[str], converged_run: Path) -> None:
     """F1, F2, N3: `check run.npz --certify` is CERTIFIED with enclosures: every layer's
