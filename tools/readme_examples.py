@@ -61,7 +61,7 @@ class Example:
     width: int | None = 100
     setup: str = ""
     slow: bool = False  # minutes rather than seconds: the test marks it slow
-    needs: str = ""  # an optional extra ("torch"): skipped, with the reason, where missing
+    needs: str = ""  # an optional extra ("torch", "flint"): skipped, with the reason, where missing
 
 
 EXAMPLES: tuple[Example, ...] = (
@@ -87,6 +87,8 @@ EXAMPLES: tuple[Example, ...] = (
         needs="torch",
     ),
     Example("factcheck rfm modular --p 23 --train-fraction 0.7 --iters 30"),
+    Example("factcheck counterexample nfa --family quadratic --save cx.npz", ((0, 0),), slow=True),
+    Example("factcheck check cx.npz --certify", ((1, 2), (15, 19)), width=None, needs="flint"),
     Example("factcheck emergence", ((0, 5), (15, 16), (23, 25)), width=130, slow=True),
 )
 
@@ -197,10 +199,11 @@ class Block:
     start: int  # line index of its first content line
     stop: int  # line index of the closing fence
     commands: tuple[str, ...]
+    label: str = ""  # set when the subcommand alone is not unique (blocks())
 
     @property
     def name(self) -> str:
-        return self.commands[-1].split()[1]
+        return self.label or self.commands[-1].split()[1]
 
 
 def blocks(readme: str) -> list[Block]:
@@ -213,6 +216,12 @@ def blocks(readme: str) -> list[Block]:
             cmds = tuple(x[2:] for x in lines[k + 1 : stop] if x.startswith("$ factcheck"))
             if cmds:
                 out.append(Block(k + 1, stop, cmds))
+    seen: set[str] = set()
+    for n, b in enumerate(out):  # a second "check" block is named by its first option
+        if b.name in seen:
+            option = next((w for w in b.commands[-1].split() if w.startswith("--")), f"--{n}")
+            out[n] = Block(b.start, b.stop, b.commands, f"{b.name}-{option[2:]}")
+        seen.add(out[n].name)
     return out
 
 
@@ -295,6 +304,11 @@ def available(block: Block) -> str:
                 import torch  # noqa: F401
             except ImportError:
                 return "PyTorch is not installed (pip install torch==2.13.0 or '.[torch]')"
+        if example(command).needs == "flint":
+            try:
+                import flint  # noqa: F401
+            except ImportError:
+                return "python-flint is not installed (pip install '.[certify]')"
     return ""
 
 
