@@ -134,8 +134,9 @@ def _nfa_layers(
         tol = _nfa_tolerance(be, score.alpha, k)
         text = f"Pearson {score.pearson:.6f}, cosine {score.cosine:.6f} at alpha={score.alpha:g}"
         if not math.isfinite(score.pearson):
-            verdict, why = Verdict.INCONCLUSIVE, (
-                "W^T W or the AGOP is not finite (float64 overflowed): no correlation to score"
+            verdict, why = (
+                Verdict.INCONCLUSIVE,
+                ("W^T W or the AGOP is not finite (float64 overflowed): no correlation to score"),
             )
         elif not certified:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; not a certified stationary point"
