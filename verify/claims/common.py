@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from theory._verdict import Verdict
+from theory._verdict import STRENGTH, Verdict
 from verify.claims.features import LayerFeatures
 from verify.engine.network import FLOAT64, Backend, mp_backend
 from verify.engine.train import TrainResult
@@ -12,17 +12,9 @@ from verify.engine.train import TrainResult
 __all__: list[str] = []
 
 
-_ORDER = {
-    Verdict.REFUTED: 0,
-    Verdict.INCONCLUSIVE: 1,
-    Verdict.NUMERICALLY_CONSISTENT: 2,
-    Verdict.CERTIFIED: 3,
-    Verdict.PROVED: 4,
-}
-
-
 def _worst(verdicts: Sequence[Verdict]) -> Verdict:
-    return min(verdicts, key=_ORDER.__getitem__)
+    """The weakest verdict (REFUTED < INCONCLUSIVE < ... < PROVED, theory._verdict.STRENGTH)."""
+    return min(verdicts, key=STRENGTH.__getitem__)
 
 
 def _backend(result: TrainResult, dps: int | None) -> Backend:

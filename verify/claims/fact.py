@@ -58,10 +58,12 @@ class FactLayer:
     bfact_rel_error: float
     asymmetry: float
     reason: str
+    trivial: bool = False  # W = 0 exactly: W^T W = 0 = FACT, true but vacuous
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.layer,
+            "trivial": self.trivial,
             "shape": list(self.shape),
             "verdict": self.verdict.value,
             "fact_rel_error": self.rel_error,
@@ -97,9 +99,15 @@ class FactCheck:
             "reason": self.reason,
             "precision": self.precision,
             "layers": [layer.to_dict() for layer in self.layers],
+            "trivial": self.trivial,
             "recheck": self.recheck,
             **self.training.to_dict(),
         }
+
+    @property
+    def trivial(self) -> bool:
+        """Some layer sits at a trivial stationary point (its weights all zero)."""
+        return any(x.trivial for x in self.layers)
 
     def to_text(self) -> str:
         rows = [
@@ -173,6 +181,7 @@ def _fact_layers(result: TrainResult, be: Backend, fn: Formula, certified: bool)
             defect = float(fro(feat.nfm - rhs, be))
         rel = defect / feat.nfm_norm if feat.nfm_norm else defect
         tol = feat.f2_bound + _rounding_tolerance(result, feat, be)  # F2 + rounding
+        trivial = feat.nfm_norm == 0
         if not certified:
             verdict = Verdict.INCONCLUSIVE
             why = (
@@ -182,6 +191,8 @@ def _fact_layers(result: TrainResult, be: Backend, fn: Formula, certified: bool)
         elif defect <= tol:
             verdict = Verdict.NUMERICALLY_CONSISTENT
             why = f"defect {defect:.3g} <= tolerance {tol:.3g} (F2 bound + rounding)"
+            if trivial:
+                why = "trivially: W = 0, so W^T W = 0 = FACT (a trivial stationary point)"
         else:
             verdict = Verdict.REFUTED
             why = f"defect {defect:.3g} > tolerance {tol:.3g} at a certified stationary point"
@@ -198,6 +209,7 @@ def _fact_layers(result: TrainResult, be: Backend, fn: Formula, certified: bool)
                 feat.bfact_rel_error,
                 feat.fact_asymmetry,
                 why,
+                trivial,
             )  # fmt: skip
         )
     return out
@@ -218,9 +230,16 @@ def _fact_reason(result: TrainResult, layers: list[FactLayer], certified: bool, 
             + f"). To decide: {fix}."
         )
     if all(layer.verdict is Verdict.NUMERICALLY_CONSISTENT for layer in layers):
+        trivial = [layer.layer for layer in layers if layer.trivial]
+        note = (
+            f"; TRIVIAL stationary point: layers {trivial} have all weights zero, where FACT "
+            "holds as 0 = 0 and says nothing"
+            if trivial
+            else ""
+        )
         return (
             f"at a certified stationary point ({result.reason}), every layer agrees within "
-            f"rounding at {_precision(be)}: max relative FACT error {worst:.3g}"
+            f"rounding at {_precision(be)}: max relative FACT error {worst:.3g}{note}"
         )
     bad = [layer.layer for layer in layers if layer.verdict is Verdict.REFUTED]
     return f"layers {bad} exceed the rounding tolerance at a certified stationary point"
@@ -235,6 +254,9 @@ def _recheck_fact(check: FactCheck, be: Backend, fn: Formula) -> FactCheck:
     except Exception as exc:  # noqa: BLE001 - any failure makes the refutation unconfirmed
         check.verdict = Verdict.INCONCLUSIVE
         check.reason += f"; the re-check at {hi} digits could not run ({exc}), so not REFUTED"
+        for layer in check.layers:
+            if layer.verdict is Verdict.REFUTED:
+                layer.verdict = Verdict.INCONCLUSIVE
         return check
     hbe = mp_backend(hi)
     layers = _fact_layers(refined, hbe, fn, refined.converged)

@@ -16,7 +16,15 @@ from verify.claims.features import DEFAULT_ALPHA_GRID, NfaScore, layer_features,
 from verify.engine.network import Backend, mp_backend
 from verify.engine.train import TrainResult, refine_mp
 
-__all__ = ["NfaCheck", "NfaLayer", "check_nfa"]
+__all__ = ["TRIVIAL_NFA", "NfaCheck", "NfaLayer", "check_nfa"]
+
+#: the reason of an NFA layer at a trivial stationary point (W^T W = 0 = AGOP)
+TRIVIAL_NFA = (
+    "trivial stationary point: W^T W = 0 and AGOP = 0 exactly (the layer's weights are all zero),"
+    " so the NFA reads 0 = c 0 and its correlation is undefined; nothing is learned here. A "
+    "constant loss (one output with cross-entropy) or zero weights without weight decay lead "
+    "here: change the loss, the number of outputs or the initialisation"
+)
 
 
 @dataclass
@@ -60,9 +68,15 @@ class NfaCheck:
             "reason": self.reason,
             "precision": self.precision,
             "layers": [layer.to_dict() for layer in self.layers],
+            "trivial": self.trivial,
             "recheck": self.recheck,
             **self.training.to_dict(),
         }
+
+    @property
+    def trivial(self) -> bool:
+        """Some scored layer sits at a trivial stationary point (W^T W = 0 = AGOP)."""
+        return any(x.score.trivial for x in self.layers)
 
     def to_text(self, training: bool = True) -> str:
         rows = [("layer", "alpha", "Pearson", "cosine", "AGOP", "threshold", "verdict")]
@@ -134,6 +148,13 @@ def _nfa_layers(
         text = f"Pearson {score.pearson:.6f}, cosine {score.cosine:.6f} at alpha={score.alpha:g}"
         if not certified:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; not a certified stationary point"
+        elif score.trivial:
+            verdict, why = Verdict.INCONCLUSIVE, TRIVIAL_NFA
+        elif not score.defined:
+            verdict, why = Verdict.INCONCLUSIVE, (
+                f"{text}; the Pearson correlation is undefined (0/0: W^T W or AGOP^alpha has all "
+                "entries equal), so it cannot decide the NFA here"
+            )  # fmt: skip
         elif abs(score.pearson - threshold) <= tol:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; within rounding {tol:.2g} of threshold"
         elif score.pearson >= threshold:

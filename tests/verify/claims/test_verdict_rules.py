@@ -1,0 +1,218 @@
+"""Verdict rules of the FACT and NFA checks, each guarded by a test that fails when the rule is
+broken (F1, F2, N1-N3): re-checks that cannot be skipped, Pearson not cosine, tolerances as
+tight as documented, the centered and the mpmath AGOP, trivial stationary points."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from theory._records import Verdict
+from verify.claims import fact as fact_mod
+from verify.claims import nfa as nfa_mod
+from verify.claims.checks import check_f2, check_fact, check_nfa
+from verify.claims.features import layer_features, nfa_score
+from verify.engine.network import MLP, Problem, backprop, mp_backend
+from verify.engine.train import TrainResult, synthetic_problem, train
+
+
+@pytest.fixture(scope="module")
+def converged() -> TrainResult:
+    result = train(synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0), seed=0)
+    assert result.converged
+    return result
+
+
+# -- re-checks cannot be skipped ----------------------------------------------------------------
+def _failing_refine(result: TrainResult, dps: int) -> TrainResult:
+    raise RuntimeError("refinement unavailable")
+
+
+def _unconverged_refine(result: TrainResult, dps: int) -> TrainResult:
+    from dataclasses import replace
+
+    from verify.engine.result import Status
+
+    return replace(result, status=Status.MAX_ITER, reason="did not reach the floor")
+
+
+@pytest.mark.parametrize("refine", [_failing_refine, _unconverged_refine])
+def test_fact_refutation_needs_its_recheck(
+    converged: TrainResult, refine: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: a planted formula is REFUTED only when the higher-precision re-check confirms it; a
+    re-check that fails or does not converge leaves INCONCLUSIVE (the re-check is not skipped)."""
+    assert check_fact(converged, formula="sign_flipped").verdict is Verdict.REFUTED
+    monkeypatch.setattr(fact_mod, "refine_mp", refine)
+    out = check_fact(converged, formula="sign_flipped")
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert all(layer.verdict is not Verdict.REFUTED for layer in out.layers)
+
+
+@pytest.mark.parametrize("refine", [_failing_refine, _unconverged_refine])
+def test_nfa_refutation_needs_its_recheck(
+    converged: TrainResult, refine: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: an NFA failure is REFUTED only after the re-check; without it, INCONCLUSIVE."""
+    monkeypatch.setattr(nfa_mod, "refine_mp", refine)
+    out = check_nfa(converged, alpha=0.5, threshold=0.9999, layers=[1])
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert "not REFUTED" in out.reason
+
+
+# -- Pearson decides, as stated -----------------------------------------------------------------
+def test_nfa_verdict_uses_pearson_not_cosine(converged: TrainResult) -> None:
+    """N3: with the threshold between the two scores, the verdict follows Pearson."""
+    sc = check_nfa(converged, alpha=0.5, threshold=0.5, layers=[1]).layers[0].score
+    assert abs(sc.pearson - sc.cosine) > 1e-3  # the two scores separate at this point
+    mid = (sc.pearson + sc.cosine) / 2
+    out = check_nfa(converged, alpha=0.5, threshold=mid, layers=[1], recheck=False)
+    expected = Verdict.NUMERICALLY_CONSISTENT if sc.pearson > sc.cosine else Verdict.REFUTED
+    assert out.layers[0].verdict is expected
+
+
+def test_best_alpha_maximises_pearson(converged: TrainResult) -> None:
+    """N3: the best exponent over the grid is the one with the largest Pearson correlation."""
+    feat = layer_features(converged.problem, converged.theta)[0]
+    sc = nfa_score(feat, None)
+    assert sc.pearson == max(p for _, p, _ in sc.by_alpha)
+    assert sc.alpha == max(sc.by_alpha, key=lambda r: r[1])[0]
+
+
+# -- tolerances as tight as documented -----------------------------------------------------------
+def _documented_fact_tolerance(result: TrainResult, layer: int) -> float:
+    """F2 bound + (depth + 1) k u (||W||^2 + (1/(n lam)) sum_i |grad_h l_i| |h_i|), from backprop
+    directly (verify/claims/common.py)."""
+    pb, net = result.problem, result.problem.net
+    bp = backprop(pb, result.theta)
+    W, gW = bp.params[layer][0], bp.grads[layer][0]
+    h, gh = bp.hs[layer], bp.grad_h[layer]
+    scale = np.sum(W * W) + np.sum(np.linalg.norm(gh, axis=1) * np.linalg.norm(h, axis=1)) / (
+        pb.n * pb.lam
+    )
+    k = pb.n + net.depth * max(net.sizes)
+    u = np.finfo(np.float64).eps / 2
+    return np.linalg.norm(W) * np.linalg.norm(gW) / pb.lam + (net.depth + 1) * k * u * scale
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected"), [(10.0, Verdict.REFUTED), (0.1, Verdict.NUMERICALLY_CONSISTENT)]
+)
+def test_fact_tolerance_is_as_documented(converged: TrainResult, factor: float,
+                                         expected: Verdict) -> None:  # fmt: skip
+    """F1: a FACT perturbed by 10x the documented tolerance is REFUTED (a tolerance loosened
+    1000x would pass it); by 0.1x it is consistent (the tolerance is not too tight)."""
+    tols = [_documented_fact_tolerance(converged, k) for k in range(2)]
+
+    def perturbed(feat, n):  # noqa: ANN001, ANN202
+        e = np.zeros_like(feat.fact)
+        e[0, 0] = factor * tols[feat.layer - 1]
+        return feat.fact + e
+
+    out = check_fact(converged, formula=perturbed, recheck=False)
+    assert [layer.verdict for layer in out.layers] == [expected, expected]
+    for layer, tol in zip(out.layers, tols, strict=True):
+        assert layer.tolerance == pytest.approx(tol, rel=1e-9)
+
+
+def test_f2_tolerance_is_as_documented(converged: TrainResult,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """F2: a residual 10x above the documented rounding tolerance is REFUTED (a tolerance
+    loosened 1000x would pass it); at 0.1x it is consistent."""
+    feats = layer_features(converged.problem, converged.theta)
+    tols = [_documented_fact_tolerance(converged, k) - f.f2_bound for k, f in enumerate(feats)]
+    for factor, expected in ((10.0, Verdict.REFUTED), (0.1, Verdict.NUMERICALLY_CONSISTENT)):
+        fake = [
+            type(f)(**{**f.__dict__, "f2_residual": factor * t})
+            for f, t in zip(feats, tols, strict=True)
+        ]
+        monkeypatch.setattr(fact_mod, "layer_features", lambda *a, fake=fake, **k: fake)
+        assert check_f2(converged)[0] is expected
+
+
+def test_f2_residual_is_not_compared_with_itself(converged: TrainResult) -> None:
+    """F2: the residual ||(W^T W - FACT) - W^T grad_W L / lam|| is computed from the gradient
+    (independently re-derived here), so it is nonzero at rounding level but tiny, and it moves
+    when FACT is wrong."""
+    pb = converged.problem
+    theta = converged.theta + 0.01  # off convergence: both terms are large
+    feats = layer_features(pb, theta)
+    bp = backprop(pb, theta)
+    for k, f in enumerate(feats):
+        W, gW = bp.params[k][0], bp.grads[k][0]
+        fact = -(bp.grad_h[k].T @ bp.hs[k]) / (pb.n * pb.lam)
+        resid = np.linalg.norm(W.T @ W - fact - W.T @ gW / pb.lam)
+        assert f.f2_residual == pytest.approx(resid, rel=1e-6, abs=1e-15)
+        assert np.linalg.norm(W.T @ gW / pb.lam) > 1e3 * max(f.f2_residual, 1e-300)
+
+
+# -- the centered AGOP and the mpmath AGOP -------------------------------------------------------
+def _jacobians_fd(pb: Problem, theta: np.ndarray) -> np.ndarray:
+    """Input Jacobians (n, c, d) of the network output by central differences (float64)."""
+
+    def out(X):  # noqa: ANN001, ANN202
+        bp = backprop(Problem(pb.net, X, np.zeros((X.shape[0], pb.net.sizes[-1])), pb.loss,
+                              pb.lam), theta)  # fmt: skip
+        return bp.zs[-1]
+
+    h = 1e-6  # why: central differences err by O(h^2) ~ 1e-12 and rounding by O(u/h) ~ 1e-10
+    J = np.zeros((pb.n, pb.net.sizes[-1], pb.net.sizes[0]))
+    for b in range(pb.net.sizes[0]):
+        e = np.zeros(pb.net.sizes[0])
+        e[b] = h
+        J[:, :, b] = (out(pb.X + e) - out(pb.X - e)) / (2 * h)
+    return J
+
+
+def test_centered_agop_on_a_nonlinear_network(converged: TrainResult) -> None:
+    """N1: the centered AGOP of a tanh network is (1/n) sum_i (J_i - Jbar)^T (J_i - Jbar), from
+    finite-difference Jacobians; it differs from the uncentered AGOP by Jbar^T Jbar."""
+    pb = converged.problem
+    J = _jacobians_fd(pb, converged.theta)
+    Jbar = J.mean(axis=0)
+    agop = np.einsum("ncd,nce->de", J, J) / pb.n
+    centered = np.einsum("ncd,nce->de", J - Jbar, J - Jbar) / pb.n
+    feat = layer_features(pb, converged.theta)[0]
+    # why 1e-7: finite-difference error ~1e-10 relative per entry, summed over n samples
+    np.testing.assert_allclose(feat.agop, agop, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(feat.agop_centered, centered, rtol=1e-7, atol=1e-9)
+    assert np.linalg.norm(Jbar.T @ Jbar) > 1e-2  # the two differ on this network
+
+
+def test_mpmath_agop_is_computed_at_full_precision(converged: TrainResult) -> None:
+    """N1: at 50 digits the AGOP of a 2-layer tanh network matches W2 diag(tanh') W1 computed
+    directly in mpmath to 1e-45 (float64 anywhere in the path would leave ~1e-16)."""
+    pb, be = converged.problem, mp_backend(50)
+    theta = be.asarray(converged.theta)
+    feat = layer_features(pb, theta, be)[0]
+    (W1, _), (W2, _) = pb.net.unflatten(theta)
+    X = be.asarray(pb.X)
+    with mpmath.workdps(50):
+        agop = np.zeros((4, 4), dtype=object) * mpmath.mpf(0)
+        for i in range(pb.n):
+            z = W1 @ X[i]
+            slope = np.array([1 - mpmath.tanh(v) ** 2 for v in z], dtype=object)
+            J = W2 @ (W1 * slope.reshape(-1, 1))
+            agop = agop + J.T @ J
+        agop = agop / pb.n
+        err = max(abs(a - b) for a, b in zip(feat.agop.flat, agop.flat, strict=True))
+        top = max(abs(a) for a in agop.flat)
+    assert all(isinstance(x, mpmath.mpf) for x in feat.agop.flat)
+    assert err <= 1e-45 * top
+
+
+# -- trivial stationary points -------------------------------------------------------------------
+def test_trivial_stationary_point_is_flagged() -> None:
+    """F1, N2: one output with cross-entropy is a constant loss; the only stationary point has
+    all weights zero. FACT holds as 0 = 0 (flagged trivial), the NFA is INCONCLUSIVE, never
+    REFUTED."""
+    pb = synthetic_problem(MLP((4, 8, 1), "tanh"), 32, loss="cross_entropy", seed=0)
+    res = train(pb, seed=0)
+    assert res.converged and not np.any(res.theta)
+    fact = check_fact(res)
+    nfa = check_nfa(res, alpha=0.5)
+    assert fact.verdict is Verdict.NUMERICALLY_CONSISTENT and fact.trivial
+    assert "TRIVIAL" in fact.reason
+    assert nfa.verdict is Verdict.INCONCLUSIVE and nfa.trivial
+    assert "trivial stationary point" in nfa.reason
