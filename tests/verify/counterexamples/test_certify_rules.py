@@ -1,0 +1,151 @@
+"""The certification rules behind every counterexample (N2, F1, D4), each with a test that fails
+when the rule is broken: a point above its gradient floor is never certified, nor scored; the
+re-check at dps + 20 digits is never skipped; an undefined score is never a violation; a family
+is never REFUTED without a certificate; the high-precision Newton never claims a certification
+it did not reach."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from theory._records import Verdict
+from verify.counterexamples.claims import Evaluation, custom_claim, nfa_claim
+from verify.counterexamples.family_result import FamilyResult
+from verify.engine.network import MLP, Problem
+from verify.engine.result import Status
+from verify.engine.train import TrainResult, refine_mp, train
+
+#: the module (the package re-exports its function ``certify`` under the same name)
+cert_mod = importlib.import_module("verify.counterexamples.certify")
+
+
+@pytest.fixture(scope="module")
+def setting() -> tuple[Problem, TrainResult, TrainResult]:
+    """A small tanh network certified at 50 and at 70 digits."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((10, 3))
+    problem = Problem(MLP((3, 4, 2), "tanh"), X, np.tanh(X[:, :2]), "mse", 1e-2)
+    base = train(problem, seed=1, spectrum="none")
+    assert base.converged
+    p50, p70 = refine_mp(base, 50), refine_mp(base, 70)
+    assert p50.converged and p70.converged
+    return problem, p50, p70
+
+
+def _fake_polish(points: dict[int, TrainResult], calls: list[int]) -> Any:
+    def polish(problem: Problem, theta: Any, dps: int = 50, **kw: Any) -> TrainResult:
+        calls.append(dps)
+        return points[dps]
+
+    return polish
+
+
+def _spy_claim(violation: float, seen: list[int]) -> Any:
+    """A claim with a fixed violation (threshold 0.5); records the precision it was scored at."""
+
+    def score(problem: Problem, theta: Any, be: Any) -> float:
+        seen.append(be.dps)
+        return violation
+
+    return custom_claim("spy", score, 0.5)
+
+
+def _above_floor(p: TrainResult) -> TrainResult:
+    return replace(p, grad_norm_mp=2 * (p.grad_floor_mp or 1.0))
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [lambda p: replace(p, status=Status.MAX_ITER), _above_floor, lambda p: replace(p, dps=40)],
+    ids=["not converged", "gradient above its floor", "lower precision"],
+)
+def test_point_above_its_floor_is_never_scored(setting, spoil, monkeypatch) -> None:  # noqa: ANN001
+    """N2: whatever the refinement reports, a point whose gradient is above its floor (or that did
+    not converge, or at fewer digits) gives INCONCLUSIVE and the claim is not even scored."""
+    problem, p50, p70 = setting
+    calls: list[int] = []
+    seen: list[int] = []
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: spoil(p50), 70: p70}, calls))
+    c = cert_mod.certify(_spy_claim(1.0, seen), problem, p50.theta)
+    assert c.verdict is Verdict.INCONCLUSIVE and c.evaluation is None
+    assert seen == [] and "not a certified stationary point" in c.reason
+
+
+def test_violation_is_rechecked_at_70_digits(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: a violation confirmed at 70 digits is REFUTED, and the 70-digit polish did run."""
+    problem, p50, p70 = setting
+    calls: list[int] = []
+    seen: list[int] = []
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: p50, 70: p70}, calls))
+    c = cert_mod.certify(_spy_claim(1.0, seen), problem, p50.theta)
+    assert c.verdict is Verdict.REFUTED
+    assert calls == [50, 70] and seen == [50, 70]
+    assert c.recheck["dps"] == 70 and c.recheck["agrees"] and c.recheck["certified"]
+
+
+@pytest.mark.parametrize("spoil", [lambda p: replace(p, status=Status.MAX_ITER), _above_floor],
+                         ids=["not converged", "above its floor"])  # fmt: skip
+def test_recheck_that_does_not_certify_is_not_a_refutation(setting, spoil, monkeypatch) -> None:  # noqa: ANN001
+    """N2: if the 70-digit point is not certified, the 50-digit violation is INCONCLUSIVE."""
+    problem, p50, p70 = setting
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: p50, 70: spoil(p70)}, []))
+    c = cert_mod.certify(_spy_claim(1.0, []), problem, p50.theta)
+    assert c.verdict is Verdict.INCONCLUSIVE and "NOT confirmed" in c.reason
+
+
+def test_recheck_that_disagrees_is_not_a_refutation(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: a violation whose value moves between 50 and 70 digits is INCONCLUSIVE."""
+    problem, p50, p70 = setting
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: p50, 70: p70}, []))
+
+    def drifting(problem: Problem, theta: Any, be: Any) -> float:
+        return 1.0 if be.dps == 50 else 0.9
+
+    c = cert_mod.certify(custom_claim("drift", drifting, 0.5), problem, p50.theta)
+    assert c.verdict is Verdict.INCONCLUSIVE and not c.recheck["agrees"]
+
+
+def test_undefined_score_is_never_a_violation() -> None:
+    """N2: an undefined correlation (zero matrix) is not a failure of the claim."""
+    assert Evaluation(1.0, 0.1, "x").fails
+    assert not Evaluation(1.0, 0.1, "x", undefined=True).fails
+
+
+def test_nfa_claim_at_all_zero_weights_is_undefined() -> None:
+    """N2: at all-zero weights W^T W = 0 = AGOP: the NFA score is undefined, not a violation."""
+    from verify.counterexamples.claims import Witness
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3))
+    problem = Problem(MLP((3, 4, 2), "tanh"), X, X[:, :2], "mse", 0.0)
+    ev = nfa_claim(0.5, 0.9, lam_policy="zero").score(Witness(problem, np.zeros(20)))
+    assert ev.undefined and not ev.fails
+
+
+def test_family_refuted_needs_a_certificate() -> None:
+    """N2: a family result cannot be REFUTED without its certificate (planted or not)."""
+    claim = nfa_claim(0.5, 0.9)
+    with pytest.raises(ValueError, match="without a certificate"):
+        FamilyResult("x", claim, Verdict.REFUTED, "no witness", "s", [], None)
+    FamilyResult("x", claim, Verdict.INCONCLUSIVE, "no witness", "s", [], None)
+
+
+def test_high_precision_newton_never_claims_what_it_did_not_reach() -> None:
+    """N2, F1: from a far point with one robust step, the mpmath Newton does not reach the floor,
+    and then it does not report a converged point; whenever it reports one, the reported gradient
+    is at or below the reported floor."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((10, 3))
+    problem = Problem(MLP((3, 4, 2), "tanh"), X, np.tanh(X[:, :2]), "mse", 1e-2)
+    far = train(problem, seed=3, max_iter=2, newton_steps=0, spectrum="none")
+    assert not far.converged
+    out = refine_mp(far, 30, max_steps=0, robust_steps=1)
+    assert out.status is not Status.CONVERGED
+    assert out.grad_norm_mp > out.grad_floor_mp
+    good = refine_mp(train(problem, seed=3, spectrum="none"), 30)
+    assert good.converged and good.grad_norm_mp <= good.grad_floor_mp
