@@ -32,7 +32,8 @@ SEED = 0
 
 # %%
 from theory import Verdict
-from theory.deep_linear.balance import derive_d1, derive_d4, derive_flow
+from theory.deep_linear.balance import derive_d1, derive_d4
+from theory.deep_linear.flow import derive_flow
 from theory.deep_linear.induction import derive_nfa_induction
 from theory.deep_linear.nfa import check_deep_linear_variant, derive_nfa_balanced
 from theory.deep_linear.optimality import derive_nfa_deep_linear

@@ -1,8 +1,9 @@
 """factcheck.theory: symbolic derivations (SymPy only; never imports verify).
 
 Each result lives in its own module, named after the result: ``fact/`` (F1-F5),
-``deep_linear/`` (``balance``: D1-D4; ``nfa``: D5-D6 from balancedness; ``optimality``: the NFA
-with alpha = 1/L from stationarity, D4 then D5; ``induction``: D5-D6 for a symbolic depth),
+``deep_linear/`` (``balance``: D1, D4; ``flow``: D2, D3; ``nfa``: D5-D6 from balancedness;
+``optimality``: the NFA with alpha = 1/L from stationarity, D4 then D5; ``induction``: D5-D6 for
+a symbolic depth),
 ``kernel_expansion`` (K1, K2 and the residual identity, exact at listed sizes), on the shared
 ``matrix_calculus`` (gradients never taken on one route's word), ``chain_rule`` (the chain-rule
 lemma for symbolic sizes), ``free_algebra`` and ``rewriting`` (identities for all sizes, with
@@ -35,10 +36,10 @@ _EXPORTS = {
     "Derivation": "theory._records",
     "Reference": "theory._records",
     "Step": "theory._records",
-    "check_flow_variant": "theory.deep_linear.balance",
+    "check_flow_variant": "theory.deep_linear.flow",
     "derive_d1": "theory.deep_linear.balance",
     "derive_d4": "theory.deep_linear.balance",
-    "derive_flow": "theory.deep_linear.balance",
+    "derive_flow": "theory.deep_linear.flow",
     "check_deep_linear_variant": "theory.deep_linear.nfa",
     "derive_nfa_balanced": "theory.deep_linear.nfa",
     "derive_nfa_deep_linear": "theory.deep_linear.optimality",

@@ -146,3 +146,27 @@ def test_rand_rational_is_small_and_seeded() -> None:
     assert {sp.fraction(v)[1] for v in big if v != 0} <= {1, 2, 3, 4}
     assert max(abs(v) for v in big) == 6 and min(big) < 0
     assert any(sp.fraction(v)[1] == 4 for v in big) and a != rand_rational(3, 4, random.Random(6))
+
+
+def test_to_jsonable() -> None:
+    """F1: JSON conversion keeps numbers, names non-finite floats, and spells SymPy objects."""
+    import enum
+
+    import numpy as np
+
+    from theory._verdict import to_jsonable
+
+    class E(enum.Enum):
+        A = "a"
+
+    assert to_jsonable(None) is None and to_jsonable(True) is True and to_jsonable(3) == 3
+    assert to_jsonable(1.5) == 1.5 and to_jsonable("s") == "s"
+    assert to_jsonable(float("nan")) == "nan" and to_jsonable(float("inf")) == "inf"
+    assert to_jsonable(float("-inf")) == "-inf"
+    assert to_jsonable(E.A) == "a" and to_jsonable(Verdict.REFUTED) == "REFUTED"
+    assert to_jsonable({1: (2, 3)}) == {"1": [2, 3]}
+    assert to_jsonable(sp.Integer(4)) == 4 and isinstance(to_jsonable(sp.Integer(4)), int)
+    assert to_jsonable(sp.Rational(1, 3)) == "1/3"
+    assert to_jsonable(sp.Matrix([[1, sp.Rational(1, 2)]])) == [[1, "1/2"]]
+    assert to_jsonable(np.array([[1.0, 2.0]])) == [[1.0, 2.0]]
+    assert to_jsonable(object.__new__(type("Z", (), {"__str__": lambda self: "zz"}))) == "zz"

@@ -46,7 +46,7 @@ from theory._errors import bad_input
 from theory._options import MAX_DEPTH
 from theory._records import DEEP_LINEAR_PAPER, Assumption, Claim, Derivation, Step, Verdict
 from theory.chain_rule import jacobian_lemma
-from theory.deep_linear.balance import check_flow_variant
+from theory.deep_linear.flow import check_flow_variant
 from theory.free_algebra import _sym, free_algebra_zero
 from theory.matrix_calculus import matrices_equal
 from theory.psd_root import ROOT_THEOREM, gram_is_psd, root_inverts_power

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from theory.deep_linear.balance import derive_d1, derive_d4, derive_flow
+from theory.deep_linear.balance import derive_d1, derive_d4
+from theory.deep_linear.flow import derive_flow
 from theory.deep_linear.induction import derive_nfa_induction
 from theory.deep_linear.nfa import MAX_DEPTH, VARIANTS, check_deep_linear_variant
 from theory.deep_linear.optimality import derive_nfa_deep_linear
