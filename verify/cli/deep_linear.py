@@ -39,6 +39,7 @@ def register_derive(nested: argparse._SubParsersAction) -> None:
 def _run_derive(args: argparse.Namespace) -> int:
     from theory.deep_linear.nfa import derive_nfa_balanced, validate_depth_layer
     from theory.deep_linear.optimality import derive_nfa_deep_linear
+    from verify.cli.verify import exit_status
 
     if args.format not in FORMATS:
         raise bad_input("--format", f"be one of {', '.join(FORMATS)}", args.format,
@@ -55,7 +56,7 @@ def _run_derive(args: argparse.Namespace) -> int:
         print(result.to_latex())
     else:
         print(result.to_text())
-    return 0 if result.verdict.supports else 1
+    return exit_status(result.verdict)
 
 
 def register_verify(nested: argparse._SubParsersAction) -> None:

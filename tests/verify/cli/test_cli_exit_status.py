@@ -75,3 +75,22 @@ def test_all_zero_weights_without_decay_are_trivial(
     code = main(["check", str(path), "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 3 and out["verdict"] == "INCONCLUSIVE" and out["trivial_stationary_point"]
+
+
+def test_derive_exit_status_follows_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D5: `derive` exits 0 for PROVED and 3 for an INCONCLUSIVE derivation (never 1, which
+    means REFUTED)."""
+    import sympy as sp
+
+    from theory._checks import _step, conclude
+    from theory._records import Claim
+    from theory.deep_linear import optimality
+
+    x = sp.Symbol("x")
+    claim = Claim("x = x", "D5", x, x)
+    failed = conclude(claim, [_step(x, x, "s", [(False, "c")])], "ok")
+    monkeypatch.setattr(optimality, "derive_nfa_deep_linear", lambda L, j: failed)
+    assert main(["derive", "nfa-deep-linear", "--depth", "2"]) == 3
+    proved = conclude(claim, [_step(x, x, "s", [(True, "c")])], "ok")
+    monkeypatch.setattr(optimality, "derive_nfa_deep_linear", lambda L, j: proved)
+    assert main(["derive", "nfa-deep-linear", "--depth", "2"]) == 0
