@@ -128,9 +128,11 @@ def test_inconclusive_reasons_name_the_fault() -> None:
     """F1: the INCONCLUSIVE reason names each fault (failed check, foreign assumption, bad
     definition, nothing checked)."""
     r = conclude(CLAIM, [assumption(x, 0, "other"), definition(x, x, "d")], "ok")
-    assert "1 (assumption 'other' is not one of the claim's)" in r.reason
-    assert "2 (a definition must name a new symbol)" in r.reason
-    assert "none (no step was checked)" in r.reason
+    assert r.reason == (
+        "steps 1 (assumption 'other' is not one of the claim's), 2 (a definition must name a new "
+        "symbol), none (no step was checked) did not check; inspect them (a SymPy version change "
+        "can cause this)"
+    )
 
 
 def test_rand_rational_is_small_and_seeded() -> None:
@@ -168,5 +170,6 @@ def test_to_jsonable() -> None:
     assert to_jsonable(sp.Integer(4)) == 4 and isinstance(to_jsonable(sp.Integer(4)), int)
     assert to_jsonable(sp.Rational(1, 3)) == "1/3"
     assert to_jsonable(sp.Matrix([[1, sp.Rational(1, 2)]])) == [[1, "1/2"]]
+    assert to_jsonable(sp.ImmutableMatrix([[2, sp.Rational(1, 3)]])) == [[2, "1/3"]]
     assert to_jsonable(np.array([[1.0, 2.0]])) == [[1.0, 2.0]]
     assert to_jsonable(object.__new__(type("Z", (), {"__str__": lambda self: "zz"}))) == "zz"

@@ -216,3 +216,79 @@ def test_trivial_stationary_point_is_flagged() -> None:
     assert "TRIVIAL" in fact.reason
     assert nfa.verdict is Verdict.INCONCLUSIVE and nfa.trivial
     assert "trivial stationary point" in nfa.reason
+
+
+# -- the formulas of layer_features against independent NumPy ----------------------------------
+def test_bfact_and_fact_formulas(converged: TrainResult) -> None:
+    """F1, F4: FACT = -(1/(n lam)) sum_i grad_h l_i h_i^T and bFACT = -(1/(n lam)) sum_i
+    delta_i (W h_i)^T, from backprop directly (a flipped sign, n for 1/n, or lam for 1/lam fail)."""
+    pb = converged.problem
+    theta = converged.theta + 0.05  # off convergence: FACT and W^T W differ
+    bp = backprop(pb, theta)
+    for k, f in enumerate(layer_features(pb, theta)):
+        W, h, gh, delta = bp.params[k][0], bp.hs[k], bp.grad_h[k], bp.deltas[k]
+        np.testing.assert_allclose(f.fact, -(gh.T @ h) / (pb.n * pb.lam), rtol=1e-12)
+        np.testing.assert_allclose(f.bfact, -(delta.T @ (h @ W.T)) / (pb.n * pb.lam), rtol=1e-12)
+        np.testing.assert_allclose(f.nfm, W.T @ W, rtol=1e-14)
+        gram = W @ W.T
+        assert f.bfact_rel_error == pytest.approx(
+            np.linalg.norm(gram - f.bfact) / np.linalg.norm(gram), rel=1e-10
+        )
+
+
+def test_features_without_weight_decay(converged: TrainResult) -> None:
+    """N1: at lam = 0 FACT is undefined (NaN, never a division error) while W^T W and the AGOP
+    are computed, in float64 and in mpmath."""
+    pb = converged.problem
+    zero = Problem(pb.net, pb.X, pb.Y, pb.loss, 0.0)
+    for be in (None, mp_backend(20)):
+        theta = converged.theta if be is None else be.asarray(converged.theta)
+        feats = layer_features(zero, theta) if be is None else layer_features(zero, theta, be)
+        for f in feats:
+            assert all(x != x for x in np.asarray(f.fact, dtype=float).flat)  # NaN
+            assert np.isfinite(np.asarray(f.agop, dtype=float)).all()
+            assert np.linalg.norm(np.asarray(f.nfm, dtype=float)) > 0
+
+
+def test_correlation_definitions_and_precision() -> None:
+    """N3: Pearson and cosine as defined, 'defined' False exactly when Pearson is 0/0, and the
+    scores computed at the backend's precision."""
+    from verify.claims.features import correlation
+
+    a = np.array([[1.0, 2.0], [3.0, 5.0]])
+    b = np.array([[2.0, 1.0], [4.0, 4.0]])
+    c = correlation(a, b)
+    ac, bc = a - a.mean(), b - b.mean()
+    assert c.defined and c.pearson == pytest.approx(
+        np.sum(ac * bc) / np.linalg.norm(ac) / np.linalg.norm(bc), rel=1e-14
+    )
+    assert c.cosine == pytest.approx(np.sum(a * b) / np.linalg.norm(a) / np.linalg.norm(b))
+    flat = correlation(np.ones((2, 2)), b)
+    assert not flat.defined and flat.pearson == 0.0 and flat.cosine > 0
+    assert not correlation(np.zeros((2, 2)), np.zeros((2, 2))).defined
+    be = mp_backend(50)
+    with be.working():
+        am, bm = be.asarray(a), be.asarray(b)
+        cm = correlation(am, bm, be)
+        exact = mpmath.mpf(np.sum((am - np.mean(am)) * (bm - np.mean(bm)))) / (
+            mpmath.sqrt(np.sum((am - np.mean(am)) ** 2))
+            * mpmath.sqrt(np.sum((bm - np.mean(bm)) ** 2))
+        )
+        assert abs(mpmath.mpf(cm.pearson) - exact) < 1e-15  # floats returned, computed in mpmath
+        cos = np.sum(am * bm) / (mpmath.sqrt(np.sum(am * am)) * mpmath.sqrt(np.sum(bm * bm)))
+        assert cm.cosine == float(cos)
+
+
+def test_nfa_score_defaults_and_choices(converged: TrainResult) -> None:
+    """N2, N3: by default alpha = 0.5 on the uncentered AGOP; a given alpha is not searched;
+    an empty grid is refused."""
+    from theory._errors import InputError
+
+    feat = layer_features(converged.problem, converged.theta)[0]
+    sc = nfa_score(feat)
+    assert sc.alpha == 0.5 and not sc.searched and not sc.centered and sc.by_alpha[0][0] == 0.5
+    assert sc.layer == 1 and sc.defined and not sc.trivial
+    assert nfa_score(feat, 1.0).by_alpha == ((1.0, *nfa_score(feat, 1.0).by_alpha[0][1:]),)
+    assert nfa_score(feat, centered=True).centered
+    with pytest.raises(InputError, match="grid must contain at least one exponent"):
+        nfa_score(feat, None, grid=())

@@ -149,3 +149,42 @@ def test_high_precision_newton_never_claims_what_it_did_not_reach() -> None:
     assert out.grad_norm_mp > out.grad_floor_mp
     good = refine_mp(train(problem, seed=3, spectrum="none"), 30)
     assert good.converged and good.grad_norm_mp <= good.grad_floor_mp
+
+
+def test_certificate_record_with_the_real_refinement(setting) -> None:  # noqa: ANN001
+    """N2, F1: with the engine's own refinement, a failing claim is REFUTED at 50 digits after
+    the 70-digit re-check, and the certificate carries the point, the score, FACT per layer,
+    the NFA table and the origin; a claim that holds is consistent with no re-check."""
+    problem, p50, _ = setting
+    strict = nfa_claim(0.5, 0.999999, layers=None)
+    c = cert_mod.certify(strict, problem, p50.theta, origin={"from": "test"})
+    assert c.verdict is Verdict.REFUTED and c.claim is strict and c.origin == {"from": "test"}
+    assert c.point.dps == 50 and c.point.converged and c.problem is problem
+    assert c.evaluation is not None and c.evaluation.fails
+    assert c.recheck["dps"] == 70 and c.recheck["certified"] and c.recheck["agrees"]
+    assert c.recheck["violation"] == pytest.approx(c.evaluation.violation, rel=1e-10)
+    assert c.reason.startswith("counterexample at a certified stationary point, confirmed at 70")
+    assert [r["layer"] for r in c.fact] == [1, 2] and all(r["rel_error"] < 1e-30 for r in c.fact)
+    assert [r["layer"] for r in c.nfa["layers"]] == [1, 2]
+    loose = nfa_claim(0.5, 0.01, layers=None)
+    ok = cert_mod.certify(loose, problem, p50.theta)
+    assert ok.verdict is Verdict.NUMERICALLY_CONSISTENT and ok.recheck == {} and ok.origin == {}
+    assert ok.reason.startswith("the claim holds at this certified point (50 digits)")
+
+
+def test_certify_refuses_a_claim_outside_its_setting(setting) -> None:  # noqa: ANN001
+    """N2 (inputs): a claim about lam = 0 cannot be certified on a weight-decayed problem."""
+    from theory._errors import InputError
+
+    problem, p50, _ = setting
+    with pytest.raises(InputError, match="claim must apply to the witness"):
+        cert_mod.certify(nfa_claim(0.5, 0.9, lam_policy="zero"), problem, p50.theta)
+
+
+def test_polish_restarts_from_the_float64_rounding(setting) -> None:  # noqa: ANN001
+    """N2: polish refines from the float64 rounding of the given point to the asked digits."""
+    problem, p50, _ = setting
+    out = cert_mod.polish(problem, p50.theta_mp, 40)
+    assert out.converged and out.dps == 40 and out.grad_norm_mp <= out.grad_floor_mp
+    assert out.problem is problem
+    np.testing.assert_allclose(out.theta, p50.theta, rtol=0, atol=1e-12)

@@ -57,3 +57,33 @@ def test_nonpositive_exponent_is_refused() -> None:
     """N3 (inputs): alpha must be > 0."""
     with pytest.raises(InputError, match="alpha must be > 0"):
         psd_power(np.eye(2), 0.0)
+
+
+def test_floor_counts_terms_and_matrix_size() -> None:
+    """N3: the floor uses k = max(matrix size, summed terms) and the largest |eigenvalue|; an
+    empty spectrum has floor 0."""
+    u = FLOAT64.unit_roundoff
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64) == 100 * 3 * u * 3.0
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64, terms=2) == 100 * 3 * u * 3.0
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64, terms=7) == 100 * 7 * u * 3.0
+    assert psd_floor([], FLOAT64) == 0
+    mp = mp_backend(40)
+    assert psd_floor([2.0], mp, terms=5) == 100 * 5 * mp.unit_roundoff * 2.0
+
+
+def test_terms_raise_the_floor_in_the_power() -> None:
+    """N3: a tiny genuine eigenvalue survives with few summed terms and is clipped when many
+    terms formed the matrix (the floor is k u ||A||, k = terms)."""
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((3, 3)))[0]
+    a = q @ np.diag([1.0, 1e-12, 0.0]) @ q.T
+    kept, clipped = psd_eigh(a, FLOAT64)[0], psd_eigh(a, FLOAT64, terms=10**6)[0]
+    assert np.sum(kept > 0) == 2 and np.sum(clipped > 0) == 1
+    assert np.linalg.norm(psd_power(a, 1.0, terms=10**6) - psd_power(a, 1.0)) > 1e-13
+    mp = mp_backend(20)
+    with mp.working():
+        am = mp.asarray(a)
+        # at 20 digits the floor with 10^8 terms is 100 * 1e8 * 5e-21 = 5e-11 > 1e-12
+        assert sum(1 for x in psd_eigh(am, mp)[0] if x > 0) == 2
+        assert sum(1 for x in psd_eigh(am, mp, terms=10**8)[0] if x > 0) == 1
+        pm = psd_power(am, 0.5, mp, terms=10**8)
+    assert pm.dtype == object and all(type(x).__name__ == "mpf" for x in pm.flat)
