@@ -90,7 +90,18 @@ def lemma_sides() -> tuple[Any, Any, Any]:
 
 @cache
 def linear_map_lemma() -> tuple[bool, str]:
-    """Run the proof of the module docstring for symbolic sizes; ``(passed, what was shown)``."""
+    """Run the proof of the module docstring for symbolic sizes; ``(passed, what was shown)``
+    (computed once per process)."""
+    return _linear_map_lemma()
+
+
+@cache
+def jacobian_lemma() -> tuple[bool, str]:
+    """The Jacobian of x -> B x is B, for a symbolic c x d matrix B (computed once)."""
+    return _jacobian_lemma()
+
+
+def _linear_map_lemma() -> tuple[bool, str]:
     chain, target, dZ = lemma_sides()
     # dZ_pq/dX_ab must be the single product P_pa Q_bq (no Kronecker delta or range left over)
     entry_ok = sorted(str(f) for f in sp.Mul.make_args(dZ)) == ["P[p, a]", "Q[b, q]"]
@@ -102,9 +113,7 @@ def linear_map_lemma() -> tuple[bool, str]:
     return ok, what if ok else "FAILS: " + what
 
 
-@cache
-def jacobian_lemma() -> tuple[bool, str]:
-    """The Jacobian of x -> B x is B, for a symbolic c x d matrix B (entry by entry)."""
+def _jacobian_lemma() -> tuple[bool, str]:
     c, d = sp.symbols("c d", integer=True, positive=True)
     B, x = sp.MatrixSymbol("B", c, d), sp.MatrixSymbol("x", d, 1)
     i, k = sp.symbols("i k", integer=True)

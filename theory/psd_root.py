@@ -29,7 +29,17 @@ ROOT_THEOREM = "the PSD k-th root is unique (Horn and Johnson, Matrix Analysis, 
 
 @cache
 def gram_is_psd() -> tuple[bool, str]:
-    """W^T W is PSD at every size; ``(passed, what was shown)``."""
+    """W^T W is PSD at every size; ``(passed, what was shown)`` (computed once)."""
+    return _gram_is_psd()
+
+
+@cache
+def root_inverts_power() -> tuple[bool, str]:
+    """(t^k)^(1/k) = t for t >= 0 and a symbolic integer k >= 1 (computed once)."""
+    return _root_inverts_power()
+
+
+def _gram_is_psd() -> tuple[bool, str]:
     r, c = sp.symbols("r c", integer=True, positive=True)
     Wm, x = sp.MatrixSymbol("W", r, c), sp.MatrixSymbol("x", c, 1)
     ok = free_algebra_zero(x.T * Wm.T * Wm * x - (Wm * x).T * (Wm * x))
@@ -39,9 +49,7 @@ def gram_is_psd() -> tuple[bool, str]:
     return ok, what if ok else "FAILS " + what
 
 
-@cache
-def root_inverts_power() -> tuple[bool, str]:
-    """(t^k)^(1/k) = t for t >= 0 and a symbolic integer k >= 1; ``(passed, what was shown)``."""
+def _root_inverts_power() -> tuple[bool, str]:
     t = sp.Symbol("t", nonnegative=True)
     k = sp.Symbol("k", integer=True, positive=True)
     ok = bool(sp.simplify((t**k) ** (1 / k) - t) == 0)

@@ -187,6 +187,7 @@ class NfaScore:
     defined: bool = True
     trivial: bool = False
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "pearson_defined": self.defined,
@@ -199,6 +200,8 @@ class NfaScore:
             "alpha_searched": self.searched,
             "verdict_score": "pearson",
         }
+
+    # pragma: no mutate end
 
 
 def nfa_score(

@@ -38,6 +38,7 @@ class NfaLayer:
     tolerance: float
     reason: str
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
@@ -46,6 +47,8 @@ class NfaLayer:
             "tolerance": self.tolerance,
             "reason": self.reason,
         }
+
+    # pragma: no mutate end
 
 
 @dataclass
@@ -59,6 +62,7 @@ class NfaCheck:
     precision: str
     recheck: dict[str, Any] = field(default_factory=dict)
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "claim": "NFA: W^T W proportional to AGOP^alpha (Pearson correlation >= threshold)",
@@ -73,11 +77,14 @@ class NfaCheck:
             **self.training.to_dict(),
         }
 
+    # pragma: no mutate end
+
     @property
     def trivial(self) -> bool:
         """Some scored layer sits at a trivial stationary point (W^T W = 0 = AGOP)."""
         return any(x.score.trivial for x in self.layers)
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_text(self, training: bool = True) -> str:
         rows = [("layer", "alpha", "Pearson", "cosine", "AGOP", "threshold", "verdict")]
         for x in self.layers:
@@ -90,6 +97,8 @@ class NfaCheck:
         head = f"[N2] NFA at {self.precision} (verdict by Pearson; * = best alpha): {self.verdict}"
         lines = [head, _training_line(self.training)] if training else [head]
         return "\n".join([*lines, _table(rows), self.reason])
+
+    # pragma: no mutate end
 
 
 def _nfa_tolerance(be: Backend, alpha: float, k: int) -> float:

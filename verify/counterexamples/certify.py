@@ -93,6 +93,7 @@ class Certificate:
     def problem(self) -> Problem:
         return self.point.problem
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         pb, ev = self.problem, self.evaluation
         best = min((r["best_correlation"] for r in self.nfa.get("layers", [])), default=None)
@@ -126,6 +127,9 @@ class Certificate:
                                     else self.point.theta)],
         }  # fmt: skip
 
+    # pragma: no mutate end
+
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_text(self) -> str:
         d = self.to_dict()
         pb = self.problem
@@ -150,9 +154,15 @@ class Certificate:
             lines.append(f"claim score: {self.evaluation.summary}; margin {d['margin']:.3g}")
         return "\n".join(lines)
 
+    # pragma: no mutate end
 
+
+# pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
 def _g(x: Any) -> str:
     return "n/a" if x is None else f"{float(x):.3g}"
+
+
+# pragma: no mutate end
 
 
 def _side_info(w: Witness) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -226,6 +236,7 @@ def certify(
     return Certificate(claim, verdict, reason, point, ev, recheck, fact, nfa, origin or {})
 
 
+# pragma: no mutate block  # rendering and file output, not a formula or a verdict rule (README)
 def save_certificate(cert: Certificate, path: str | os.PathLike[str]) -> tuple[str, str]:
     """Write the witness as a run file (verify.engine.runfile format) and the certificate as JSON
     next to it (same name, suffix .json). Returns (run file, JSON file)."""
