@@ -7,8 +7,9 @@ a symbolic depth),
 ``kernel_expansion`` (K1, K2 and the residual identity, exact at listed sizes), on the shared
 ``matrix_calculus`` (gradients never taken on one route's word), ``chain_rule`` (the chain-rule
 lemma for symbolic sizes), ``free_algebra`` and ``rewriting`` (identities for all sizes, with
-concrete and with symbolic exponents), ``psd_root`` (what a PSD root step checks). The shared
-records live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
+concrete and with symbolic exponents), ``psd_root`` (what a PSD root step checks).
+``derivation_checker`` checks a person's own derivation step by step. The shared records live
+in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
 ``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
 ``_options`` (the names a user can choose; no SymPy).
 
@@ -51,6 +52,10 @@ _EXPORTS = {
     "derive_fact_expansion": "theory.kernel_expansion",
     "derive_residual_identity": "theory.kernel_expansion",
     "gradient": "theory.matrix_calculus",
+    "DerivationCheck": "theory.derivation_checker",
+    "check_derivation": "theory.derivation_checker",
+    "check_derivation_file": "theory.derivation_checker",
+    "read_derivation_file": "theory.derivation_checker",
 }
 
 __all__ = sorted(

@@ -31,12 +31,13 @@ def _step(lhs: Any, rhs: Any, why: str, checks: list[tuple[bool, str]]) -> Step:
 def assumption(lhs: Any, rhs: Any, label: str, why: str = "") -> Step:
     """A step that quotes the claim's assumption ``label`` (checked by :func:`conclude` to be
     one the claim states; the equation itself is assumed, not checked)."""
-    return Step(lhs, rhs, why or f"assumption ({label}) of the claim", False, label, "assumption")
+    why = why or f"assumption ({label}) of the claim"
+    return Step(lhs, rhs, why, False, label, kind="assumption")
 
 
 def definition(name: Any, expr: Any, why: str) -> Step:
     """A step that gives ``expr`` the new name ``name`` (a symbol not used in ``expr``)."""
-    return Step(name, expr, why, False, "", "definition")
+    return Step(name, expr, why, False, "", kind="definition")
 
 
 def _fresh_name(step: Step) -> bool:

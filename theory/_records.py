@@ -7,7 +7,8 @@ whose strength says how the evidence was obtained:
 
 PROVED                  a symbolic difference reduced to zero for all sizes (and, where stated,
                         exact explicit checks at concrete sizes agree);
-EXACT_AT_SIZES          exact checks at the listed sizes only (not a proof for all sizes);
+EXACT_AT_SIZES          both sides agree exactly (rational arithmetic) on explicit instances at
+                        the listed sizes, but no symbolic argument covers every size;
 CERTIFIED               an enclosure (interval or high-precision bound) proves it;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
@@ -126,6 +127,9 @@ class Step:
 
     ``checked`` is True only if the check ran and confirmed the step; ``check`` says which check
     (e.g. "difference expands to 0", "explicit sizes (2,3,2) and (3,2,4), exact rationals").
+    ``verdict``, when given, grades the step on its own (a derivation checked step by step, where
+    one step may be PROVED and the next only EXACT_AT_SIZES or REFUTED); then ``checked`` is
+    ``verdict.supports``.
     ``kind`` (module docstring): for an ``assumption`` step ``check`` is the label of the claim's
     assumption it quotes, and ``checked`` is False (nothing was checked).
     """
@@ -135,6 +139,7 @@ class Step:
     justification: str
     checked: bool
     check: str = ""
+    verdict: Verdict | None = None
     kind: str = "derived"
 
     def __post_init__(self) -> None:
@@ -145,7 +150,10 @@ class Step:
 
     @property
     def mark(self) -> str:
-        """How the step reads in text: ok, UNCHECKED, assumption (label) or definition."""
+        """How the step reads in text: the step's own verdict when it has one, else ok,
+        UNCHECKED, assumption (label) or definition."""
+        if self.verdict is not None:
+            return self.verdict.value
         if self.kind == "assumption":
             return f"assumption ({self.check})"
         if self.kind == "definition":
@@ -153,7 +161,7 @@ class Step:
         return "ok" if self.checked else "UNCHECKED"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "lhs": _text(self.lhs),
             "rhs": _text(self.rhs),
             "lhs_latex": _latex(self.lhs),
@@ -163,6 +171,9 @@ class Step:
             "checked": bool(self.checked),
             "check": self.check,
         }
+        if self.verdict is not None:
+            out["verdict"] = self.verdict.value
+        return out
 
 
 @dataclass(frozen=True)
@@ -254,6 +265,8 @@ class Derivation:
                 if s.kind == "derived"
                 else rf"\textit{{[{_tex_text(s.mark)}]}}"
             )
+            if s.verdict is not None:
+                tick = rf"\textbf{{{_tex_text(s.verdict.value)}}}"
             out.append(rf"  \intertext{{\small {k}. {_tex_text(s.justification)} {tick}}}")
             out.append(rf"  & {_latex(s.lhs)} = {_latex(s.rhs)} \\")
         out.append(r"\end{align*}")

@@ -70,7 +70,7 @@ def test_step_kinds_render() -> None:
     kinds = [s["kind"] for s in json.loads(r.to_json())["steps"]]
     assert kinds == ["assumption", "definition", "derived"]
     with pytest.raises(ValueError):
-        Step(x, x, "an assumption cannot be checked", True, "stat", "assumption")
+        Step(x, x, "an assumption cannot be checked", True, "stat", kind="assumption")
 
 
 def test_exact_at_sizes_is_weaker_than_proved() -> None:
