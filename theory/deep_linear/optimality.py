@@ -84,7 +84,7 @@ def _from_stationarity(s: Step) -> Step:
     if not s.justification.startswith("balancedness"):
         return s
     why = s.justification.replace("balancedness", "balancedness (derived above from (stat))", 1)
-    return Step(s.lhs, s.rhs, why, s.checked, s.check, s.kind)
+    return Step(s.lhs, s.rhs, why, s.checked, s.check, kind=s.kind)
 
 
 def _grad_symbol(Wk: sp.MatrixSymbol, k: int) -> sp.MatrixSymbol:
