@@ -42,3 +42,25 @@ def test_only_a_certified_counterexample_is_refuted() -> None:
     assert "no certified violation exists among 5 certified stationary points of 8" in reason
     verdict, reason = search_mod._search_verdict(claim, None, 0, 8, False, [])
     assert verdict is Verdict.INCONCLUSIVE and "nothing was tested" in reason
+
+
+def test_cli_search_has_no_wall_clock_limit_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """N2: `factcheck counterexample nfa` runs its whole candidate budget unless --max-seconds is
+    given, so the same seed gives the same result on a slow machine."""
+    import verify.counterexamples as cx
+    from verify.cli.main import main
+
+    seen: list[float] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_search(claim: object, **kw: float) -> None:
+        seen.append(kw["max_seconds"])
+        raise Stop
+
+    monkeypatch.setattr(cx, "search", fake_search)
+    for argv, limit in ((["--quiet"], float("inf")), (["--max-seconds", "5"], 5.0)):
+        with pytest.raises(Stop):
+            main(["counterexample", "nfa", "--budget", "3", *argv])
+        assert seen.pop() == limit
