@@ -55,10 +55,13 @@ def test_rules_and_their_names() -> None:
     assert s.rule == "power law X^(m+1) = X^(m) X"
     r = rw.reverse(s)
     assert (r.u, r.v, r.valid) == (s.v, s.u, True) and r.rule.endswith("(right to left)")
+    bad = rw.power_succ((W,), -2)  # a negative exponent: the rule's side condition fails
+    assert not bad.valid and not rw.reverse(bad).valid
     eq = Equation((W,), (V,), "W = V")
     p = rw.premise(eq)
     assert (p.u, p.v, p.premise, p.rule) == ((W,), (V,), eq, "premise: W = V")
     assert rw.premise(eq, reverse=True).u == (V,)
+    assert rw.reverse(p).premise is eq and rw.reverse(p).u == (V,)
     pt = rw.premise(eq, transposed=True)
     assert (pt.u, pt.v) == ((Wt,), (Letter("V", t=True),)) and pt.premise is eq
     assert pt.rule == "premise: W = V, transposed"

@@ -236,6 +236,20 @@ def test_bfact_and_fact_formulas(converged: TrainResult) -> None:
         )
 
 
+def test_symmetrized_and_psd_fact(converged: TrainResult) -> None:
+    """F5: (FACT + FACT^T)/2 and (FACT FACT^T)^(1/2) as defined, off convergence where FACT is
+    not symmetric (so a dropped transpose or a missing 1/2 changes them)."""
+    pb = converged.problem
+    for f in layer_features(pb, converged.theta + 0.05):
+        assert f.fact_asymmetry > 1e-3
+        np.testing.assert_allclose(f.fact_sym(), (f.fact + f.fact.T) / 2, rtol=1e-14)
+        w, v = np.linalg.eigh(f.fact @ f.fact.T)
+        root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+        np.testing.assert_allclose(f.fact_psd(), root, rtol=1e-7, atol=1e-9 * np.abs(root).max())
+        np.testing.assert_allclose(f.fact_psd() @ f.fact_psd(), f.fact @ f.fact.T, rtol=1e-8,
+                                   atol=1e-12 * np.abs(f.fact @ f.fact.T).max())  # fmt: skip
+
+
 def test_features_without_weight_decay(converged: TrainResult) -> None:
     """N1: at lam = 0 FACT is undefined (NaN, never a division error) while W^T W and the AGOP
     are computed, in float64 and in mpmath."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -43,6 +44,21 @@ def test_mpmath_backend_agrees_and_floor_scales_with_precision() -> None:
     w, _ = psd_eigh(a, mp)
     assert sum(1 for x in w if x == 0) == 2
     assert psd_floor([1.0, -2.0], FLOAT64, terms=50) == 100 * 50 * FLOAT64.unit_roundoff * 2
+
+
+def test_mpmath_power_keeps_its_precision_outside_a_working_block() -> None:
+    """N3: psd_power on mpmath numbers computes at the backend's precision even when the caller
+    is not inside ``be.working()`` (the float64 branch would lose all but ~16 digits)."""
+    q64 = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]) / 2
+    mp = mp_backend(40)
+    with mp.working():
+        q = mp.asarray(q64)
+        a = (q * mp.asarray(np.array([3.0, 1.0]))) @ q.T
+        exact = (q * np.array([mpmath.sqrt(3), mpmath.mpf(1)], dtype=object)) @ q.T
+    for fn in (psd_power, features.psd_power):
+        got = fn(a, 0.5, mp)
+        with mp.working():
+            assert np.max(np.abs(got - exact)) <= 1e-35
 
 
 def test_one_implementation_behind_the_old_names() -> None:
