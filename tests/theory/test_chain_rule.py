@@ -35,3 +35,22 @@ def test_wrong_target_fails() -> None:
     p, q = sp.symbols("p q", integer=True)
     swapped = sp.Sum(chain.function.xreplace({p: q, q: p}), *chain.limits)
     assert not cr.sums_equal(chain, swapped)
+
+
+def test_sums_equal_on_plain_expressions() -> None:
+    """F1: expressions that are not sums are equal exactly when their difference expands to 0."""
+    a, b = sp.symbols("a b")
+    assert cr.sums_equal((a + b) ** 2, a**2 + 2 * a * b + b**2)
+    assert not cr.sums_equal(a, -a) and not cr.sums_equal(a + 1, a)
+
+
+def test_in_range_resolves_both_spellings_of_the_bounds() -> None:
+    """F1: the conditions 0 <= a <= s - 1 that SymPy attaches to a Kronecker delta sum are true
+    for an index in range, whichever way SymPy wrote them; other conditions are kept."""
+    a = sp.Symbol("a", integer=True)
+    s = sp.Symbol("s", integer=True, positive=True)
+    for lo, hi in ((sp.Ge(a, 0), sp.Le(a, s - 1)), (sp.Le(0, a), sp.Ge(s - 1, a))):
+        expr = sp.Piecewise((7, lo), (0, True)) + sp.Piecewise((5, hi), (0, True))
+        assert cr._in_range(expr, {a: s}) == 12
+    kept = sp.Piecewise((7, sp.Ge(a, 1)), (0, True))
+    assert cr._in_range(kept, {a: s}) == kept

@@ -188,3 +188,85 @@ def test_polish_restarts_from_the_float64_rounding(setting) -> None:  # noqa: AN
     assert out.converged and out.dps == 40 and out.grad_norm_mp <= out.grad_floor_mp
     assert out.problem is problem
     np.testing.assert_allclose(out.theta, p50.theta, rtol=0, atol=1e-12)
+
+
+def test_uncertified_point_keeps_its_record(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: a certificate of a point that did not certify names the claim and the refined point
+    (at the digits asked for), carries no score, re-check, FACT or NFA, and keeps the origin."""
+    problem, p50, p70 = setting
+    calls: list[int] = []
+    spoiled = replace(p50, status=Status.MAX_ITER)
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: spoiled, 70: p70}, calls))
+    claim = _spy_claim(1.0, [])
+    c = cert_mod.certify(claim, problem, p50.theta, origin={"from": "test"})
+    assert calls == [50] and c.claim is claim and c.point is spoiled
+    assert (c.evaluation, c.recheck, c.fact, c.nfa) == (None, {}, [], {})
+    assert c.origin == {"from": "test"} and c.problem is problem
+    assert cert_mod.certify(claim, problem, p50.theta).origin == {}
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({70: p70}, calls))
+    holds = _spy_claim(0.0, [])
+    assert cert_mod.certify(holds, problem, p50.theta, dps=70).point is p70 and calls[-1] == 70
+
+
+def test_undefined_score_at_a_certified_point_is_inconclusive(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: a certified point where the claim's score is undefined gives INCONCLUSIVE, with no
+    re-check (an undefined score is not a violation to confirm)."""
+    from verify.counterexamples.claims import Claim
+
+    problem, p50, p70 = setting
+    calls: list[int] = []
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: p50, 70: p70}, calls))
+    claim = Claim("undef", "N2", "undefined", lambda w: Evaluation(0.0, 0.5, "0/0",
+                                                                      undefined=True))  # fmt: skip
+    c = cert_mod.certify(claim, problem, p50.theta)
+    assert c.verdict is Verdict.INCONCLUSIVE and calls == [50] and c.recheck == {}
+    assert c.reason.startswith("the claim's score is undefined at this point")
+
+
+def test_polish_uses_the_engine_refinement_with_its_budget(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: polish restarts from a float64 evaluation (no spectrum) and runs the engine's mpmath
+    Newton with 6 fast and 12 robust steps, or the budget asked for."""
+    problem, p50, _ = setting
+    seen: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(cert_mod, "refine_mp", lambda start, *a: seen.append((start, *a)))
+    real_evaluate = cert_mod.evaluate
+    spectra: list[Any] = []
+
+    def spy_evaluate(problem: Problem, theta: Any, **kw: Any) -> TrainResult:
+        spectra.append(kw)
+        return real_evaluate(problem, theta, **kw)
+
+    monkeypatch.setattr(cert_mod, "evaluate", spy_evaluate)
+    cert_mod.polish(problem, p50.theta_mp, 40)
+    cert_mod.polish(problem, p50.theta_mp, 30, max_steps=2, robust_steps=3)
+    assert [s[1:] for s in seen] == [(40, 6, 12), (30, 2, 3)]
+    assert spectra == [{"spectrum": "none"}] * 2
+
+
+def test_side_information_at_the_witness(setting) -> None:  # noqa: ANN001
+    """F1, N2: the certificate reports FACT per layer when lam > 0 and none when lam = 0, and
+    the NFA table over the exponent grid (best alpha searched) with threshold 0.5."""
+    from verify.counterexamples.claims import Witness
+
+    problem, p50, _ = setting
+    fact, nfa = cert_mod._side_info(Witness(problem, p50.theta_mp, cert_mod.mp_backend(50)))
+    assert [r["layer"] for r in fact] == [1, 2]
+    assert len(nfa["layers"][0]["by_alpha"]) > 1
+    flat = Problem(problem.net, problem.X, problem.Y, problem.loss, 0.0)
+    fact0, _ = cert_mod._side_info(Witness(flat, p50.theta, cert_mod.mp_backend(50)))
+    assert fact0 == []
+
+
+def test_boundaries_of_the_rules(setting, monkeypatch) -> None:  # noqa: ANN001
+    """N2: a gradient exactly at its floor is certified; two violations that differ by exactly
+    the agreement tolerance (1e-10 relative, at least 1e-10 absolute) agree."""
+    problem, p50, p70 = setting
+    at_floor = replace(p50, grad_norm_mp=p50.grad_floor_mp)
+    assert cert_mod._certified(at_floor, 50) and not cert_mod._certified(at_floor, 51)
+    monkeypatch.setattr(cert_mod, "polish", _fake_polish({50: p50, 70: p70}, []))
+
+    def edge(problem: Problem, theta: Any, be: Any) -> float:
+        return 0.0 if be.dps == 50 else 1e-10
+
+    c = cert_mod.certify(custom_claim("edge", edge, -1.0), problem, p50.theta)
+    assert c.recheck["agrees"] and c.verdict is Verdict.REFUTED
