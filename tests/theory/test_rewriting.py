@@ -88,6 +88,13 @@ def test_chain_records_each_step() -> None:
     assert ok and chain == []
     ok, chain = rw.check_chain((W,), (V,), [], [])
     assert not ok and chain[0].rule == "end of the chain"
+    assert (chain[0].before, chain[0].after, chain[0].ok) == ((W,), (V,), False)
+    assert chain[0].why == "the chain does not end at the right-hand side"
+    other = Equation((W,), (W, V), "W = W V")  # same left side, another right side
+    ok, chain = rw.check_chain((W,), (V,), [(rw.premise(eq), (V,))], [other])
+    assert not ok and chain[0].why == "uses an equation that is not a premise of this proof"
+    ok, chain = rw.check_chain((W,), (W,), [(rw.premise(eq), (W,))], [eq])
+    assert not ok and chain[0].why == "the stated word does not follow from this rewrite"
     q = sp.Symbol("q", integer=True)
     bad = rw.power_succ((W,), q)
     ok, chain = rw.check_chain(
