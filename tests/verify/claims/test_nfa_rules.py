@@ -108,3 +108,28 @@ def test_recheck_precision_and_reasons(converged: TrainResult,
     assert "re-check at 40 digits failed (no refinement today), so not REFUTED" in bad.reason
     ok = check_nfa(converged, alpha=0.5, threshold=0.5, layers=[1])
     assert ok.reason.endswith(">= threshold 0.5") and ok.recheck == {}
+
+
+def test_recheck_that_disagrees_is_not_confirmed(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: when the higher-precision point scores the NFA differently (here: another network
+    that passes the threshold), the float64 refutation is NOT confirmed: INCONCLUSIVE, and the
+    layer's reason keeps its float64 comparison and says why."""
+    from verify.engine.train import refine_mp
+
+    other = train(synthetic_problem(MLP((3, 5, 2), "tanh"), 16, seed=5), seed=5)
+    assert other.converged
+    high = refine_mp(other, 40)
+    p_base = check_nfa(converged, alpha=0.5, threshold=0.0, layers=[1]).layers[0].score.pearson
+    p_other = check_nfa(high, alpha=0.5, threshold=0.0, layers=[1]).layers[0].score.pearson
+    base = converged if p_base < p_other else refine_mp(other, 20)
+    threshold = (p_base + p_other) / 2
+    assert abs(p_base - p_other) > 1e-3
+    monkeypatch.setattr(nfa_mod, "refine_mp", lambda result, dps: high
+                        if p_base < p_other else refine_mp(converged, dps))  # fmt: skip
+    out = check_nfa(base, alpha=0.5, threshold=threshold, layers=[1])
+    layer = out.layers[0]
+    assert out.verdict is Verdict.INCONCLUSIVE and layer.verdict is Verdict.INCONCLUSIVE
+    assert layer.reason.startswith("Pearson ") and "< threshold" in layer.reason
+    assert "; NOT confirmed at 40 digits (Pearson" in layer.reason
