@@ -250,6 +250,10 @@ def _layer_verdict(
             f"{tol:.3g} that F2 allows at the certified gradient, so the gradient is larger "
             "than certified: not treated as a stationary point"
         )
+    if feat.nfm_norm == 0 and defect == 0:  # W = 0 exactly: exact, whatever the tolerance
+        return Verdict.NUMERICALLY_CONSISTENT, (
+            "trivially: W = 0, so W^T W = 0 = FACT (a trivial stationary point)"
+        )
     if not tol <= MAX_TOLERANCE_REL * feat.nfm_norm:
         return Verdict.INCONCLUSIVE, (
             f"tolerance {tol:.3g} (F2 at the certified gradient + rounding) exceeds "
@@ -257,10 +261,6 @@ def _layer_verdict(
             "precision cannot resolve FACT here"
         )
     if defect <= tol:
-        if feat.nfm_norm == 0:
-            return Verdict.NUMERICALLY_CONSISTENT, (
-                "trivially: W = 0, so W^T W = 0 = FACT (a trivial stationary point)"
-            )
         return Verdict.NUMERICALLY_CONSISTENT, (
             f"defect {defect:.3g} <= tolerance {tol:.3g} (F2 at the certified gradient + rounding)"
         )

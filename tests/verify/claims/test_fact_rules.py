@@ -77,10 +77,11 @@ def test_layers_numbers_and_reasons(converged: TrainResult) -> None:
     assert [x.layer for x in out.layers] == [1, 2] and out.formula == "F1"
     for x in out.layers:
         assert x.rel_error == pytest.approx(x.defect / x.nfm_norm, rel=1e-12)
-        assert x.reason.startswith("defect ") and "(F2 bound + rounding)" in x.reason
+        assert x.reason.startswith("defect ")
+        assert "(F2 at the certified gradient + rounding)" in x.reason
     planted = check_fact(converged, formula="sign_flipped", recheck=False)
     assert all(" > tolerance " in x.reason for x in planted.layers)
-    assert all(x.reason.endswith("at a certified stationary point") for x in planted.layers)
+    assert all(x.reason.endswith("at a certified point") for x in planted.layers)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,8 @@ def test_f2_verdict_boundary(converged: TrainResult, factor: float, expected: Ve
     from verify.engine.network import FLOAT64
 
     feats = layer_features(converged.problem, converged.theta)
-    tols = [fact_mod._rounding_tolerance(converged, f, FLOAT64) for f in feats]
+    bounds = fact_mod.fact_bounds(converged.problem, converged.theta, FLOAT64)
+    tols = [b.f2_residual_rounding for b in bounds]
     fake = [
         type(f)(**{**f.__dict__, "f2_residual": factor * t})
         for f, t in zip(feats, tols, strict=True)
