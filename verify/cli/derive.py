@@ -12,6 +12,7 @@ import json
 
 from theory._errors import bad_input
 from theory._options import ACTIVATIONS, ARCHITECTURES
+from verify.cli.verify import exit_status
 
 FORMATS = ("text", "latex", "json")
 
@@ -94,4 +95,4 @@ def _run_fact(args: argparse.Namespace) -> int:
         print(latex_document([d.to_latex() for d in result.all], result.f1.claim.name, command))
     else:
         print(result.to_text())
-    return 0 if result.verdict.supports else 1
+    return exit_status(result.verdict)

@@ -1,4 +1,4 @@
-"""The report's entry "FACT holds at the same certified quadratic witness" shows its own evidence."""
+"""The report's entry "FACT holds at the same certified quadratic witness": its own evidence."""
 
 from __future__ import annotations
 
