@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.deep_linear.balance import derive_d1
-from theory.deep_linear.nfa import derive_nfa_deep_linear
+from theory.deep_linear.optimality import derive_nfa_deep_linear
 from theory.fact import derive_fact
 from theory.kernel_expansion import derive_fact_expansion
 from theory.typeset.ascii_math import GREEK, SPECIAL

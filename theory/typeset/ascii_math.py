@@ -180,7 +180,7 @@ _TEXTLIKE = ("punct", "other", "abbr", "text-op")
 
 def _strong(tok: Tok) -> bool:
     """A token that is maths on its own (module docstring); primes alone do not count ('fact')."""
-    if tok.kind == "close":
+    if tok.kind in ("close", "num"):  # "(...)^T", "1^T" (the all-ones vector transposed)
         return bool(tok.sub or tok.sup)
     if tok.kind != "word":
         return False

@@ -37,7 +37,7 @@ def test_fact_document_structure(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc.startswith(r"\documentclass") and doc.rstrip().endswith(r"\end{document}")
     assert doc.count(r"\begin{align*}") == 4  # F1, F2, F4, F5
     assert r"\mathrm{FACT}" in doc and "F A C T" not in doc
-    assert r"\intertext{\small 6. chain rule: $h$ enters only through $z$" in doc
+    assert r"\intertext{\small 7. chain-rule lemma: " in doc and "\\checkmark" in doc
     assert r"\textasciicircum" not in doc and "grad\\_" not in doc  # no ASCII maths left
 
 
