@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from theory._errors import InputError
 from verify.base.blas import set_blas_threads
+from verify.base.malloc import tune_allocator
 from verify.base.version import __version__
 
 # one BLAS thread unless the environment says otherwise (why: verify/base/blas.py); this must happen
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_allocator()  # keep NumPy temporaries in the heap (why and measured: verify/base/malloc.py)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
