@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.sparse import linalg as sla
 
+from verify.engine.backprop import hvp_many
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp
 from verify.engine.result import HessianSummary
 
@@ -63,14 +63,18 @@ def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> f
 
 
 def dense_hessian(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Float64 Hessian of L_lam, column by column from exact Hessian-vector products."""
+    """Float64 Hessian of L_lam from exact Hessian-vector products, a block of columns at a time."""
     p = problem.net.n_params
     H = np.empty((p, p))
-    e = np.zeros(p)
-    for j in range(p):
-        e[j] = 1.0
-        H[:, j] = hvp(problem, theta, e)
-        e[j] = 0.0
+    # why this block size: the stacked R-operator holds ~ block * n * width numbers per array;
+    # 2^22 of them (32 MiB) keeps it in memory budget and amortises the Python overhead
+    block = max(1, min(p, (1 << 22) // max(1, problem.n * max(problem.net.sizes))))
+    eye = np.eye(block)
+    for j in range(0, p, block):
+        k = min(block, p - j)
+        E = np.zeros((k, p))
+        E[:, j : j + k] = eye[:k, :k]
+        H[j : j + k] = hvp_many(problem, theta, E)
     return (H + H.T) / 2
 
 
@@ -157,6 +161,8 @@ def hessian_summary(
         ev = np.linalg.eigvalsh(dense_hessian(problem, theta) if H is None else H)
         lo, hi = float(ev[0]), float(ev[-1])
     else:
+        from scipy.sparse import linalg as sla  # only here: its import costs 0.3 s CPU
+
         op = _hess_operator(problem, theta)
         try:  # why tol 1e-6: the summary needs a few digits, not the eigenvalues to full precision
             hi = float(sla.eigsh(op, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0])
@@ -181,7 +187,9 @@ def hessian_summary(
     return HessianSummary(name, p, lo, hi, near, sym, dead, tol, kind)
 
 
-def _hess_operator(problem: Problem, theta: np.ndarray) -> sla.LinearOperator:
+def _hess_operator(problem: Problem, theta: np.ndarray) -> Any:
+    from scipy.sparse import linalg as sla
+
     p = problem.net.n_params
     return sla.LinearOperator((p, p), matvec=lambda v: hvp(problem, theta, v), dtype=np.float64)
 
