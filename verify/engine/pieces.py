@@ -36,6 +36,16 @@ A point where a live pre-activation sits at a kink is not certified: status ``on
 the usual end of training a ReLU network with weight decay: a unit's hyperplane is pinned at a
 sample whose activation would raise the loss while the other samples pull it across (a convex
 kink), a non-differentiable local minimum. F1 assumes a differentiable stationary point.
+
+Nothing nearby is certifiable then: near a convex kink each adjacent piece's stationary point lies
+across the kink, so re-assigning the pinned pairs to either side only moves the problem; and
+switching the pinned units off (weights 0, where L_lam stays differentiable) and training on was
+tried and dropped: the smaller networks end on new kinks round after round, and the only points
+certified that way had all weights decayed to ~1e-100, a trivial stationary point where F1 reads
+0 = 0.
+
+Exact zeros that are not kinks (:func:`structural_zeros`): without biases, a sample on which every
+unit of the layer below is off has h_i = 0 and z_ij = 0 for every unit j, identically near theta.
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ __all__ = [
     "piece_report",
     "refine_piecewise",
     "settle",
+    "structural_zeros",
 ]
 
 #: activations that are smooth except where a pre-activation equals one of these values
@@ -143,6 +154,21 @@ def settle(problem: Problem, theta: np.ndarray) -> np.ndarray:
     return theta
 
 
+def structural_zeros(problem: Problem, h: np.ndarray) -> np.ndarray:
+    """Samples whose input to a layer is exactly 0 (every unit below off on them), no bias.
+
+    Their pre-activations z_ij = w_j . h_i are exactly 0 but not kinks: each component of h_i is
+    either the output of a unit strictly inactive on sample i (0 on a neighbourhood; the piece
+    test checks that margin at the layer below) or of a dead unit settled to zero weights
+    (O(eps) under an eps perturbation, entering through outgoing weights that are O(eps) too), so
+    z_ij = O(eps^2) and relu(z_ij) is differentiable with derivative 0 there. With biases
+    z_ij = b_j moves to first order, so nothing is excluded. Without this, every such pair read
+    as a live pre-activation at exactly 0: a kink that is not there."""
+    if problem.net.bias:
+        return np.zeros(h.shape[0], dtype=bool)
+    return np.asarray(np.all(h == 0, axis=1))
+
+
 @dataclass
 class Reduction:
     """The network with its dead units removed, and the maps between the two parameter vectors.
@@ -221,7 +247,8 @@ def piece_report(problem: Problem, theta: Array, be: Backend = FLOAT64) -> Piece
         dead_at_kink += int((dead & (z.max(axis=0) == 0)).sum())
         live_units.append(int((~dead).sum()))
         need = 2 * (np.abs(dz) + err)
-        az = np.where(dead[None, :], np.inf, np.abs(z))
+        off = dead[None, :] | structural_zeros(problem, h)[:, None]  # not kinks (docstrings)
+        az = np.where(off, np.inf, np.abs(z))
         failing += int((az <= need).sum())
         # a lower bound on the exact |z| (less its rounding, and less the rounding to float64 of
         # an mpmath z): the reported distance is guaranteed

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from verify.claims.checks import check_fact
 from verify.claims.features import layer_features
 from verify.engine.lbfgs import lbfgs
-from verify.engine.network import MLP, backprop, mp_backend
+from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import grad64, newton_step
-from verify.engine.pieces import Reduction, pattern, piece_report, settle
+from verify.engine.pieces import Reduction, pattern, piece_report, settle, structural_zeros
 from verify.engine.train import Status, evaluate, refine_mp, synthetic_problem, train
 
 MP = mp_backend(50)
@@ -127,6 +127,31 @@ def test_relu_at_50_digits_with_a_dead_unit() -> None:
     assert check.verdict.value == "NUMERICALLY_CONSISTENT" and check.precision.startswith("50")
 
 
+def test_a_sample_switched_off_below_is_not_a_kink() -> None:
+    """F1 (ReLU, no bias): a sample on which every unit of layer 1 is off has z = 0 exactly in
+    layer 2, identically near theta: L_lam is differentiable there (central differences match
+    the gradient) and the piece report does not count those zeros as kinks."""
+    net = MLP((4, 3, 3, 2), "relu")
+    base = synthetic_problem(net, 16, seed=5)
+    theta = net.init(5)
+    w1 = net.unflatten(theta)[0][0]
+    X = base.X.copy()
+    X[0] = -np.linalg.pinv(w1) @ np.ones(3)  # w1 @ x_0 = -1: every layer-1 unit off on sample 1
+    problem = Problem(net, X, base.Y, base.loss, base.lam, base.decay_bias)
+    z2 = backprop(problem, theta).zs[1]
+    assert not z2[0].any() and structural_zeros(problem, np.maximum(problem.X @ w1.T, 0))[0]
+    rep = piece_report(problem, theta)
+    assert rep.closest is not None and rep.closest[1] != 0 and rep.kink_distance > 1e-8
+    g, rng = backprop(problem, theta).grad, np.random.default_rng(0)
+    for _ in range(3):
+        v = rng.standard_normal(theta.size)
+        # why 1e-6 and 1e-6: central differences err by O(eps^2) ~ 1e-12 plus rounding
+        # u |L| / eps ~ 1e-10; a kink in the direction v would err by O(1)
+        eps = 1e-6
+        fd = backprop(problem, theta + eps * v).value - backprop(problem, theta - eps * v).value
+        assert abs(fd / (2 * eps) - g @ v) <= 1e-6 * max(1.0, abs(g @ v))
+
+
 def _relu_problems() -> st.SearchStrategy:
     return st.tuples(
         st.integers(2, 4),  # d
@@ -163,11 +188,14 @@ def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tu
     assert rep.inside and rep.kink_distance > 0
     zs = backprop(problem, MP.asarray(result.theta), MP).zs[:-1]
     params = problem.net.unflatten(result.theta)
+    h = problem.X
     for layer, z in enumerate(zs):
         z = MP.to_float(z)
         dead = rep.dead_units[layer]
         live = np.setdiff1d(np.arange(z.shape[1]), dead)
-        assert (np.abs(z[:, live]) >= rep.kink_distance).all()  # (a)
+        rows = ~structural_zeros(problem, h)  # inputs exactly 0: z = 0 on a neighbourhood
+        assert (np.abs(z[np.ix_(rows, live)]) >= rep.kink_distance).all()  # (a)
+        h = np.maximum(z, 0.0)
         assert (z[:, dead] <= 0).all()
         assert not params[layer][0][dead].any() and not params[layer + 1][0][:, dead].any()  # (b)
     for feat in layer_features(problem, result.theta):  # (c): FACT from the weights, F2 + rounding
