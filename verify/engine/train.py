@@ -242,14 +242,15 @@ _REMEDIES = {
     Status.CONVERGED: "",
     Status.MAX_ITER: (
         "raise max_iter (--max-iter), increase lam (weight decay conditions the problem), or use "
-        "a smaller network; for ReLU avoid pre-activations at the kink (add --bias or change "
-        "seed); with undecayed biases a quadratic network may have no minimiser (decay_bias)"
+        "a smaller network; with undecayed biases a quadratic network may have no minimiser "
+        "(decay_bias)"
     ),
     Status.DIVERGED: "increase lam or standardise the data",
     Status.ON_KINK: (
         "F1 needs a differentiable stationary point: use a smooth activation (softplus, gelu, "
-        "tanh), or for ReLU a smaller width, --bias, a larger --lam or another --seed, so that "
-        "no hidden unit's hyperplane is pinned at a sample"
+        "tanh); with ReLU only narrow networks usually end inside a smooth piece (--width 2 "
+        "certifies at the defaults; of 32 runs of the (4, 16, 16, 2) network over seeds, bias "
+        "and loss, none did)"
     ),
     Status.NOT_STATIONARY: (
         "train these weights to convergence (factcheck check --refine, or more iterations of "
