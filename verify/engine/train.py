@@ -235,7 +235,9 @@ def _newton_piecewise(
     if red is not None:
         hnorm = hessian_norm(sub, x)
     x, k, certified, left = newton64(sub, x, steps, history, hnorm, deadline, inside)
-    return (red.embed(x) if red is not None else x), k, certified, left
+    # settled again: Newton leaves rounding-level weights on dead units when nothing was removed
+    # (a whole layer dead); they change no output, so the point stays certified
+    return (red.embed(x) if red is not None else settle(problem, x)), k, certified, left
 
 
 _REMEDIES = {
