@@ -25,6 +25,8 @@ from verify.engine.hessian import DENSE_MAX, _eig_solver, dense_hessian, gradien
 from verify.engine.krylov import minres
 from verify.engine.objective64 import value_and_grad
 from verify.engine.problem import Problem
+from verify.engine.rounding import floor_ratio, safe_norm
+from verify.engine.switched_off import snap_switched_off
 
 __all__ = ["NonFinite", "grad64", "newton64", "newton_step"]
 
@@ -88,13 +90,13 @@ def newton_step(problem: Problem, theta: np.ndarray, g: np.ndarray) -> np.ndarra
 
 def newton64(
     problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
-    hnorm: float, deadline: float = float("inf"), inside: Inside | None = None,
+    deadline: float = float("inf"), inside: Inside | None = None,
 ) -> tuple[np.ndarray, int, bool, bool]:  # fmt: skip
     """Newton steps (module docstring). Returns (theta, steps taken, certified, left), where
     ``left`` says that the last step was refused because it left the piece."""
     left = False
     for k in range(steps):
-        gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+        gn, floor = gradient_floor(problem, theta)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
             return theta, k, True, False
         if time.perf_counter() > deadline:
@@ -109,7 +111,7 @@ def newton64(
             for p in _trials(problem, theta, g, deadline, rtol):
                 cand = theta + p
                 try:
-                    gn_new = float(np.linalg.norm(grad64(problem, cand)[1]))
+                    gn_new = safe_norm(grad64(problem, cand)[1])
                 except NonFinite:
                     continue
                 # why halve: inside Newton's basin each step roughly squares the relative
@@ -124,8 +126,15 @@ def newton64(
                 history.append(("newton", gn_new))
                 break
             else:
-                return theta, k, gn <= floor, left
+                snapped = snap_switched_off(problem, theta)
+                if snapped is None:
+                    return theta, k, gn <= floor, left
+                gn_new, floor_new = gradient_floor(problem, snapped)
+                if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
+                    return theta, k, gn <= floor, left
+                theta = snapped  # switched-off units set to 0 (verify/engine/switched_off.py)
+                history.append(("snap", gn_new))
         except _OutOfTime:  # the time budget ran out inside a Krylov solve
             return theta, k, gn <= floor, left
-    gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+    gn, floor = gradient_floor(problem, theta)
     return theta, steps, gn <= floor, left

@@ -27,15 +27,13 @@
    then mpmath with its eigendecomposition at full precision), several eigenvalue cut-offs tried
    per step, the best kept, and a few non-monotone steps allowed.
 
-Certified means: the computed gradient norm is at or below its own rounding floor
-``u * (k * G + ||H|| ||theta||)``. Here u is the unit roundoff; k = n + depth * max_width the
-longest chain of summations (Higham's gamma_k bound for inner products of length k, summed over
-the layers of backprop); G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta|| the size of the
-terms that cancel in the gradient; and ||H|| ||theta|| u the change of the gradient when theta
-moves by its own representation error u ||theta|| (even the stationary point rounded to the
-working precision has a gradient that large). Below that level the computed gradient is
-indistinguishable from zero at that precision. A result that is not certified is never turned
-into a verdict other than INCONCLUSIVE.
+Certified means: every entry of the computed gradient lies within its own rounding floor, a
+forward error bound computed alongside the gradient from the magnitudes of the terms summed
+(:mod:`verify.engine.rounding`, derivation there). Below it the computed gradient is
+indistinguishable from zero at that precision, and the exact gradient at the point is at most
+twice the floor, entry by entry. For ReLU the same floor is used, and the point must also be
+certified inside one smooth piece (:mod:`verify.engine.pieces`). A result that is not certified
+is never turned into a verdict other than INCONCLUSIVE.
 
 The Hessian spectrum summary (``spectrum``) is not used by any verdict. "auto" computes it
 only where it is cheap (a dense eigendecomposition below :data:`SPECTRUM_AUTO_FLOPS`); otherwise
@@ -61,6 +59,7 @@ from verify.engine.hessian import (
     LANCZOS_MAX,
     dense_hessian,
     gradient_floor,
+    handover_scale,
     hessian_norm,
     hessian_summary,
     mp_hessian,
@@ -68,11 +67,13 @@ from verify.engine.hessian import (
 )
 from verify.engine.lbfgs import lbfgs
 from verify.engine.memory import check_network_memory
-from verify.engine.network import FLOAT64, MLP, Problem, backprop, mp_backend
+from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import NonFinite, grad64, newton64
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.pieces import Reduction, is_piecewise, pattern, piece_report, settle
 from verify.engine.result import HessianSummary, Status, TrainResult
+from verify.engine.rounding import floor_ratio, safe_norm
+from verify.engine.scaling import scaling_hint
 
 __all__ = [
     "DENSE_MAX",
@@ -186,9 +187,7 @@ def _train(
     stall = 500 if piecewise else None
     try:
         grad64(problem, theta)
-        hnorm = hessian_norm(problem, theta)
-        gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
-        handover = newton_from * floor / FLOAT64.unit_roundoff  # newton_from * gradient scale
+        handover = newton_from * handover_scale(problem, theta)  # newton_from * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:
@@ -196,14 +195,11 @@ def _train(
             run = lbfgs(lambda t: grad64(problem, t), theta, gtol=handover, maxiter=budget,
                         deadline=deadline, stall=stall)  # fmt: skip
             theta, iterations = run.x, iterations + run.nit
-            history.append(("lbfgs", float(np.linalg.norm(run.g))))
+            history.append(("lbfgs", safe_norm(run.g)))
             if np.linalg.norm(theta) > 1e8:
                 status, reason = Status.DIVERGED, f"||theta|| = {np.linalg.norm(theta):.3g}"
                 break
-            hnorm = hessian_norm(problem, theta)
-            theta, k, certified, left = newton(
-                problem, theta, newton_steps, history, hnorm, deadline
-            )
+            theta, k, certified, left = newton(problem, theta, newton_steps, history, deadline)
             steps += k
             if certified:
                 status = Status.CONVERGED
@@ -220,7 +216,7 @@ def _train(
 
 def _newton_piecewise(
     problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
-    hnorm: float, deadline: float,
+    deadline: float,
 ) -> tuple[np.ndarray, int, bool, bool]:  # fmt: skip
     """Newton on the smooth piece of a ReLU network (:mod:`verify.engine.pieces`): dead units
     switched off exactly and removed, steps that change the activation pattern refused."""
@@ -232,9 +228,7 @@ def _newton_piecewise(
     def inside(old: np.ndarray, cand: np.ndarray) -> bool:
         return all(np.array_equal(a, b) for a, b in zip(ref, pattern(sub, cand), strict=True))
 
-    if red is not None:
-        hnorm = hessian_norm(sub, x)
-    x, k, certified, left = newton64(sub, x, steps, history, hnorm, deadline, inside)
+    x, k, certified, left = newton64(sub, x, steps, history, deadline, inside)
     # settled again: Newton leaves rounding-level weights on dead units when nothing was removed
     # (a whole layer dead); they change no output, so the point stays certified
     return (red.embed(x) if red is not None else settle(problem, x)), k, certified, left
@@ -281,12 +275,12 @@ def _finish(
                 status = Status.ON_KINK
     done = f"after {iterations} L-BFGS iterations and {steps} Newton steps"
     if status is Status.CONVERGED:
-        reason = f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} {done}"
-    elif status is Status.MAX_ITER:
         reason = (
-            f"||grad L_lam|| = {gn:.3g} stayed above its rounding floor {floor:.3g} "
-            f"({gn / floor:.3g} times) {done}"
+            f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
+            f"floor) {done}"
         )
+    elif status is Status.MAX_ITER:
+        reason = f"{above_floor(gn, floor)} {done}"
     elif status is Status.ON_KINK:
         reason = f"||grad L_lam|| = {gn:.3g} (rounding floor {floor:.3g}) {done}"
     if pieces is not None:
@@ -308,8 +302,12 @@ def _finish(
         p = problem.net.n_params
         summary = HessianSummary("not computed (costly here; ask with spectrum='lanczos')", p,
                                  None, None, None, 0, 0, None, "unknown")  # fmt: skip
+    remedy = _REMEDIES[status]
+    hint = "" if status is Status.CONVERGED else scaling_hint(problem, theta)
+    if hint:  # badly scaled data or weights (verify/engine/scaling.py)
+        remedy = f"{hint}; otherwise {remedy}"
     result = TrainResult(
-        problem, theta, status, reason, _REMEDIES[status], gn, floor, value, iterations, steps,
+        problem, theta, status, reason, remedy, gn, floor, value, iterations, steps,
         time.perf_counter() - start, summary, history=history, pieces=pieces,
     )  # fmt: skip
     if dps is not None and status is Status.CONVERGED:
@@ -343,14 +341,29 @@ def evaluate(problem: Problem, theta: np.ndarray, spectrum: str = "auto") -> Tra
     try:
         grad64(problem, theta)
     except NonFinite:
-        return _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum, None)
+        result = _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum, None)
+        result.reason = "the loss or its gradient at the given point is not finite (overflow)"
+        return result
     gn, floor = gradient_floor(problem, theta)
     if gn <= floor:
         return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None)
     result = _finish(problem, theta, Status.NOT_STATIONARY, "", 0, 0, [], start, spectrum, None)
     if result.status is Status.NOT_STATIONARY:
-        result.reason = (
-            f"the given point is not stationary: ||grad L_lam|| = {gn:.3g} is {gn / floor:.3g} "
-            f"times its rounding floor {floor:.3g}"
-        ) + ("; " + result.pieces.text() if result.pieces is not None else "")
+        result.reason = (f"the given point is not stationary: {above_floor(gn, floor)}") + (
+            "; " + result.pieces.text() if result.pieces is not None else ""
+        )
     return result
+
+
+def above_floor(gn: float, floor: float) -> str:
+    """Why a gradient is not certified: the worst entry's multiple of its own floor."""
+    ratio = floor_ratio(gn, floor)
+    if not np.isfinite(ratio):
+        return (
+            f"||grad L_lam|| = {gn:.3g}, and the gradient or its rounding floor is not finite "
+            "(float64 overflowed)"
+        )
+    return (
+        f"||grad L_lam|| = {gn:.3g} is above its rounding floor {floor:.3g}: an entry is "
+        f"{ratio:.3g} times its own floor"
+    )

@@ -83,7 +83,7 @@ def test_newton_refuses_a_step_that_leaves_the_piece() -> None:
     import verify.engine.train as train_module
 
     history: list[tuple[str, float]] = []
-    theta, _, _, _ = train_module._newton_piecewise(problem, start, 1, history, 1.0, float("inf"))
+    theta, _, _, _ = train_module._newton_piecewise(problem, start, 1, history, float("inf"))
     assert not np.allclose(theta, cand)  # the full step was refused (a damped one may be taken)
     after = pattern(problem, theta)
     assert all((a == b).all() for a, b in zip(before, after, strict=True))
