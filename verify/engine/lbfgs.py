@@ -123,7 +123,14 @@ def lbfgs(
     nfev, mem = 1, _Memory(m, x.size)
     best, best_at = float("inf"), 0
     for nit in range(maxiter):
-        gn = float(np.linalg.norm(g))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            gn = float(np.linalg.norm(g))
+            d = -mem.apply(g)
+            slope = float(g @ d)
+        if not (np.isfinite(gn) and np.isfinite(slope)):
+            # float64's range is exhausted (weights or gradients near 1e150 and beyond): nothing
+            # more to gain here; the caller's floor and scaling checks say why
+            return LbfgsResult(x, f, g, nit, nfev, "line search")
         if gn <= gtol:
             return LbfgsResult(x, f, g, nit, nfev, "gtol")
         if gn <= best / 2:
@@ -132,8 +139,6 @@ def lbfgs(
             return LbfgsResult(x, f, g, nit, nfev, "stall")
         if time.perf_counter() > deadline:
             return LbfgsResult(x, f, g, nit, nfev, "deadline")
-        d = -mem.apply(g)
-        slope = float(g @ d)
         if not slope < 0:  # not a descent direction (rounding in the memory): restart
             mem = _Memory(m, x.size)
             d, slope = -g, -gn * gn
