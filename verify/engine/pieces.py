@@ -146,8 +146,14 @@ def _dead(problem: Problem, theta: Array, be: Backend = FLOAT64) -> list[np.ndar
 
 def settle(problem: Problem, theta: np.ndarray) -> np.ndarray:
     """``theta`` with every dead unit's incoming and outgoing weights (and its bias, if decayed or
-    positive) set to exactly 0: the exact Newton step on that block (module docstring)."""
+    positive) set to exactly 0: the exact Newton step on that block (module docstring).
+
+    Without weight decay (lam = 0) nothing changes: a dead unit's gradient is then exactly 0 at
+    any weights, so they are already stationary and zeroing them would change W^T W (the
+    dead-unit counterexample to the NFA relies on them)."""
     theta = np.array(theta, dtype=np.float64)
+    if problem.lam == 0:
+        return theta
     params = problem.net.unflatten(theta)  # views into theta
     for layer, dead in enumerate(_dead(problem, theta)):
         (w, b), (w_next, _) = params[layer], params[layer + 1]
