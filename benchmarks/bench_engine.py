@@ -57,23 +57,25 @@ class Target:
     mib: float | None = None  # memory goal
 
 
+# fmt: off
 TARGETS = [
     Target("std", "tanh 20-64-1, n=256 (1,344 p.)", STD, "certified, <= 1 s", 1.0, True),
     Target("relu", "ReLU 20-64-1, n=256 (1,344 p.)", [*STD, "--activation", "relu"],
-           "certified, <= 2 s", 2.0, True),  # fmt: skip
+           "certified, <= 2 s", 2.0, True),
     Target("1e3", "tanh 100-10-1, n=2000 (1,010 p.)", [*BIG, "--width", "10"], ">= 3x today",
-           None, False),  # fmt: skip
+           None, False),
     Target("1e4", "tanh 100-100-1, n=2000 (10,100 p.)", [*BIG, "--width", "100"],
-           "<= 20 s, >= 3x today", 20.0, False),  # fmt: skip
+           "<= 20 s, >= 3x today", 20.0, False),
     Target("1e5", "tanh 100-1000-1, n=2000 (101,000 p.)", [*BIG, "--width", "1000"],
-           "<= 120 s, >= 3x today", 120.0, False),  # fmt: skip
+           "<= 120 s, >= 3x today", 120.0, False),
     Target("deep", "tanh 100-300-300-1, n=2000 (120,300 p.)",
            [*BIG, "--width", "300", "--depth", "3"], "certified, <= 180 s, <= 1 GiB", 180.0,
-           True, 1024.0),  # fmt: skip
+           True, 1024.0),
     Target("dps50", "tanh 20-48-1, n=64, 50 digits (1,008 p.)",
            ["--d", "20", "--width", "48", "--n", "64", "--outputs", "1", "--lam", "1e-3",
-            "--dps", "50"], "certified at 50 digits, <= 10 s", 10.0, True),  # fmt: skip
+            "--dps", "50"], "certified at 50 digits, <= 10 s", 10.0, True),
 ]
+# fmt: on
 
 
 def run_cli(code: Path, argv: list[str], cap: float | None) -> dict[str, Any]:
