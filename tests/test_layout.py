@@ -2,8 +2,9 @@
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < report < cli < the facade ``verify/__init__.py``. The checks read every module's source
-with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
+other) < sweep < report < cli < the facade ``verify/__init__.py``. The checks read every module's
+source with ``ast``, including imports inside functions, so a lazy import cannot hide an upward
+one.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ LAYERS: dict[str, int] = {
     "verify.deep_linear": 4,
     "verify.counterexamples": 4,
     "verify.rfm": 4,
-    "verify.report": 5,
-    "verify.cli": 6,
-    "verify": 7,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.sweep": 5,  # runs tasks from the middle layer; the report reads its stores
+    "verify.report": 6,
+    "verify.cli": 7,
+    "verify": 8,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

@@ -10,6 +10,7 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     deep_linear      gradient flow of deep linear networks (D1-D7)
     counterexamples  claims as scores, certified witnesses, search, built-in families
     rfm              Recursive Feature Machines and their experiments (K1-K3)
+    sweep            a task over a grid of parameters on dask.distributed, in a resumable store
     report           ``factcheck report``: every entry into HTML, Markdown and JSON
     cli              the ``factcheck`` command, one module per subcommand
 

@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "verify.cli.check_derivation",
     "verify.cli.counterexample",
     "verify.cli.rfm",
+    "verify.cli.sweep",
 )
 
 
