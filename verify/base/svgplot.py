@@ -200,8 +200,9 @@ def heatmap(
     for r in values:
         grid.append([])
         for v in r:
-            ok = v is not None and math.isfinite(float(v)) and not (log and float(v) <= 0)
-            grid[-1].append((math.log10(float(v)) if log else float(v)) if ok else None)
+            f = float(v) if v is not None else math.nan
+            ok = math.isfinite(f) and not (log and f <= 0)
+            grid[-1].append((math.log10(f) if log else f) if ok else None)
     finite = [v for r in grid for v in r if v is not None]
     lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     missing = sum(v is None for r in grid for v in r)

@@ -102,10 +102,16 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.workers is not None and args.workers < 1:
         raise bad_input("--workers", "be >= 1", args.workers, "Pass e.g. --workers 2.")
+    if args.scheduler is not None:
+        from verify.sweep.runner import check_address
+
+        check_address(args.scheduler)
     from verify.sweep.store import SweepStore
 
     store_path = Path(args.store or f"sweep-{spec.name}.sqlite")
-    with SweepStore(store_path) as store:
+    created = not store_path.exists()
+    store = SweepStore(store_path)
+    try:
         todo, skipped = pending(spec, store)
         where = args.scheduler or f"{min(args.workers or os.cpu_count() or 1, max(len(todo), 1))}"
         where = where if args.scheduler else f"a local cluster of {where} worker processes"
@@ -119,6 +125,15 @@ def _run(args: argparse.Namespace) -> int:
             if status is not None:
                 return status
         return _finish(args, spec, store)
+    except BaseException:
+        # nothing half written: a store this run created and never stored a point in goes
+        empty = not store.count()
+        store.close()
+        if created and empty:
+            store_path.unlink(missing_ok=True)
+        raise
+    finally:
+        store.close()
 
 
 def _execute(args: argparse.Namespace, spec: Any, store: Any, count: int) -> int | None:

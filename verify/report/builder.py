@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -96,10 +97,16 @@ def _wanted(entry: ReportEntry, only: set[str] | None) -> bool:
 
 
 def collect(
-    quick: bool = False, seed: int = 0, jobs: int = 1, only: str | None = None
+    quick: bool = False,
+    seed: int = 0,
+    jobs: int = 1,
+    only: str | None = None,
+    sweeps: Sequence[str] = (),
 ) -> list[ReportEntry]:
-    """Run every available producer; progress on stderr; entries in a fixed order."""
+    """Run every available producer; progress on stderr; entries in a fixed order. Each store
+    in ``sweeps`` adds its entries (section "Sweeps", read from the store, nothing is run)."""
     wanted = {t.strip().upper() for t in only.split(",") if t.strip()} if only else None
+    sweep_entries = _sweep_entries(sweeps)
     producers = _available(wanted)
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
@@ -115,6 +122,7 @@ def collect(
             results[k] = _run_producer(m, f, quick, seed)
             _progress(k + 1, total, section, results[k])
     entries = [e for group in results for e in group if _wanted(e, wanted)]
+    entries += [e for e in sweep_entries if _wanted(e, wanted)]
     if wanted and not entries:
         raise bad_input(
             "--only",
@@ -123,6 +131,16 @@ def collect(
             "Use tags such as F1,F2,D5 (see results.json of a full run).",
         )
     return entries
+
+
+def _sweep_entries(stores: Sequence[str]) -> list[ReportEntry]:
+    """Entries of sweep stores (``--sweep STORE``), read before any producer runs so that a bad
+    store fails at once."""
+    if not stores:
+        return []
+    from verify.sweep.report import report_entries
+
+    return [e for store in stores for e in report_entries(store)]
 
 
 def _progress(done: int, total: int, section: str, entries: list[ReportEntry] | None) -> None:
@@ -143,6 +161,7 @@ def run_report(
     only: str | None = None,
     jobs: int = 1,
     seed: int = 0,
+    sweeps: Sequence[str] = (),
 ) -> int:
     if not isinstance(jobs, int) or jobs < 1:
         raise bad_input("--jobs", "be an integer >= 1", jobs, "Pass --jobs 1 or --jobs 2.")
@@ -152,7 +171,7 @@ def run_report(
     if outdir.exists() and not outdir.is_dir():
         raise bad_input("--out", "name a directory", out, "Pass a directory path.")
     t0 = time.perf_counter()
-    entries = collect(quick=quick, seed=seed, jobs=jobs, only=only)
+    entries = collect(quick=quick, seed=seed, jobs=jobs, only=only, sweeps=sweeps)
     elapsed = time.perf_counter() - t0
     for e in entries:
         for name, blob in sorted(e.attachments.items()):

@@ -98,13 +98,11 @@ def figures(spec: SweepSpec, rows: list[Row]) -> dict[str, str]:
                 log=log,
             )
         else:
-            series = {
-                _label(others, c): (
-                    [float(xv) for xv in xs if (*c, xv) in mean],
-                    [mean[(*c, xv)] for xv in xs if (*c, xv) in mean],
-                )
-                for c in combos
-            }
+            series = {}
+            for c in combos:
+                keys = [(xv, (*c, xv)) for xv in xs]
+                have = [(float(xv), mean[k]) for xv, k in keys if k in mean]
+                series[_label(others, c)] = ([h[0] for h in have], [h[1] for h in have])
             logx = _wide([float(v) for v in xs])
             out[q] = line_plot(series, title=title, xlabel=x, ylabel=q, logy=log, logx=logx)
     return out

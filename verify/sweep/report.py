@@ -48,7 +48,7 @@ def report_entries(path: str | os.PathLike[str]) -> list[ReportEntry]:
         reason = f"a map of measurements (no claim is checked at its points); {stored}"
         theorem = False
     axes = " x ".join(spec.axes()) or "seeds"
-    figs = figures(spec, rows) or {spec.record[0]: None}
+    figs: dict[str, str | None] = {**figures(spec, rows)} or {spec.record[0]: None}
     entries = []
     for k, (q, svg) in enumerate(figs.items()):
         entries.append(

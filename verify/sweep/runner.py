@@ -2,7 +2,8 @@
 
 :func:`open_cluster` gives a ``distributed.Client``: by default on a ``LocalCluster`` of worker
 processes on 127.0.0.1, one thread each, with one BLAS thread per worker (the BLAS variables of
-verify.base.blas set in every worker's environment, also when a worker is restarted); with
+verify.base.blas set in every worker's environment, also when a worker is restarted), workers
+that ignore Ctrl-C (verify.sweep.worker: this process handles it); with
 ``scheduler="tcp://HOST:PORT"`` on a running cluster (``dask scheduler`` and ``dask worker``),
 whose workers must have this toolkit installed at the same version.
 
@@ -36,7 +37,16 @@ from verify.sweep.spec import Point, SweepSpec
 from verify.sweep.store import SweepStore
 from verify.sweep.tasks import run_point
 
-__all__ = ["DASK_MISSING", "SweepOutcome", "describe", "open_cluster", "require_dask", "run_sweep"]
+__all__ = [
+    "DASK_MISSING",
+    "SweepOutcome",
+    "check_address",
+    "describe",
+    "open_cluster",
+    "pending",
+    "require_dask",
+    "run_sweep",
+]
 
 DASK_MISSING = (
     "factcheck sweep runs its points on dask.distributed, which is not installed; install the "
@@ -52,6 +62,16 @@ def require_dask() -> None:
         raise InputError(DASK_MISSING) from None
 
 
+def check_address(scheduler: str) -> None:
+    if not _ADDRESS.match(scheduler):
+        raise bad_input(
+            "--scheduler",
+            "look like tcp://HOST:PORT",
+            scheduler,
+            "Pass the address `dask scheduler` prints.",
+        )
+
+
 @contextmanager
 def open_cluster(
     workers: int = 2, scheduler: str | None = None, connect_timeout: float = 10.0
@@ -61,13 +81,7 @@ def open_cluster(
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        if not _ADDRESS.match(scheduler):
-            raise bad_input(
-                "--scheduler",
-                "look like tcp://HOST:PORT",
-                scheduler,
-                "Pass the address `dask scheduler` prints.",
-            )
+        check_address(scheduler)
         try:
             client = Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError) as exc:
@@ -93,6 +107,7 @@ def open_cluster(
         dashboard_address=None,
         silence_logs=logging.ERROR,
         env={var: "1" for var in BLAS_VARIABLES},
+        preload=["verify.sweep.worker"],
     )
     try:
         client = Client(cluster)
