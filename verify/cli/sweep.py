@@ -113,6 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     store = SweepStore(store_path)
     try:
         todo, skipped = pending(spec, store)
+        store.set_meta("spec", spec.to_dict())  # what --show and the report draw
         where = args.scheduler or f"{min(args.workers or os.cpu_count() or 1, max(len(todo), 1))}"
         where = where if args.scheduler else f"a local cluster of {where} worker processes"
         _say(
@@ -138,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, spec: Any, store: Any, count: int) -> int | None:
     from verify.sweep.progress import Progress
-    from verify.sweep.runner import open_cluster, require_dask, run_sweep
+    from verify.sweep.runner import open_cluster, require_dask, run_sweep, worker_notes
 
     require_dask()
     workers = min(args.workers or os.cpu_count() or 1, count)
@@ -146,6 +147,8 @@ def _execute(args: argparse.Namespace, spec: Any, store: Any, count: int) -> int
     outcome = None
     try:
         with open_cluster(workers=workers, scheduler=args.scheduler) as client:
+            for note in worker_notes(client) if args.scheduler else []:
+                _say(args, "note: " + note)
             outcome = run_sweep(spec, store, client, progress=progress)
     except KeyboardInterrupt:
         pass  # during start-up or shut-down of the cluster: the store is consistent all the same

@@ -23,8 +23,14 @@ def no_leaked_processes() -> Iterator[None]:
     yield
     deadline = time.monotonic() + 20
     while True:
-        left = [p for p in me.children(recursive=True) if p.pid not in before and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE and not _helper(p)]  # fmt: skip
+        left = [
+            p
+            for p in me.children(recursive=True)
+            if p.pid not in before
+            and p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE
+            and not _helper(p)
+        ]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)

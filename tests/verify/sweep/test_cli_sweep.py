@@ -24,8 +24,20 @@ from .conftest import stored
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
 _CLI = "import sys; from verify.cli.main import main; sys.exit(main(sys.argv[1:]))"
 #: the NFA-violation example, cut to 12 points (2 activations x 3 lam x 2 widths)
-EXAMPLE = ["sweep", "nfa-violation", "--grid", "activation=tanh,quadratic", "--grid",
-           "width=4,8", "--workers", "2", "--store", "nfa.sqlite", "--out", "nfa"]  # fmt: skip
+EXAMPLE = [
+    "sweep",
+    "nfa-violation",
+    "--grid",
+    "activation=tanh,quadratic",
+    "--grid",
+    "width=4,8",
+    "--workers",
+    "2",
+    "--store",
+    "nfa.sqlite",
+    "--out",
+    "nfa",
+]
 
 
 def _count(path: Path) -> int:
@@ -40,8 +52,9 @@ def _count(path: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_DASK, reason="the sweep extra is not installed (pip install "
-                    "'.[sweep]')")  # fmt: skip
+@pytest.mark.skipif(
+    not HAVE_DASK, reason="the sweep extra is not installed (pip install '.[sweep]')"
+)
 @pytest.mark.usefixtures("no_leaked_processes")
 def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes_only_the_rest(
     tmp_path: Path,
@@ -50,9 +63,14 @@ def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes_only_the_rest(
     exit 130, whole records only, no process left; the same command again runs only the missing
     points, keeps the stored ones untouched, and writes the table and the heatmap."""
     store = tmp_path / "nfa.sqlite"
-    proc = subprocess.Popen([sys.executable, "-c", _CLI, *EXAMPLE], cwd=tmp_path,
-                            start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI, *EXAMPLE],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while _count(store) < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -72,8 +90,13 @@ def test_ctrl_c_leaves_a_consistent_store_and_a_rerun_finishes_only_the_rest(
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     before = dict(con.execute("SELECT params, finished || worker FROM points"))
     con.close()
-    again = subprocess.run([sys.executable, "-c", _CLI, *EXAMPLE], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-c", _CLI, *EXAMPLE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr
     assert f"{done} already in nfa.sqlite, {12 - done} to run" in again.stderr
     assert again.stderr.count("[nfa-violation] ") == 12 - done  # one progress line per point
@@ -93,8 +116,9 @@ def test_without_dask_the_message_names_the_extra(
     """N2: without dask.distributed, `factcheck sweep` exits 2 with one line naming
     pip install '.[sweep]'; --show of a store and --list need no dask."""
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now fails
-    code = main(["sweep", "--task", "verify-fact", "--store", str(tmp_path / "s.sqlite"),
-                 "--quiet"])  # fmt: skip
+    code = main(
+        ["sweep", "--task", "verify-fact", "--store", str(tmp_path / "s.sqlite"), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "pip install '.[sweep]'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s.sqlite").exists()
@@ -158,7 +182,11 @@ def test_spec_and_store_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert notes.read_text() == "my notes\n" * 100
     err = capsys.readouterr().err.splitlines()
     assert [line.split(":")[2].strip().split()[0] for line in err] == [
-        "SPEC", "--task", "SPEC", "STORE"]  # fmt: skip
+        "SPEC",
+        "--task",
+        "SPEC",
+        "STORE",
+    ]
 
 
 @pytest.mark.skipif(not HAVE_DASK, reason="the sweep extra is not installed")
@@ -166,8 +194,16 @@ def test_unreachable_scheduler_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """N2: --scheduler naming a port where nothing listens: exit 2, what to start."""
-    argv = ["sweep", "--task", "verify-fact", "--store", str(tmp_path / "s.sqlite"), "--quiet",
-            "--scheduler", "tcp://127.0.0.1:9"]  # fmt: skip
+    argv = [
+        "sweep",
+        "--task",
+        "verify-fact",
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--quiet",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    ]
     assert main(argv) == 2
     assert "must be a running dask scheduler" in capsys.readouterr().err
     assert not (tmp_path / "s.sqlite").exists()  # the new store it had opened is removed

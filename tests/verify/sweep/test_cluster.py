@@ -19,7 +19,13 @@ pytest.importorskip(
 )
 
 from verify.cli.main import main  # noqa: E402
-from verify.sweep.runner import open_cluster, pending, run_sweep  # noqa: E402
+from verify.sweep.runner import (  # noqa: E402
+    WORKER_CONFIG,
+    open_cluster,
+    pending,
+    run_sweep,
+    worker_notes,
+)
 from verify.sweep.spec import SweepSpec  # noqa: E402
 from verify.sweep.store import SweepStore  # noqa: E402
 from verify.sweep.tasks import run_point  # noqa: E402
@@ -31,11 +37,15 @@ pytestmark = pytest.mark.usefixtures("no_leaked_processes")
 
 def _spec(widths: list[int]) -> SweepSpec:
     """verify fact on tiny networks (d 3, n 12, one output): a few hundredths of a second each."""
-    return SweepSpec.from_mapping({
-        "name": "tiny", "task": "verify-fact", "seeds": [0, 1],
-        "grid": {"lam": [1e-2, 1e-1], "width": widths},
-        "fixed": {"d": 3, "n": 12, "outputs": 1},
-    })  # fmt: skip
+    return SweepSpec.from_mapping(
+        {
+            "name": "tiny",
+            "task": "verify-fact",
+            "seeds": [0, 1],
+            "grid": {"lam": [1e-2, 1e-1], "width": widths},
+            "fixed": {"d": 3, "n": 12, "outputs": 1},
+        }
+    )
 
 
 def _in_process(spec: SweepSpec) -> dict[str, dict]:
@@ -51,6 +61,7 @@ def test_local_cluster_runs_every_point_once_and_a_rerun_runs_none(tmp_path: Pat
         assert len(client.scheduler_info()["workers"]) == 2
         env = client.run(lambda: os.environ.get("OPENBLAS_NUM_THREADS"))
         assert set(env.values()) == {"1"}  # one BLAS thread per worker
+        assert worker_notes(client) == []  # and no MALLOC_TRIM_THRESHOLD_ (4x slower)
         out = run_sweep(spec, store, client)
         assert (out.total, out.skipped, out.stored, out.errors) == (8, 0, 8, [])
         again = run_sweep(spec, store, client)
@@ -111,11 +122,32 @@ def test_scheduler_option_gives_the_same_store_as_a_local_cluster(tmp_path: Path
     spec_file = tmp_path / "tiny.toml"
     spec_file.write_text(_spec([2, 3]).to_toml())
     local, remote = tmp_path / "local.sqlite", tmp_path / "remote.sqlite"
-    assert main(["sweep", str(spec_file), "--workers", "2", "--store", str(local), "--quiet",
-                 "--out", str(tmp_path / "local")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sweep",
+                str(spec_file),
+                "--workers",
+                "2",
+                "--store",
+                str(local),
+                "--quiet",
+                "--out",
+                str(tmp_path / "local"),
+            ]
+        )
+        == 0
+    )
     info = tmp_path / "scheduler.json"
-    common: dict[str, Any] = {"start_new_session": True, "stdout": subprocess.DEVNULL,
-                              "stderr": subprocess.DEVNULL}  # fmt: skip
+    # the workers get the config file the README gives (no MALLOC_TRIM_THRESHOLD_, one BLAS thread)
+    (tmp_path / "dask").mkdir()
+    (tmp_path / "dask" / "sweep.yaml").write_text(WORKER_CONFIG)
+    common: dict[str, Any] = {
+        "start_new_session": True,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "env": {**os.environ, "DASK_CONFIG": str(tmp_path / "dask")},
+    }
     scheduler = subprocess.Popen(
         [
             _dask(),
@@ -156,8 +188,23 @@ def test_scheduler_option_gives_the_same_store_as_a_local_cluster(tmp_path: Path
 
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
-        assert main(["sweep", str(spec_file), "--scheduler", address, "--store", str(remote),
-                     "--quiet", "--out", str(tmp_path / "remote")]) == 0  # fmt: skip
+            assert worker_notes(client) == []
+        assert (
+            main(
+                [
+                    "sweep",
+                    str(spec_file),
+                    "--scheduler",
+                    address,
+                    "--store",
+                    str(remote),
+                    "--quiet",
+                    "--out",
+                    str(tmp_path / "remote"),
+                ]
+            )
+            == 0
+        )
     finally:
         if workers is not None:
             _stop(workers)

@@ -40,8 +40,14 @@ def test_toml_spec_gives_every_point_with_full_parameters(tmp_path: Path) -> Non
     assert spec.size() == len(points) == 2 * 3 * 2
     assert spec.axes() == ["activation", "lam"]
     first = points[0].params
-    assert first == {**get_task("verify-nfa").defaults(), "activation": "tanh", "lam": 1e-3,
-                     "width": 3, "bias": True, "seed": 0}  # fmt: skip
+    assert first == {
+        **get_task("verify-nfa").defaults(),
+        "activation": "tanh",
+        "lam": 1e-3,
+        "width": 3,
+        "bias": True,
+        "seed": 0,
+    }
     assert [p.params["seed"] for p in points[:2]] == [0, 1]
     # an int given for a float parameter is stored as a float: lam = 1 and lam = 1.0 are one point
     assert points[-1].params["lam"] == 1.0 and isinstance(points[-1].params["lam"], float)

@@ -28,7 +28,9 @@ def test_a_point_is_stored_once(tmp_path: Path) -> None:
         assert store.record("t", '{"a":1}', "2.0", REC)  # another version is another point
         rows = store.rows()
         assert [(r.version, r.record["reason"], r.worker) for r in rows] == [
-            ("1.0", "ok", "h:1"), ("2.0", "ok", None)]  # fmt: skip
+            ("1.0", "ok", "h:1"),
+            ("2.0", "ok", None),
+        ]
         assert store.finished("t", "1.0") == {'{"a":1}'}
         assert store.finished("t", "3.0") == set()
 
@@ -114,8 +116,9 @@ def test_a_writer_killed_at_a_random_moment_leaves_whole_records(tmp_path: Path)
     the store passes SQLite's integrity check (seeded moments, three kills)."""
     path = tmp_path / "s.sqlite"
     for delay in (0.3, 0.45, 0.6):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "loop"],
-                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), "loop"], stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout is not None
         proc.stdout.readline()  # at least one point written, then let it run a moment
         time.sleep(delay)
@@ -127,7 +130,8 @@ def test_a_writer_killed_at_a_random_moment_leaves_whole_records(tmp_path: Path)
         con.close()
         with SweepStore(path) as store:
             rows = store.rows()
-            assert rows and all(r.record is not None and len(r.record["reason"]) == 2000
-                                for r in rows)  # fmt: skip
+            assert rows and all(
+                r.record is not None and len(r.record["reason"]) == 2000 for r in rows
+            )
             assert sorted(r.values["k"] for r in rows) == list(range(len(rows)))
             assert all(json.loads(r.key)["k"] == r.values["k"] for r in rows)

@@ -29,16 +29,22 @@ def _fake_store(path: Path, spec: SweepSpec, skip: int = 0) -> None:
                 "REFUTED" if pr["width"] == 4 and pr["lam"] == 0.1 else "NUMERICALLY_CONSISTENT"
             )
             values = {"pearson": pr["width"] * pr["lam"] + pr["seed"], "status": "converged"}
-            store.record(spec.task, p.key, __version__, {"verdict": verdict, "reason": "",
-                                                         "values": values})  # fmt: skip
+            store.record(
+                spec.task, p.key, __version__, {"verdict": verdict, "reason": "", "values": values}
+            )
 
 
 def _spec(**extra: object) -> SweepSpec:
-    return SweepSpec.from_mapping({
-        "name": "v", "task": "verify-nfa", "seeds": [0, 2], "record": ["pearson", "status"],
-        "grid": {"activation": ["tanh", "relu"], "lam": [0.01, 0.1], "width": [2, 4, 8]},
-        **extra,
-    })  # fmt: skip
+    return SweepSpec.from_mapping(
+        {
+            "name": "v",
+            "task": "verify-nfa",
+            "seeds": [0, 2],
+            "record": ["pearson", "status"],
+            "grid": {"activation": ["tanh", "relu"], "lam": [0.01, 0.1], "width": [2, 4, 8]},
+            **extra,
+        }
+    )
 
 
 def test_table_lists_points_in_spec_order_and_counts_verdicts(tmp_path: Path) -> None:
@@ -50,8 +56,15 @@ def test_table_lists_points_in_spec_order_and_counts_verdicts(tmp_path: Path) ->
         rows = spec_rows(spec, store)
         text = table(spec, rows)
     lines = text.splitlines()
-    assert lines[0].split() == ["activation", "lam", "width", "seed", "verdict", "pearson",
-                                "status"]  # fmt: skip
+    assert lines[0].split() == [
+        "activation",
+        "lam",
+        "width",
+        "seed",
+        "verdict",
+        "pearson",
+        "status",
+    ]
     assert len(rows) == 24 - 3 and lines[1].split()[:4] == ["tanh", "0.01", "4", "2"]
     assert "21 of 24 points stored (17 NUMERICALLY_CONSISTENT, 4 REFUTED)" in lines[-1]
 
@@ -78,8 +91,9 @@ def test_line_plot_for_one_numeric_axis_and_error_for_a_categorical_line(tmp_pat
     with SweepStore(tmp_path / "s.sqlite") as store:
         figs = figures(spec, spec_rows(spec, store))
     assert "<polyline" in figs["pearson"] and "<rect x=" in figs["pearson"]
-    bad = SweepSpec.from_mapping({"task": "verify-nfa", "grid": {"activation": ["tanh", "relu"]},
-                                  "plot": {"kind": "line"}})  # fmt: skip
+    bad = SweepSpec.from_mapping(
+        {"task": "verify-nfa", "grid": {"activation": ["tanh", "relu"]}, "plot": {"kind": "line"}}
+    )
     from theory._errors import InputError
 
     with pytest.raises(InputError, match="plot kind must be heatmap when x is not numeric"):

@@ -56,6 +56,7 @@ def _network_params(lam_above_zero: bool) -> tuple[Param, ...]:
             "threshold", "float", 0.9, "NFA Pearson threshold in [-1, 1], e.g. 0.9", minimum=-1.0
         ),
         Param("max_iter", "int", 20_000, "L-BFGS iteration budget, e.g. 20000", minimum=1),
+        Param("hessian", "bool", False, "Hessian spectrum at the end point: true or false"),
         Param("seed", "int", 0, "seed of data and initialisation (set with seeds)", minimum=0),
     )
 
@@ -74,6 +75,8 @@ _NETWORK_QUANTITIES = (
     "status",
     "fact_verdict",
     "nfa_verdict",
+    "hessian_kind",
+    "hessian_min_eig",
 )
 
 _SEED = Param("seed", "int", 0, "seed (set with seeds)", minimum=0)
@@ -112,7 +115,7 @@ TASKS: dict[str, Task] = {
                 *(
                     p
                     for p in _network_params(True)
-                    if p.name not in ("alpha", "threshold", "max_iter")
+                    if p.name not in ("alpha", "threshold", "max_iter", "hessian")
                 ),
                 Param("optimizer", "str", "gd", "the optimiser", ("gd", "certified")),
                 Param("iters", "int", 100, "training iterations, e.g. 100", minimum=0),
