@@ -105,7 +105,13 @@ def open_cluster(
         raise bad_input("--workers", "be an integer >= 1", workers, "Pass e.g. --workers 2.")
     import dask
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environment()}):
+    # the worker's statistical profiler (a thread sampling every task's stack every 10 ms, for
+    # the dashboard, which a sweep does not start) is switched off: it competes for the GIL
+    config = {
+        "distributed.nanny.pre-spawn-environ": worker_environment(),
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(config):
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
