@@ -135,3 +135,23 @@ def test_a_writer_killed_at_a_random_moment_leaves_whole_records(tmp_path: Path)
             )
             assert sorted(r.values["k"] for r in rows) == list(range(len(rows)))
             assert all(json.loads(r.key)["k"] == r.values["k"] for r in rows)
+
+
+def test_a_result_from_another_toolkit_version_is_refused(tmp_path: Path) -> None:
+    """N2: a worker running another factcheck version cannot write into the store (its records
+    would be keyed by this version)."""
+    from verify.sweep.runner import SweepOutcome, _store_one
+    from verify.sweep.spec import SweepSpec
+
+    class Done:  # a finished future, as distributed.as_completed yields it
+        status = "finished"
+
+        def result(self) -> dict:
+            return {"record": REC, "seconds": 1.0, "worker": "elsewhere:1", "version": "0.0.1"}
+
+    spec = SweepSpec.from_mapping({"task": "verify-fact"})
+    (point,) = spec.points()
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(InputError, match=r"runs factcheck 0\.0\.1, this process"):
+            _store_one(spec, store, Done(), point, SweepOutcome(1, 0), None)
+        assert store.rows() == []
