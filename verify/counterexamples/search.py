@@ -20,6 +20,7 @@ import numpy as np
 
 from theory._errors import bad_input
 from theory._verdict import Verdict
+from verify.base.validate import check_seed
 from verify.counterexamples.certify import CERT_DPS, Certificate, certify
 from verify.counterexamples.claims import Claim, Evaluation, Witness
 from verify.counterexamples.space import Candidate, SearchSpace, _mutate, _random_candidate
@@ -143,7 +144,7 @@ def search(
     result then says so). Non-converged candidates are skipped and counted.
     """
     budget = _check_budget(budget)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     t0 = time.perf_counter()
     trials: list[Trial] = []
     skipped: dict[str, int] = {}

@@ -11,6 +11,7 @@ its points: its entries say so and are marked empirical.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from theory._verdict import Verdict
 from verify.base.records import ReportEntry
@@ -19,12 +20,17 @@ from verify.sweep.spec import SweepSpec
 from verify.sweep.store import SweepStore
 from verify.sweep.table import spec_rows, table, verdict_counts
 
-__all__ = ["SECTION", "report_entries"]
+__all__ = ["SECTION", "report_entries", "stores_entries"]
 
 SECTION = "Sweeps"
 
 _ORDER = [Verdict.REFUTED, Verdict.INCONCLUSIVE, Verdict.NUMERICALLY_CONSISTENT,
           Verdict.EXACT_AT_SIZES, Verdict.CERTIFIED, Verdict.PROVED]  # fmt: skip
+
+
+def stores_entries(paths: Sequence[str | os.PathLike[str]]) -> list[ReportEntry]:
+    """The entries of every store in ``paths``, in order (``factcheck report --sweep``)."""
+    return [e for path in paths for e in report_entries(path)]
 
 
 def report_entries(path: str | os.PathLike[str]) -> list[ReportEntry]:
