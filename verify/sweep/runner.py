@@ -243,7 +243,13 @@ def run_sweep(
                 run_point, spec.task, point.params, key=_future_key(spec.task, point), pure=False
             )
             futures[fut] = point
-        for fut in as_completed(list(futures)):
+        arrivals = as_completed(list(futures))
+        for fut in arrivals:
+            if fut.status in ("lost", "pending"):
+                # its result lived on a worker that died after it finished: the scheduler
+                # computes it again (a pure task, the same record), and it arrives again
+                arrivals.add(fut)
+                continue
             point = futures.pop(fut)
             _store_one(spec, store, fut, point, outcome, progress)
             if on_result is not None:
