@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from theory._errors import bad_input
-from verify.base.files import write_text_atomic
+from verify.base.files import atomic_directory
+from verify.base.validate import check_output_dir, check_output_file, check_seed
 
 __all__ = ["register"]
 
@@ -108,11 +109,17 @@ def _run(args: argparse.Namespace) -> int:
         check_address(args.scheduler)
     from verify.sweep.store import SweepStore
 
-    store_path = Path(args.store or f"sweep-{spec.name}.sqlite")
+    store_path = check_output_file("--store", args.store or f"sweep-{spec.name}.sqlite",
+                                   example="sweep.sqlite")  # fmt: skip
+    _out_dir(args.out or f"sweep-{spec.name}", spec)
     created = not store_path.exists()
     store = SweepStore(store_path)
     try:
         todo, skipped = pending(spec, store)
+        if todo:
+            from verify.sweep.runner import require_dask
+
+            require_dask()  # before a word about running: the extra may be missing
         store.set_meta("spec", spec.to_dict())  # what --show and the report draw
         where = args.scheduler or f"{min(args.workers or os.cpu_count() or 1, max(len(todo), 1))}"
         where = where if args.scheduler else f"a local cluster of {where} worker processes"
@@ -139,9 +146,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, spec: Any, store: Any, count: int) -> int | None:
     from verify.sweep.progress import Progress
-    from verify.sweep.runner import open_cluster, require_dask, run_sweep, worker_notes
+    from verify.sweep.runner import open_cluster, run_sweep, worker_notes
 
-    require_dask()
     workers = min(args.workers or os.cpu_count() or 1, count)
     progress = Progress(count, label=spec.name, enabled=not args.quiet)
     outcome = None
@@ -177,12 +183,7 @@ def _finish(args: argparse.Namespace, spec: Any, store: Any) -> int:
         print(json.dumps(export(store), indent=2))
     else:
         print(text)
-    out = Path(args.out or f"sweep-{spec.name}")
-    write_text_atomic(out / "table.txt", text + "\n")
-    written = [out / "table.txt"]
-    for q, svg in figures(spec, rows).items():
-        written.append(write_text_atomic(out / f"{q}.svg", svg))
-    _say(args, "wrote " + ", ".join(str(p) for p in written))
+    _write_outputs(args, Path(args.out or f"sweep-{spec.name}"), text, figures(spec, rows))
     errors = [r for r in rows if r.status == "error"]
     if errors:
         print(
@@ -214,12 +215,25 @@ def _show(args: argparse.Namespace) -> int:
         if not args.json:
             print(text)
         if args.out:
-            out = Path(args.out)
-            written = [write_text_atomic(out / "table.txt", text + "\n")]
-            for q, svg in figures(spec, rows).items():
-                written.append(write_text_atomic(out / f"{q}.svg", svg))
-            _say(args, "wrote " + ", ".join(str(p) for p in written))
+            _write_outputs(args, _out_dir(args.out, spec), text, figures(spec, rows))
     return 0
+
+
+def _out_dir(out: str, spec: Any) -> Path:
+    """--out, checked before any work: new, empty, or a previous output of a sweep of this
+    task (it is replaced as a whole at the end, see :func:`_write_outputs`)."""
+    owned = ("table.txt", *(f"{q}.svg" for q in spec.task_info.quantities))
+    return check_output_dir("--out", out, owned, example="sweep-out")
+
+
+def _write_outputs(args: argparse.Namespace, out: Path, text: str, svgs: dict[str, str]) -> None:
+    """table.txt and one SVG per quantity, the folder swapped in whole (never half written)."""
+    with atomic_directory(out) as stage:
+        (stage / "table.txt").write_text(text + "\n", encoding="utf-8")
+        for q, svg in svgs.items():
+            (stage / f"{q}.svg").write_text(svg, encoding="utf-8")
+    names = ["table.txt", *(f"{q}.svg" for q in svgs)]
+    _say(args, "wrote " + ", ".join(str(out / name) for name in names))
 
 
 def _spec(args: argparse.Namespace) -> Any:
@@ -275,9 +289,9 @@ def _seeds(text: str | None) -> tuple[int, ...] | None:
         raise bad_input(
             "--seeds", "look like 0,1,2 or 0-4", text, "Pass e.g. --seeds 0-2."
         ) from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise bad_input("--seeds", "list distinct integers >= 0", text, "Pass e.g. --seeds 0-2.")
-    return tuple(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise bad_input("--seeds", "list distinct integers", text, "Pass e.g. --seeds 0-2.")
+    return tuple(check_seed(seed, "--seeds") for seed in seeds)
 
 
 def _list() -> int:

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from theory._errors import bad_input
+from theory._errors import InputError, bad_input
+from verify.base.validate import check_seed
 from verify.sweep.tasks import Task, get_task, validate_point
 
 if sys.version_info >= (3, 11):
@@ -293,20 +294,19 @@ def _check_name(name: Any, source: str) -> str:
 
 
 def _seeds(value: Any, source: str) -> tuple[int, ...]:
-    seeds = value if isinstance(value, (list, tuple)) else None
-    ok = (
-        seeds is not None
-        and seeds
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-    )
-    if not ok or len(set(seeds or ())) != len(seeds or ()):
+    """Distinct seeds, each one the validation layer accepts (verify.base.validate.check_seed)."""
+    try:
+        seeds = [check_seed(s) for s in value] if isinstance(value, (list, tuple)) else []
+    except InputError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
         raise bad_input(
             f"{source}: seeds",
-            "be a non-empty list of distinct integers >= 0",
+            "be a non-empty list of distinct integers from 0 to 2**63 - 1",
             value,
             "Write e.g. seeds = [0, 1, 2].",
         )
-    return tuple(seeds or ())
+    return tuple(seeds)
 
 
 def _plot(data: Mapping[str, Any], source: str) -> Plot:

@@ -149,6 +149,8 @@ BAD_ARGS = [
     (["--scheduler", "127.0.0.1:8786"], r"--scheduler must look like tcp://HOST:PORT"),
     (["--seeds", "a"], r"--seeds must look like 0,1,2 or 0-4"),
     (["--seeds", "1,1"], r"--seeds must list distinct integers"),
+    (["--seeds", "0,9223372036854775808"], r"--seeds must be an integer from 0 to 2\*\*63 - 1"),
+    (["--grid", "width=4,100000000"], r"sweep point must keep the estimated memory within"),
     (["--set", "lam=1,2"], r"--set must give one value"),
     (["--grid", "lam"], r"--grid must look like name=v1,v2"),
     (["--grid", "lam=-1"], r"parameter 'lam' must be > 0; got '-1'"),
@@ -207,3 +209,20 @@ def test_unreachable_scheduler_is_a_clear_error(
     assert main(argv) == 2
     assert "must be a running dask scheduler" in capsys.readouterr().err
     assert not (tmp_path / "s.sqlite").exists()  # the new store it had opened is removed
+
+
+def test_output_paths_are_checked_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """N2: --store that is a folder, and --out holding a file a sweep did not write, are refused
+    before the store is created (the output folder is replaced as a whole at the end)."""
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    store = tmp_path / "s.sqlite"
+    base = ["sweep", "--task", "verify-fact", "--quiet"]
+    assert main([*base, "--store", str(busy)]) == 2
+    assert "--store must name a file, but it is a directory" in capsys.readouterr().err
+    assert main([*base, "--store", str(store), "--out", str(busy)]) == 2
+    assert "it also holds 'notes.txt'" in capsys.readouterr().err
+    assert not store.exists() and (busy / "notes.txt").read_text() == "mine"

@@ -94,6 +94,7 @@ TASKS: dict[str, Task] = {
             _network_params(True),
             _NETWORK_QUANTITIES,
             theorem=True,
+            validate="verify.sweep.tasks.limits:network",
         ),
         Task(
             "verify-nfa",
@@ -103,6 +104,7 @@ TASKS: dict[str, Task] = {
             "verify.sweep.tasks.network:nfa_point",
             _network_params(False),
             _NETWORK_QUANTITIES,
+            validate="verify.sweep.tasks.limits:network",
         ),
         Task(
             "fact-gd",
@@ -194,6 +196,7 @@ TASKS: dict[str, Task] = {
                 _SEED,
             ),
             ("test_acc", "train_acc", "hidden_trace_share", "top_eigvec_hidden_mass"),
+            validate="verify.sweep.tasks.limits:parity",
         ),
         Task(
             "rfm-modular",
@@ -235,6 +238,7 @@ TASKS: dict[str, Task] = {
                 _SEED,
             ),
             ("test_acc", "train_acc", "first_iter_test_acc_ge_0.9", "circulant_share"),
+            validate="verify.sweep.tasks.limits:modular",
         ),
     )
 }

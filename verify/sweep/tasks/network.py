@@ -112,6 +112,9 @@ def nfa_point(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_gd(p: dict[str, Any]) -> None:
+    from verify.sweep.tasks.limits import network
+
+    network(p)
     if p["optimizer"] == "certified" and p["iters"] < 1:
         raise bad_input(
             "parameter 'iters'",
