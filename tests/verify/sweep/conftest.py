@@ -1,7 +1,12 @@
-"""Shared helpers of the sweep tests: small specs and a guard against leaked processes."""
+"""Shared helpers of the sweep tests: small specs and a guard against leaked processes.
+
+Without dask.distributed the cluster tests skip with the reason; FACTCHECK_REQUIRE_DASK=1 (set
+by .ci/run) turns that into a failure."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +14,13 @@ from pathlib import Path
 import pytest
 
 from verify.sweep.store import SweepStore
+
+if (
+    os.environ.get("FACTCHECK_REQUIRE_DASK") == "1"
+    and importlib.util.find_spec("distributed") is None
+):
+    # CI (.ci/run) sets it: the cluster tests must run there, not skip
+    raise ImportError("FACTCHECK_REQUIRE_DASK=1 but dask.distributed is not installed")
 
 
 @pytest.fixture
