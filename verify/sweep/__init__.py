@@ -1,7 +1,7 @@
 """Sweeps and phase diagrams: a task over a grid of parameters, on dask.distributed, resumable.
 
 ``factcheck sweep SPEC`` runs a task (verify fact/nfa, FACT along training, a counterexample
-family, RFM parity or modular addition) at every point of a grid, on a local cluster of worker
+family, RFM parity or modular addition, one seed of feature emergence) at every point of a grid, on a local cluster of worker
 processes or an existing dask cluster, and writes each result into an SQLite store as it
 arrives; a rerun skips the points already stored. Tables, JSON, figures (one heatmap or line plot
 per recorded quantity) and report entries are read back from the store.
@@ -16,8 +16,8 @@ per recorded quantity) and report entries are read back from the store.
     report     report entries for ``factcheck report --sweep STORE``
     examples   built-in example sweeps
 
-This part sits above the middle layer (it runs tasks from claims, counterexamples, rfm) and
-below the report. Importing it loads no NumPy and no dask: the adapters and the cluster are
+This part sits above the middle layer and emergence (it runs tasks from claims, counterexamples,
+rfm and emergence) and below the report. Importing it loads no NumPy and no dask: the adapters and the cluster are
 imported when a sweep runs. dask.distributed is the optional extra ``pip install '.[sweep]'``.
 """
 

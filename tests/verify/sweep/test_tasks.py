@@ -101,3 +101,30 @@ def test_non_finite_numbers_never_reach_a_record(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(rfm_tasks, "modular_point", fake)
     rec = run_point("rfm-modular", _params("rfm-modular"))["record"]
     assert rec["values"] == {"a": None, "b": 1, "c": "x"}
+
+
+def test_emergence_point_is_one_seed_of_the_emergence_experiment() -> None:
+    """S4: the emergence adapter records what run_seed gives for the same configuration (the
+    network's share and error, its control, the best fixed-feature model), no verdict of its
+    own; an odd width is refused by the experiment's own rules before anything runs."""
+    from theory import InputError
+    from verify.emergence import EmergenceConfig, EmergenceModel, Schedule
+    from verify.emergence.experiment import run_seed
+    from verify.sweep.spec import SweepSpec
+
+    small = dict(n_train=200, n_test=100, width=16, steps=10, rf_size=32, kernel_n=100, seed=1)
+    rec = run_point("emergence", _params("emergence", **small))["record"]
+    config = EmergenceConfig(
+        model=EmergenceModel(), schedule=Schedule(width=16, steps=10), n_train=200, n_test=100,
+        seed=1, seeds=1, rf_sizes=(32,), kernel_n=(100,), rfm=False, certified=False,
+    )  # fmt: skip
+    res = run_seed(config, 1)
+    v = rec["values"]
+    assert rec["verdict"] is None
+    assert v["share"] == res.network.final.share and v["test_error"] == res.network.final.test_error
+    assert v["control_share"] == res.control.final.share
+    assert v["baseline_error"] == res.best_baseline.test_error
+    assert v["advantage"] == res.best_baseline.test_error - res.network.final.test_error
+    assert v["cert_fact_verdict"] is None and v["nfa_rfm_share"] is None
+    with pytest.raises(InputError, match="width must be an even integer"):
+        SweepSpec.from_mapping({"task": "emergence", "grid": {"width": [16, 17]}}).points()

@@ -11,8 +11,8 @@ task re-run after a worker died is safe.
 This module is the registry (:data:`TASKS`): names, parameters with their defaults and rules,
 the quantities each record holds, and the adapter as a ``"module:function"`` string, imported on
 first use, so listing and validating tasks loads no NumPy. Adding a task is one adapter function
-and one :class:`Task` entry here. Adapters still to be written by the features that add their
-code: the emergence run (verify/emergence/) and conjectures (the conjecture feature).
+and one :class:`Task` entry here. Still to be written, by the feature that adds its code: a
+conjecture task (the conjecture feature).
 """
 
 from __future__ import annotations
@@ -239,6 +239,53 @@ TASKS: dict[str, Task] = {
             ),
             ("test_acc", "train_acc", "first_iter_test_acc_ge_0.9", "circulant_share"),
             validate="verify.sweep.tasks.limits:modular",
+        ),
+        Task(
+            "emergence",
+            "S4",
+            "one seed of the feature-emergence experiment (factcheck "
+            "emergence): the network's test error and share of W^T W in span(M_A), its control, "
+            "the best fixed-feature model, optionally RFM and a certified point",
+            "verify.sweep.tasks.emergence:emergence_point",
+            (
+                Param("d", "int", 64, "input dimension, e.g. 64", minimum=1),
+                Param("D", "int", 32, "number of patterns D <= d, e.g. 32", minimum=1),
+                Param("k", "int", 5, "relevant patterns k <= D, e.g. 5", minimum=1),
+                Param("labels", "str", "parity", "the labels", ("parity", "majority")),
+                Param(
+                    "activation",
+                    "str",
+                    "truncated-relu",
+                    "the network's activation",
+                    ("truncated-relu", "relu", "tanh"),
+                ),
+                Param("width", "int", 128, "neurons 2m, even, e.g. 128", minimum=2),
+                Param("steps", "int", 200, "GD steps after the feature steps", minimum=0),
+                Param("lam", "float", 1e-4, "weight decay, e.g. 1e-4", minimum=0.0),
+                Param("n_train", "int", 4000, "training samples, e.g. 4000", minimum=10),
+                Param("n_test", "int", 2000, "test samples, e.g. 2000", minimum=1),
+                Param("rf_size", "int", 256, "random features of the baseline", minimum=1),
+                Param("kernel_n", "int", 1000, "samples of the kernel baselines", minimum=2),
+                Param("rfm", "bool", False, "run NFA-RFM and FACT-RFM: true or false"),
+                Param("rfm_n", "int", 1000, "RFM training samples", minimum=2),
+                Param("certified", "bool", False, "certified point (FACT): true or false"),
+                Param("cert_n", "int", 1000, "samples of the certified run", minimum=2),
+                _SEED,
+            ),
+            (
+                "test_error",
+                "share",
+                "control_test_error",
+                "control_share",
+                "baseline_error",
+                "baseline",
+                "advantage",
+                "nfa_rfm_share",
+                "fact_rfm_share",
+                "cert_fact_rel_error",
+                "cert_fact_verdict",
+            ),
+            validate="verify.sweep.tasks.emergence:validate",
         ),
     )
 }
