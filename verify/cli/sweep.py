@@ -202,20 +202,22 @@ def _show(args: argparse.Namespace) -> int:
     from verify.sweep.table import export, spec_rows, table
 
     with SweepStore(args.show, create=False) as store:
+        data = store.meta("spec")
+        spec = None if data is None else SweepSpec.from_mapping(data, source=str(args.show))
+        if spec is not None and args.out:
+            _out_dir(args.out, spec)  # before anything is printed
         if args.json:
             print(json.dumps(export(store), indent=2))
-        data = store.meta("spec")
-        if data is None:
+        if spec is None:
             if not args.json:
                 print(f"{args.show}: an empty sweep store")
             return 0
-        spec = SweepSpec.from_mapping(data, source=str(args.show))
         rows = spec_rows(spec, store)
         text = table(spec, rows)
         if not args.json:
             print(text)
         if args.out:
-            _write_outputs(args, _out_dir(args.out, spec), text, figures(spec, rows))
+            _write_outputs(args, Path(args.out), text, figures(spec, rows))
     return 0
 
 
