@@ -1,10 +1,11 @@
 """Sweeps and phase diagrams: a task over a grid of parameters, on dask.distributed, resumable.
 
 ``factcheck sweep SPEC`` runs a task (verify fact/nfa, FACT along training, a counterexample
-family, RFM parity or modular addition, one seed of feature emergence) at every point of a grid, on a local cluster of worker
-processes or an existing dask cluster, and writes each result into an SQLite store as it
-arrives; a rerun skips the points already stored. Tables, JSON, figures (one heatmap or line plot
-per recorded quantity) and report entries are read back from the store.
+family, RFM parity or modular addition, one seed of feature emergence) at every point of a
+grid, on a local cluster of worker processes or an existing dask cluster, and writes each result
+into an SQLite store as it arrives; a rerun skips the points already stored. Tables, JSON,
+figures (one heatmap or line plot per recorded quantity) and report entries are read back from
+the store.
 
     tasks/     the registry (names, parameters, quantities) and one adapter per task
     spec       the sweep spec (TOML or command line), its points and their keys
@@ -16,9 +17,10 @@ per recorded quantity) and report entries are read back from the store.
     report     report entries for ``factcheck report --sweep STORE``
     examples   built-in example sweeps
 
-This part sits above the middle layer and emergence (it runs tasks from claims, counterexamples,
-rfm and emergence) and below the report. Importing it loads no NumPy and no dask: the adapters and the cluster are
-imported when a sweep runs. dask.distributed is the optional extra ``pip install '.[sweep]'``.
+This part sits above the middle layer and emergence (it runs tasks from claims,
+counterexamples, rfm and emergence) and below the report. Importing it loads no NumPy and no
+dask: the adapters and the cluster are imported when a sweep runs. dask.distributed is the
+optional extra ``pip install '.[sweep]'``.
 """
 
 from __future__ import annotations

@@ -126,6 +126,10 @@ BAD: list[tuple[dict, str]] = [
     ({"task": "verify-nfa", "seeds": [-1]}, r"seeds must be a non-empty list"),
     ({"task": "verify-nfa", "seeds": [2**63]}, r"distinct integers from 0 to 2\*\*63 - 1"),
     ({"task": "verify-nfa", "seeds": [True]}, r"seeds must be a non-empty list"),
+    (
+        {"task": "verify-nfa", "seeds": list(range(10)), "grid": {"n": list(range(1, 100_002))}},
+        r"grid must have at most 1,000,000 points .*got '1,000,010 points'",
+    ),
     ({"task": "verify-nfa", "record": ["speed"]}, r"record must name quantities of the verify-nfa"),
     ({"task": "verify-nfa", "name": "a/b"}, r"name must be 1-64 letters"),
     ({"task": "verify-nfa", "grid": {"lam": [1e-2]}, "fixed": {"lam": 1}}, r"grid axis or fixed"),
