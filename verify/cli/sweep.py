@@ -109,8 +109,8 @@ def _run(args: argparse.Namespace) -> int:
         check_address(args.scheduler)
     from verify.sweep.store import SweepStore
 
-    store_path = check_output_file("--store", args.store or f"sweep-{spec.name}.sqlite",
-                                   example="sweep.sqlite")  # fmt: skip
+    store_path = Path(args.store or f"sweep-{spec.name}.sqlite")  # shown as given
+    check_output_file("--store", store_path, example="sweep.sqlite")
     _out_dir(args.out or f"sweep-{spec.name}", spec)
     created = not store_path.exists()
     store = SweepStore(store_path)
