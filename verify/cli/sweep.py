@@ -146,18 +146,24 @@ def _run(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, spec: Any, store: Any, count: int) -> int | None:
     from verify.sweep.progress import Progress
-    from verify.sweep.runner import open_cluster, run_sweep, worker_notes
+    from verify.sweep.runner import ctrl_c_flag, open_cluster, run_sweep, worker_notes
 
     workers = min(args.workers or os.cpu_count() or 1, count)
     progress = Progress(count, label=spec.name, enabled=not args.quiet)
     outcome = None
-    try:
-        with open_cluster(workers=workers, scheduler=args.scheduler) as client:
-            for note in worker_notes(client) if args.scheduler else []:
-                _say(args, "note: " + note)
-            outcome = run_sweep(spec, store, client, progress=progress)
-    except KeyboardInterrupt:
-        pass  # during start-up or shut-down of the cluster: the store is consistent all the same
+    # Ctrl-C during the cluster's start or close is a flag (see ctrl_c_flag): no run after it
+    with ctrl_c_flag() as stopped:
+        try:
+            with open_cluster(workers=workers, scheduler=args.scheduler) as client:
+                for note in worker_notes(client) if args.scheduler and not stopped() else []:
+                    _say(args, "note: " + note)
+                if not stopped():
+                    outcome = run_sweep(spec, store, client, progress=progress)
+        except Exception:
+            if not stopped():
+                raise
+            # Ctrl-C reached the worker processes while they started (they ignore it once
+            # started): the cluster failed to start, and the user asked to stop anyway
     progress.close()
     if outcome is None or outcome.interrupted:
         have = len(store.finished(spec.task, _version()) & {p.key for p in spec.points(False)})

@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ __all__ = [
     "DASK_MISSING",
     "SweepOutcome",
     "check_address",
+    "ctrl_c_flag",
     "describe",
     "open_cluster",
     "pending",
@@ -118,7 +121,10 @@ def open_cluster(
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # CRITICAL: when a sweep is interrupted the cluster closes while workers still run
+            # their current point, and their failed heartbeats would print tracebacks; a
+            # point's own failure reaches this process through its future, never the logs
+            silence_logs=logging.CRITICAL,
             preload=["verify.sweep.worker"],
         )
     try:
@@ -237,32 +243,67 @@ def run_sweep(
     outcome = SweepOutcome(total=skipped + len(todo), skipped=skipped)
     store.set_meta("spec", spec.to_dict())
     futures: dict[Any, Point] = {}
-    try:
-        for point in todo:
-            fut = client.submit(
-                run_point, spec.task, point.params, key=_future_key(spec.task, point), pure=False
-            )
-            futures[fut] = point
-        arrivals = as_completed(list(futures))
-        for fut in arrivals:
-            if fut.status in ("lost", "pending"):
-                # its result lived on a worker that died after it finished: the scheduler
-                # computes it again (a pure task, the same record), and it arrives again
-                arrivals.add(fut)
-                continue
-            point = futures.pop(fut)
-            _store_one(spec, store, fut, point, outcome, progress)
-            if on_result is not None:
-                on_result(outcome.stored + len(outcome.errors), client)
-    except KeyboardInterrupt:
-        outcome.interrupted = True
-    finally:
-        if futures:
-            client.cancel(list(futures))
-        if progress is not None:
-            progress.close()
-        outcome.seconds = time.perf_counter() - t0
+    with ctrl_c_flag() as stopped:
+        try:
+            for point in todo:
+                _stop_if(stopped)
+                key = _future_key(spec.task, point)
+                futures[client.submit(run_point, spec.task, point.params, key=key, pure=False)] = (
+                    point
+                )
+            arrivals = as_completed(list(futures))
+            while futures:
+                _stop_if(stopped)
+                batch = arrivals.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.05)
+                for fut in batch:
+                    if fut.status in ("lost", "pending"):
+                        # its result lived on a worker that died after it finished: the
+                        # scheduler computes it again (a pure task, the same record)
+                        arrivals.add(fut)
+                        continue
+                    _store_one(spec, store, fut, futures.pop(fut), outcome, progress)
+                    if on_result is not None:
+                        on_result(outcome.stored + len(outcome.errors), client)
+                    _stop_if(stopped)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        finally:
+            if futures:
+                client.cancel(list(futures))
+            if progress is not None:
+                progress.close()
+            outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+@contextmanager
+def ctrl_c_flag() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C (SIGINT) as a flag while the block runs: ``with ctrl_c_flag() as stopped:``.
+
+    Why: a KeyboardInterrupt raised inside one of dask's blocking calls (a future's result, a
+    cancel, the cluster's start or close) can fire before that call has set up its state, and
+    dask then logs a NameError traceback from its event loop (distributed.utils.sync). With the
+    flag the interrupt is acted on between such calls. Only in the main thread, and never where
+    SIGINT is ignored (a background job).
+    """
+    hits: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.getsignal(signal.SIGINT) if main else None
+    if not main or old == signal.SIG_IGN:
+        yield lambda: False
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: hits.append(signum))
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop_if(stopped: Callable[[], bool]) -> None:
+    if stopped():
+        raise KeyboardInterrupt
 
 
 def _store_one(
