@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--budget", type=int, default=None, help="candidates to train (search: "
                    "200; with --family: search the family's parameter)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the search (0)")
-    p.add_argument("--max-seconds", type=float, default=240.0, help="wall-time budget (240)")
+    p.add_argument("--max-seconds", type=float, default=None, help="optional wall-time "
+                   "budget (none: the seed alone fixes the result)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--save", default=None, metavar="FILE", help="write FILE.npz and FILE.json")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -67,7 +68,7 @@ def _validate(args: argparse.Namespace) -> None:
     if args.budget is not None and args.budget < 1:
         raise bad_input("--budget", "be >= 1 (candidates to train)", args.budget,
                         "Pass e.g. --budget 200.")  # fmt: skip
-    if not args.max_seconds > 0:
+    if args.max_seconds is not None and not args.max_seconds > 0:
         raise bad_input("--max-seconds", "be > 0", args.max_seconds, "Pass e.g. 240.")
     if args.family is not None and args.family not in FAMILIES:
         raise bad_input("--family", f"be one of {sorted(FAMILIES)}", args.family,
@@ -99,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
                             threshold=args.threshold, seed=args.seed)  # fmt: skip
     else:
         claim = make_claim(args.claim, alpha=args.alpha, threshold=args.threshold)
+        # no wall-clock limit unless asked: on a slow machine the same seed gives the same result
+        limit = math.inf if args.max_seconds is None else args.max_seconds
         result = search(claim, budget=args.budget or 200, seed=args.seed,
-                        max_seconds=args.max_seconds, quiet=args.quiet)  # fmt: skip
+                        max_seconds=limit, quiet=args.quiet)  # fmt: skip
     saved: list[str] = []
     if args.save:
         if result.certificate is not None:
