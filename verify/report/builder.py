@@ -91,15 +91,12 @@ def _available(wanted: set[str] | None) -> list[tuple[str, str, str]]:
     return out
 
 
-_SWEEPS = "Sweeps"  # the section of the entries read from sweep stores (``--sweep STORE``)
-
-
 def parse_only(only: str | None, sweeps: bool = False) -> set[str] | None:
     """``--only`` as upper-case names (None: everything); strict; "Sweeps" too with ``sweeps``."""
     if only is None:
         return None
     tags = sorted({t for *_, tags in PRODUCERS for t in tags})
-    sections = [section for _, _, section, _ in PRODUCERS] + ([_SWEEPS] if sweeps else [])
+    sections = [section for _, _, section, _ in PRODUCERS] + ["Sweeps"] * sweeps
     listing = f"tags {', '.join(tags)} or a section name ({'; '.join(sections)})"
     return {name.upper() for name in parse_list(only, "--only", [*tags, *sections], listing)}
 
@@ -160,7 +157,7 @@ def collect(
         for e in group
         if _wanted(e, wanted, section)
     ]
-    entries += [e for e in sweep_entries if _wanted(e, wanted, _SWEEPS)]
+    entries += [e for e in sweep_entries if _wanted(e, wanted, "Sweeps")]
     if wanted and not entries:
         raise bad_input(
             "--only",
