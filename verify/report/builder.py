@@ -126,9 +126,9 @@ def collect(
 ) -> list[ReportEntry]:
     """Every producer's entries (progress on stderr), then those of the ``sweeps`` stores."""
     wanted = parse_only(only, sweeps=bool(sweeps))
-    from verify.sweep.report import stores_entries  # read first: a bad store fails at once
-
-    sweep_entries = stores_entries(sweeps)
+    # sweep stores are read before any producer runs, so that a bad store fails at once
+    sweeps_module = importlib.import_module("verify.sweep.report") if sweeps else None
+    sweep_entries = sweeps_module.stores_entries(sweeps) if sweeps_module else []
     producers = _available(wanted)
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
