@@ -2,9 +2,9 @@
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < emergence (which runs RFM on its own data) < report and exercises < cli < the facade
-``verify/__init__.py``. The checks read every module's source
-with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
+other) < emergence (which runs RFM on its own data) < sweep (which runs tasks of all of them) <
+report and exercises < cli < the facade ``verify/__init__.py``. The checks read every module's source with
+``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ LAYERS: dict[str, int] = {
     "verify.rfm": 4,
     "verify.torch": 4,  # the PyTorch bridge: the engine's rules on a user's own model
     "verify.emergence": 5,  # above the middle layer: it runs RFM on its data (issue S1-S6)
-    "verify.report": 6,
-    "verify.exercises": 6,  # graded exercises: checks built on the middle layer
-    "verify.cli": 7,
-    "verify": 8,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.sweep": 6,  # runs tasks of the middle layer and emergence; the report reads its stores
+    "verify.report": 7,
+    "verify.exercises": 7,  # graded exercises: checks built on the middle layer
+    "verify.cli": 8,
+    "verify": 9,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

@@ -48,6 +48,7 @@ _COMMAND_MODULES = (
     "verify.cli.counterexample",
     "verify.cli.rfm",
     "verify.cli.emergence",
+    "verify.cli.sweep",
 )
 
 
