@@ -3,8 +3,9 @@
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
 other) < emergence (which runs RFM on its own data) < sweep (which runs tasks of all of them) <
-report and exercises < cli < the facade ``verify/__init__.py``. The checks read every module's source with
-``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
+report and exercises < cli < the facade ``verify/__init__.py``. The checks read every module's
+source with ``ast``, including imports inside functions, so a lazy import cannot hide an upward
+one.
 """
 
 from __future__ import annotations
