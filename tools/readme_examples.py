@@ -206,6 +206,11 @@ class Block:
         return self.label or self.commands[-1].split()[1]
 
 
+#: commands whose README blocks are transcripts, not rerun: sweeps need a dask cluster, minutes,
+#: and some show a Ctrl-C or a remote scheduler
+NOT_RERUN = ("factcheck sweep",)
+
+
 def blocks(readme: str) -> list[Block]:
     """Every ```text block whose first line is ``$ factcheck ...``."""
     lines = readme.splitlines()
@@ -214,7 +219,7 @@ def blocks(readme: str) -> list[Block]:
         if line.strip() == "```text" and k + 1 < len(lines) and lines[k + 1].startswith("$ "):
             stop = next(j for j in range(k + 1, len(lines)) if lines[j].strip() == "```")
             cmds = tuple(x[2:] for x in lines[k + 1 : stop] if x.startswith("$ factcheck"))
-            if cmds:
+            if cmds and not any(c.startswith(NOT_RERUN) for c in cmds):
                 out.append(Block(k + 1, stop, cmds))
     seen: set[str] = set()
     for n, b in enumerate(out):  # a second "check" block is named by its first option
