@@ -1,8 +1,9 @@
 """The layout shows the architecture: imports go downward only, modules stay small and named.
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
-engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < report < cli < the facade ``verify/__init__.py``. The checks read every module's source
+engine < claims < strategies (Hypothesis strategies of converged networks) < the middle layer
+(deep_linear, counterexamples, rfm; siblings never import each other) < report < cli < the
+facade ``verify/__init__.py``. The checks read every module's source
 with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
 """
 
@@ -23,12 +24,13 @@ LAYERS: dict[str, int] = {
     "verify.base": 1,
     "verify.engine": 2,
     "verify.claims": 3,
-    "verify.deep_linear": 4,
-    "verify.counterexamples": 4,
-    "verify.rfm": 4,
-    "verify.report": 5,
-    "verify.cli": 6,
-    "verify": 7,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.strategies": 4,  # Hypothesis strategies: draw, train and certify networks
+    "verify.deep_linear": 5,
+    "verify.counterexamples": 5,
+    "verify.rfm": 5,
+    "verify.report": 6,
+    "verify.cli": 7,
+    "verify": 8,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

@@ -7,14 +7,15 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     engine           networks, exact backprop, float64/mpmath backends, training to certified
                      stationary points, Hessian, high-precision Newton, run files
     claims           FACT (F1-F5) and NFA (N1-N3) checks at a point, and their verdict rules
+    strategies       Hypothesis strategies: networks, converged networks, run files
     deep_linear      gradient flow of deep linear networks (D1-D7)
     counterexamples  claims as scores, certified witnesses, search, built-in families
     rfm              Recursive Feature Machines and their experiments (K1-K3)
     report           ``factcheck report``: every entry into HTML, Markdown and JSON
     cli              the ``factcheck`` command, one module per subcommand
 
-deep_linear, counterexamples and rfm form one middle layer: they import base, engine and
-claims, never each other.
+deep_linear, counterexamples and rfm form one middle layer: they import base, engine, claims
+and strategies, never each other.
 
 The public API is re-exported here lazily (PEP 562): ``import verify`` loads nothing heavy, so
 the command-line tool can set its BLAS defaults before NumPy is first imported, and
@@ -55,6 +56,7 @@ _EXPORTS = {
     "load_run": "verify.engine.runfile",
     "run_flow": "verify.deep_linear.flow",
     "search": "verify.counterexamples",
+    "check_conjecture": "verify.counterexamples.conjecture",
     "certify": "verify.counterexamples",
     "fact_claim": "verify.counterexamples",
     "nfa_claim": "verify.counterexamples",

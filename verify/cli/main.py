@@ -36,6 +36,7 @@ _COMMAND_MODULES = (
     "verify.cli.verify",
     "verify.cli.check",
     "verify.cli.counterexample",
+    "verify.cli.conjecture",
     "verify.cli.rfm",
 )
 
