@@ -94,7 +94,7 @@ def _layer_values(problem: Problem, bp: Any, idx: int) -> dict[str, Any]:
 
 def _fact_checks(tag: str, problem: Problem, theta: Array, be: Backend, stmt: Statement | None,
                  converged: bool) -> list[IdentityCheck]:  # fmt: skip
-    st = stmt or statement(tag, bias=problem.net.bias)
+    st = stmt or statement(tag)
     bp = backprop(problem, theta, be)
     net, n = problem.net, problem.n
     _, _, lam = problem.data(be)
@@ -131,7 +131,7 @@ def _fact_checks(tag: str, problem: Problem, theta: Array, be: Backend, stmt: St
 def _f5_checks(problem: Problem, theta: Array, be: Backend,
                stmt: Statement | None) -> list[IdentityCheck]:  # fmt: skip
     st = stmt or statement("F5")
-    f1 = statement("F1", bias=problem.net.bias)
+    f1 = statement("F1")
     bp = backprop(problem, theta, be)
     net, n = problem.net, problem.n
     _, _, lam = problem.data(be)

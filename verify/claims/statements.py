@@ -178,12 +178,14 @@ def _kernel(tag: str) -> Statement:
                      "symbol table")  # fmt: skip
 
 
-def statement(tag: str, *, bias: bool = False, depth: int = 2, layer: int = 1) -> Statement:
-    """The statement of ``tag`` (module docstring); ``depth``, ``layer`` for D5/D6."""
+def statement(tag: str, *, depth: int = 2, layer: int = 1) -> Statement:
+    """The statement of ``tag`` (module docstring); ``depth``, ``layer`` for D5/D6.
+
+    F1-F5 come from the derivation without a bias: with a bias (z = W h + b) the derivation
+    states the same identities for W (a test compares the two records)."""
     if tag in ("F1", "F2", "F4", "F5"):
-        c = getattr(_fact(bool(bias)), tag.lower()).claim
-        return Statement(tag, c.lhs, c.rhs, f"theory.derive_fact('mlp', bias={bool(bias)})."
-                         f"{tag.lower()}.claim")  # fmt: skip
+        c = getattr(_fact(False), tag.lower()).claim
+        return Statement(tag, c.lhs, c.rhs, f"theory.derive_fact('mlp').{tag.lower()}.claim")
     if tag in ("D5", "D6"):
         return _deep_linear(int(depth), int(layer))
     if tag == "D4":

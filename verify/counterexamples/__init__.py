@@ -19,8 +19,8 @@ when the score exceeds the claim's tolerance there. This module is the public fa
 4. :mod:`verify.counterexamples.expressions` and :mod:`verify.counterexamples.conjecture`:
    conjectures from users, "NFM - AGOP**(1/2)" parsed safely over named layer quantities and
    searched like any claim (:func:`check_conjecture`, ``factcheck conjecture``);
-5. :mod:`verify.counterexamples.exercises`: a pytest fixture for course exercises (a student's
-   claim fails with the shrunk counterexample as its message).
+5. :mod:`verify.counterexamples.exercises`: course exercises (a student's claim fails with the
+   shrunk counterexample as its message; the pytest fixture is verify.cli.pytest_plugin).
 
 The built-in families (quadratic, deep-linear-unbalanced, dead-relu, adamw) live in
 :mod:`verify.counterexamples.families`; ``factcheck counterexample`` is the command line.

@@ -180,7 +180,7 @@ def conjecture_claim(conj: Conjecture | str, layers: Sequence[int] | None = None
                     else math.inf * (r["violation"] > 0))  # fmt: skip
         return Evaluation(
             worst["violation"], worst["tolerance"],
-            f"layer {worst['layer']}: ||{c.text}|| / (sum of its terms' norms) = "
+            f"layer {worst['layer']}: ||{c.difference}|| / (sum of its terms' norms) = "
             f"{worst['violation']:.6g} vs tolerance {worst['tolerance']:.3g}",
             {"layers": rows},
         )  # fmt: skip

@@ -198,6 +198,7 @@ class Conjecture:
     text: str
     expr: Any
     used: frozenset[str]
+    sides: tuple[Any, Any] | None = None  # (lhs, rhs) of an equation "lhs = rhs"
 
     @cached_property
     def terms(self) -> tuple[Any, ...]:
@@ -209,8 +210,15 @@ class Conjecture:
     def is_matrix(self) -> bool:
         return _is_matrix(self.expr)
 
+    @property
+    def difference(self) -> str:
+        """The expression that should vanish, as text ("lhs - (rhs)" for an equation)."""
+        if self.sides is None:
+            return self.text
+        return f"{self.sides[0]} - ({self.sides[1]})"
+
     def __str__(self) -> str:
-        return f"{self.text} = 0" if "=" not in self.text else self.text
+        return f"{self.text} = 0" if self.sides is None else self.text
 
 
 def parse_conjecture(text: str) -> Conjecture:
@@ -226,9 +234,13 @@ def parse_conjecture(text: str) -> Conjecture:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError as exc:
         raise _error(text, "be a valid expression", f"syntax error: {exc.msg}") from None
+    sides: tuple[str, str] | None = None
     if isinstance(tree, ast.Compare):
         if len(tree.ops) != 1 or not isinstance(tree.ops[0], ast.Eq):
             raise _error(text, "state one equation lhs = rhs (no <, >, chains)", text)
+        lhs, rhs = ((ast.get_source_segment(source, part) or ast.unparse(part)).strip()
+                    for part in (tree.left, tree.comparators[0]))  # fmt: skip
+        sides = (lhs, rhs)
         tree = ast.BinOp(left=tree.left, op=ast.Sub(), right=tree.comparators[0])
     builder = _Builder(text)
     expr, shape = builder.build(tree)
@@ -237,7 +249,7 @@ def parse_conjecture(text: str) -> Conjecture:
                      "statement about a layer", f"shape {_shape(shape)}")  # fmt: skip
     if not builder.used & set(QUANTITIES):
         raise _error(text, "involve at least one layer quantity", text)
-    return Conjecture(text, expr, frozenset(builder.used))
+    return Conjecture(text, expr, frozenset(builder.used), sides)
 
 
 def symbols() -> dict[str, Any]:
