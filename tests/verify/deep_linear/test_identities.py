@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from verify.claims.features import correlation, layer_features
 from verify.claims.generated import numeric
@@ -33,7 +33,9 @@ def _assert_all(checks: list) -> None:  # type: ignore[type-arg]
 
 def _at_50_digits(net: Network):  # type: ignore[no-untyped-def]  # noqa: ANN202
     refined = refine_mp(net.result, DPS)  # type: ignore[arg-type]
-    assert refined.converged, refined.reason
+    # a point the engine's 50-digit Newton does not certify says nothing either way (it would be
+    # INCONCLUSIVE): such draws are rejected, never counted as passing or failing
+    assume(refined.converged)
     be = mp_backend(DPS)
     return refined.point(be), be
 
