@@ -18,13 +18,21 @@ deadline, and every limit counts examples, never seconds: ``budget`` examples in
 ``shrink_budget`` trainings while shrinking (a memo answers every candidate seen before, so
 Hypothesis's replay of the final example agrees). Hypothesis's only wall-clock rule left is a
 five-minute ceiling on shrinking, far above ``shrink_budget`` trainings of these small networks.
+One more thing Hypothesis does would tie results to the environment: it mixes into its draws
+numeric constants it finds in the source of "local" modules (those not installed in
+site-packages, e.g. an editable install), and caches them under ``.hypothesis/`` in the current
+directory. The search switches that off while it runs (:func:`_without_local_constants`), so a
+seed gives the same search from a checkout and from an installed package, and nothing is
+written to the user's directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +167,33 @@ class _Violation(Exception):
         self.spec = spec
 
 
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """No constants harvested from "local" source files in Hypothesis's draws (module docstring).
+
+    Hypothesis (>= 6.13x) gets them from ``providers._get_local_constants`` and caches the
+    allowed ones in ``providers.CONSTANTS_CACHE``; both are replaced for the duration of the
+    search. Older versions have neither, and draw no such constants."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the module
+        yield
+        return
+    getter = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if getter is None or cache is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = getter
+        cache.cache.clear()
+
+
 def _settings(budget: int) -> settings:
     return settings(
         settings.get_profile("default"), max_examples=budget, database=None, deadline=None,
@@ -225,7 +260,8 @@ def search(
     run = hypothesis_seed(seed)(_settings(budget)(given(strategy)(probe)))
     minimal: NetworkSpec | None = None
     try:
-        run()
+        with _without_local_constants():
+            run()
     except _Violation as found:
         minimal = found.spec
     return _finish(claim, memo, examples, shrink_trials, skipped, failures, minimal,

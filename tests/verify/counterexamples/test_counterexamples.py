@@ -191,6 +191,34 @@ def test_search_result_does_not_depend_on_machine_speed(monkeypatch: pytest.Monk
     assert fast.tried == 5 or fast.verdict is Verdict.REFUTED
 
 
+def test_search_ignores_constants_from_local_source_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: Hypothesis's constants harvested from "local" source files (present for an editable
+    install, absent for an installed package) do not enter the search, and the search writes
+    nothing (no .hypothesis/) to the current directory."""
+    from hypothesis.internal.conjecture import providers
+
+    monkeypatch.chdir(tmp_path)
+    claim = fact_claim("F1")  # never fails: every example of the budget is drawn and kept
+
+    def examples() -> list:  # type: ignore[type-arg]
+        out = []
+        for seed in (0, 1, 3):  # without the guard, these three searches change (measured)
+            res = search(claim, budget=8, seed=seed, space=TINY, quiet=True, shrink_budget=2)
+            out.append([res.tried, res.space, _fingerprint(res)])
+        return out
+
+    plain = examples()
+    polluted = providers.Constants(integers=set(range(2, 40)) | {9999},
+                                   floats={0.3, 1e-3, 2.5, -1.5, 0.7, 1.25})  # fmt: skip
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: polluted)
+    providers.CONSTANTS_CACHE.cache.clear()
+    assert examples() == plain
+    assert providers._get_local_constants() is polluted  # restored after the search
+    assert not list(tmp_path.iterdir())
+
+
 def test_shrinking_gives_a_simpler_failing_witness() -> None:
     """F1: Hypothesis's shrinking ends at a witness that still fails, no larger than the first
     failure found (fewer samples, smaller widths, simpler numbers), and says what changed."""
