@@ -40,11 +40,13 @@ def _assert_all(checks: list) -> None:  # type: ignore[type-arg]
     assert not bad, "\n".join(bad)
 
 
-def _at_50_digits(net: Network):  # type: ignore[no-untyped-def]  # noqa: ANN202
+def _at_50_digits(net: Network, drawn: bool = True):  # type: ignore[no-untyped-def]  # noqa: ANN202
     refined = refine_mp(net.result, DPS)  # type: ignore[arg-type]
-    # a point the engine's 50-digit Newton does not certify says nothing either way (it would be
-    # INCONCLUSIVE): such draws are rejected, never counted as passing or failing
-    assume(refined.converged)
+    if drawn:
+        # a point the engine's 50-digit Newton does not certify says nothing either way (it
+        # would be INCONCLUSIVE): such draws are rejected, never counted as passing or failing
+        assume(refined.converged)
+    assert refined.converged, refined.reason
     be = mp_backend(DPS)
     return refined.point(be), be
 
