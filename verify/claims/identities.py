@@ -94,6 +94,9 @@ def _layer_values(problem: Problem, bp: Any, idx: int) -> dict[str, Any]:
 
 def _fact_checks(tag: str, problem: Problem, theta: Array, be: Backend, stmt: Statement | None,
                  converged: bool) -> list[IdentityCheck]:  # fmt: skip
+    if not problem.lam > 0:
+        raise bad_input("lam", f"be > 0 for {tag} (FACT divides by the weight decay)",
+                        problem.lam, "Draw the network with weight decay.")  # fmt: skip
     st = stmt or statement(tag)
     bp = backprop(problem, theta, be)
     net, n = problem.net, problem.n
@@ -130,6 +133,9 @@ def _fact_checks(tag: str, problem: Problem, theta: Array, be: Backend, stmt: St
 
 def _f5_checks(problem: Problem, theta: Array, be: Backend,
                stmt: Statement | None) -> list[IdentityCheck]:  # fmt: skip
+    if not problem.lam > 0:
+        raise bad_input("lam", "be > 0 for F5 (FACT divides by the weight decay)",
+                        problem.lam, "Draw the network with weight decay.")  # fmt: skip
     st = stmt or statement("F5")
     f1 = statement("F1")
     bp = backprop(problem, theta, be)

@@ -213,12 +213,16 @@ def test_unmutated_statements_pass_on_the_quality_points(
 
 
 def test_check_rejects_unknown_tag() -> None:
-    """F1: a tag without a numeric check is a clear error."""
+    """F1: a tag without a numeric check, or FACT without weight decay, is a clear error."""
     from theory._errors import InputError
 
     s = NetworkSpec("tanh", (2,), d=2, n=8)
     with pytest.raises(InputError, match="tag must be one of"):
         check_identity("F9", s.problem(), s.theta0())
+    no_decay = s.with_(lam=0.0)
+    for tag in ("F1", "F5"):  # FACT divides by lam: a clear error, not a division by zero
+        with pytest.raises(InputError, match="lam must be > 0"):
+            check_identity(tag, no_decay.problem(), no_decay.theta0())
 
 
 def test_generated_code_is_exact_at_50_digits() -> None:
