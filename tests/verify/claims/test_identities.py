@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from verify.claims.identities import check_identity
 from verify.claims.statements import Statement, statement
 from verify.engine.network import mp_backend
 from verify.engine.train import refine_mp
 from verify.strategies import (
+    CERTIFIED_ACTIVATIONS,
     CONVERGED_SPACE,
     Network,
     NetworkSpec,
@@ -57,6 +59,17 @@ def test_f1_at_converged_networks(net: Network) -> None:
     """F1: W^T W = FACT in every layer, within the F2 bound plus rounding (float64)."""
     assert net.converged
     _assert_all(check_identity("F1", net.problem, net.theta))
+
+
+@pytest.mark.parametrize("activation", CERTIFIED_ACTIVATIONS)
+@FEW
+@given(data=st.data())
+def test_f1_f4_f5_for_every_activation(activation: str, data: st.DataObject) -> None:
+    """F1, F4, F5: every activation the engine certifies, both losses, depth 1-4, drawn per
+    activation so that none is left out by chance."""
+    net = data.draw(converged_networks(activations=(activation,)))
+    for tag in ("F1", "F4", "F5"):
+        _assert_all(check_identity(tag, net.problem, net.theta))
 
 
 @FEW

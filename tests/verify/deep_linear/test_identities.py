@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from verify.claims.features import correlation, layer_features
 from verify.claims.generated import numeric
@@ -97,6 +98,18 @@ def test_d4_at_50_digits(net: Network) -> None:
 def test_d5_d6_nfa_with_alpha_1_over_L_at_converged_networks(net: Network) -> None:
     """D5, D6: W_j^T W_j = AGOP_j^(1/(L-j+1)) in every layer of a converged deep linear net."""
     _assert_all(check_identity("D5", net.problem, net.theta))
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4, 5, 6])
+@FEW
+@given(data=st.data())
+def test_d1_d4_d5_d6_for_every_depth(depth: int, data: st.DataObject) -> None:
+    """D1, D4, D5, D6: every depth L = 2..6 (>= 2 outputs), drawn per depth so that none is
+    left out by chance."""
+    net = data.draw(deep_linear_networks(balanced=True, converged=True, depths=(depth,)))
+    assert net.problem.net.depth == depth
+    for tag in ("D1", "D4", "D5"):
+        _assert_all(check_identity(tag, net.problem, net.theta))
 
 
 @FEW
