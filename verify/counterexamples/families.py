@@ -215,7 +215,8 @@ def family_report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
         # depend on machine load; the budget of 20 finishes in ~10-20 s)
         res = search(fact_claim("F1"), budget=20, seed=seed, quiet=True)
         entries.append(ReportEntry(
-            "Counterexamples", f"FACT is never refuted: search over {res.tried} candidates",
+            "Counterexamples",
+            f"FACT is never refuted: Hypothesis search over {res.tried} examples",
             "F1", res.verdict.value, res.verdict.evidence, res.reason, f"{CERT_DPS} digits "
             "(closest call)", time.perf_counter() - t0, res.to_text(False), "",
             res.to_dict(False), None, True,
