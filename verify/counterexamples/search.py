@@ -4,14 +4,16 @@
 (:func:`verify.counterexamples.space.candidates`, drawing :class:`NetworkSpec` records) and a
 probe that trains each candidate (verify.strategies.train_spec: the engine's training, then the
 engine's certificate at the trained point). Only certified candidates are scored; the others
-are skipped and counted, never refutations. For a scored candidate, ``hypothesis.target``
-reports how close it came to failing (violation / tolerance), which steers generation toward
-larger violations. The first candidate whose float64 score fails ends generation; Hypothesis
-then shrinks it (each step retrains a simpler candidate: fewer samples, smaller widths and input
-dimension, simpler numbers) to the smallest failing one in its order. That witness is certified
-at ``dps`` digits and re-checked at ``dps + 20`` (:func:`verify.counterexamples.certify.certify`);
-if it is not confirmed, the first failing candidate is certified too. A float64 failure that no
-certificate confirms makes the verdict INCONCLUSIVE, never "no violation".
+are skipped and counted, never refutations, and so are collapsed ones (a layer with W = 0,
+where a claim about feature matrices compares zero with zero). For a scored candidate,
+``hypothesis.target`` reports how close it came to failing (violation / tolerance), which
+steers generation toward larger violations. The first candidate whose float64 score fails
+ends generation; Hypothesis then shrinks it (each step retrains a simpler candidate: fewer
+samples, smaller widths and input dimension, simpler numbers) to the smallest failing one in
+its order. That witness is certified at ``dps`` digits and re-checked at ``dps + 20``
+(:func:`verify.counterexamples.certify.certify`); if it is not confirmed, the first failing
+candidate is certified too. A float64 failure that no certificate confirms makes the verdict
+INCONCLUSIVE, never "no violation".
 
 Reproducible: the search is seeded (``hypothesis.seed``), uses no example database and no
 deadline, and every limit counts examples, never seconds: ``budget`` examples in generation,
@@ -45,7 +47,7 @@ from theory._verdict import Verdict
 from verify.counterexamples.certify import CERT_DPS, Certificate, certify
 from verify.counterexamples.claims import Claim, Evaluation, Witness
 from verify.counterexamples.space import SearchSpace, candidates, space_summary, spec_changes
-from verify.strategies import NetworkSpec, train_spec
+from verify.strategies import NetworkSpec, is_collapsed, train_spec
 
 __all__ = ["SearchResult", "Trial", "run_trial", "search"]
 
@@ -83,6 +85,10 @@ def run_trial(claim: Claim, cand: NetworkSpec, *, cache: bool = False) -> Trial:
     assert net.result is not None
     if not net.converged:
         return Trial(cand, net.result.status.value, None, None, time.perf_counter() - t0)
+    if is_collapsed(problem, net.theta):
+        # W = 0 in some layer: a claim about feature matrices holds or fails there as 0 vs 0
+        # (the NFA's correlation of two zero matrices counts as 0), so this is no evidence
+        return Trial(cand, "collapsed (W = 0)", None, None, time.perf_counter() - t0)
     ev = claim.score(Witness(problem, net.theta))
     if not math.isfinite(ev.violation):
         return Trial(cand, "non_finite score", None, None, time.perf_counter() - t0)

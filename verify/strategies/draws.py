@@ -48,6 +48,7 @@ __all__ = [
     "Network",
     "converged_networks",
     "deep_linear_networks",
+    "is_collapsed",
     "networks",
     "run_files",
     "specs",
@@ -108,10 +109,9 @@ def train_spec(spec: NetworkSpec, *, cache: bool = True, max_iter: int = MAX_ITE
     return Network(spec, problem, theta, evaluate(problem, theta, spectrum="none"))
 
 
-def _collapsed(net: Network) -> bool:
-    return any(
-        float(np.linalg.norm(w)) < COLLAPSED_NORM for w, _ in net.problem.net.unflatten(net.theta)
-    )
+def is_collapsed(problem: Problem, theta: np.ndarray) -> bool:
+    """Some layer has ||W||_F < :data:`COLLAPSED_NORM` (the trivial stationary point W = 0)."""
+    return any(float(np.linalg.norm(w)) < COLLAPSED_NORM for w, _ in problem.net.unflatten(theta))
 
 
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -191,7 +191,7 @@ def _trained(draw: st.DrawFn, space: NetworkSpace, cache: bool, zero_lam: bool) 
     net = train_spec(draw(specs(space, linear_only=space.activations == ("identity",),
                                 zero_lam=zero_lam)), cache=cache)  # fmt: skip
     assume(net.converged)
-    assume(not _collapsed(net))
+    assume(not is_collapsed(net.problem, net.theta))
     return net
 
 

@@ -219,6 +219,16 @@ def test_search_ignores_constants_from_local_source_files(
     assert not list(tmp_path.iterdir())
 
 
+def test_collapsed_networks_are_skipped_never_witnesses() -> None:
+    """N3: at W = 0 (weight decay stronger than the data) the NFA compares two zero matrices; such
+    points are skipped and counted, never a counterexample."""
+    heavy = SearchSpace(activations=("tanh",), depths=(2,), max_width=2, max_d=2, samples=(12,),
+                        log10_lam=(1.0, 1.5))  # fmt: skip
+    res = search(nfa_claim(None, 0.9), budget=3, seed=0, space=heavy, quiet=True)
+    assert res.skipped.get("collapsed (W = 0)", 0) >= 1
+    assert res.verdict is not Verdict.REFUTED
+
+
 def test_shrinking_gives_a_simpler_failing_witness() -> None:
     """F1: Hypothesis's shrinking ends at a witness that still fails, no larger than the first
     failure found (fewer samples, smaller widths, simpler numbers), and says what changed."""
