@@ -29,7 +29,7 @@ SEED = 0
 import numpy as np
 import sympy as sp
 
-from theory import Verdict
+from theory import Verdict, check_derivation
 from theory.deep_linear.nfa import derive_nfa_deep_linear
 from theory.fact import check_fact_variant
 from verify import MLP, Problem, backprop, layer_features, train
@@ -130,7 +130,35 @@ err = np.linalg.norm(predicted - (f0.nfm - f0.fact)) / np.linalg.norm(f0.nfm - f
 check(err < 1e-12, f"F2 predicts the defect {np.linalg.norm(predicted):.3f} to relative {err:.0e}")
 
 # %% [markdown]
-# ## Exercise 5 (N2): is the Neural Feature Ansatz a theorem?
+# ## Exercise 5 (F2): the off-convergence identity, as your own derivation
+# Starting from W^T W - FACT, with FACT = -(1/(n lam)) G_h H^T, reach (1/lam) W^T grad_W L_lam
+# by a chain of equal expressions. Cite the chain rule G_h = W^T Delta where you use it.
+# The toolkit checks every step (symbolically for all sizes, and on exact instances).
+
+
+# %%
+ANSWER_5 = [
+    "W.T*W + G_h*H.T/(n*lam)",
+    {"expr": "W.T*W + W.T*Delta*H.T/(n*lam)", "uses": ["chain"]},
+    "W.T*(lam*W + Delta*H.T/n)/lam",
+    "W.T*grad(L, W)/lam",
+]
+
+# %%
+F2_SETTING = {
+    "matrices": {"W": "m x d", "H": "d x n", "Delta": "m x n", "G_h": "d x n"},
+    "scalars": {"lam": "positive"},
+    "definitions": {"L": "Trace(Delta.T*W*H)/n + lam/2*Trace(W.T*W)"},
+    "hypotheses": {"chain": "G_h = W.T*Delta"},
+}
+mine5 = check_derivation(ANSWER_5, **F2_SETTING)
+check(mine5.verdict is Verdict.PROVED, f"every step of your F2 derivation: {mine5.reason}")
+# For contrast, the same derivation with the 1/n lost in step 2 is caught at step 2:
+lost = check_derivation([*ANSWER_5[:2], "W.T*(lam*W + Delta*H.T)/lam", ANSWER_5[3]], **F2_SETTING)
+print("lost 1/n:", lost.verdict.value, "-", lost.reason)
+
+# %% [markdown]
+# ## Exercise 6 (N2): is the Neural Feature Ansatz a theorem?
 # State, as an expression over layer quantities, a claim about every converged tanh network:
 # W^T W = AGOP^(1/2) in the first layer. The toolkit searches converged networks (Hypothesis),
 # shrinks the first counterexample to the smallest network it can and certifies it at 50 digits.
@@ -139,14 +167,14 @@ check(err < 1e-12, f"F2 predicts the defect {np.linalg.norm(predicted):.3f} to r
 
 
 # %%
-ANSWER_5 = "NFM = AGOP**(1/2)"
+ANSWER_6 = "NFM = AGOP**(1/2)"
 
 # %%
 from verify.counterexamples.exercises import assert_claim_holds
 
 try:
     assert_claim_holds(
-        ANSWER_5, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED, layers=[1]
+        ANSWER_6, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED, layers=[1]
     )
     refuted = False
 except AssertionError as failure:
@@ -155,21 +183,21 @@ except AssertionError as failure:
 check(refuted, "the NFA is not a theorem: the search found and certified a counterexample")
 
 # %% [markdown]
-# ## Exercise 6 (F1): which feature matrix does equal W^T W at convergence?
+# ## Exercise 7 (F1): which feature matrix does equal W^T W at convergence?
 # Replace the right-hand side so that the claim survives the same search.
 
 
 # %%
-ANSWER_6 = "NFM = FACT"
+ANSWER_7 = "NFM = FACT"
 
 # %%
-held = assert_claim_holds(ANSWER_6, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED)
+held = assert_claim_holds(ANSWER_7, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED)
 check(held.verdict is Verdict.NUMERICALLY_CONSISTENT, held.reason)
 
 # %% [markdown]
 # ## Verdict
-# All six answers are verified by the toolkit: exercises 1 and 2 by symbolic proof (PROVED),
+# All seven answers are verified by the toolkit: exercises 1, 2 and 5 by symbolic proof (PROVED),
 # exercises 3 and 4 numerically at a certified stationary point and at an arbitrary point,
-# exercise 5 by a certified counterexample (REFUTED, re-checked at 70 digits) and exercise 6 by
+# exercise 6 by a certified counterexample (REFUTED, re-checked at 70 digits) and exercise 7 by
 # a search that found none among the certified examples it tried (NUMERICALLY_CONSISTENT: at
 # those points, not a proof; F1 itself is PROVED in exercise 1).

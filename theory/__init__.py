@@ -3,7 +3,8 @@
 Each result lives in its own module, named after the result: ``fact`` (F1-F5),
 ``deep_linear_balance`` (D1-D4), ``deep_linear_nfa`` (D5-D6), ``kernel_expansion`` (K1, K2 and
 the residual identity), on the shared ``matrix_calculus`` (gradients never taken on one route's
-word). The shared records live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
+word). ``derivation_checker`` checks a person's own derivation step by step. The shared records
+live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
 ``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
 ``_options`` (the names a user can choose; no SymPy).
 
@@ -45,6 +46,10 @@ _EXPORTS = {
     "derive_fact_expansion": "theory.kernel_expansion",
     "derive_residual_identity": "theory.kernel_expansion",
     "gradient": "theory.matrix_calculus",
+    "DerivationCheck": "theory.derivation_checker",
+    "check_derivation": "theory.derivation_checker",
+    "check_derivation_file": "theory.derivation_checker",
+    "read_derivation_file": "theory.derivation_checker",
 }
 
 __all__ = sorted(

@@ -8,6 +8,8 @@ whose strength says how the evidence was obtained:
 PROVED                  a symbolic difference reduced to zero (and, where stated, exact
                         explicit checks at concrete sizes agree);
 CERTIFIED               an enclosure (interval or high-precision bound) proves it;
+EXACT_AT_SIZES          both sides agree exactly (rational arithmetic) on explicit instances at
+                        the listed sizes, but no symbolic argument covers every size;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
 REFUTED                 a counterexample, confirmed exactly or at higher precision, with
@@ -114,6 +116,9 @@ class Step:
 
     ``checked`` is True only if the check ran and confirmed the step; ``check`` says which check
     (e.g. "difference expands to 0", "explicit sizes (2,3,2) and (3,2,4), exact rationals").
+    ``verdict``, when given, grades the step on its own (a derivation checked step by step, where
+    one step may be PROVED and the next only EXACT_AT_SIZES or REFUTED); then ``checked`` is
+    ``verdict.supports``.
     """
 
     lhs: Any
@@ -121,9 +126,17 @@ class Step:
     justification: str
     checked: bool
     check: str = ""
+    verdict: Verdict | None = None
+
+    @property
+    def mark(self) -> str:
+        """``ok``/``UNCHECKED``, or the step's own verdict when it has one."""
+        if self.verdict is not None:
+            return self.verdict.value
+        return "ok" if self.checked else "UNCHECKED"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "lhs": _text(self.lhs),
             "rhs": _text(self.rhs),
             "lhs_latex": _latex(self.lhs),
@@ -132,6 +145,9 @@ class Step:
             "checked": bool(self.checked),
             "check": self.check,
         }
+        if self.verdict is not None:
+            out["verdict"] = self.verdict.value
+        return out
 
 
 @dataclass(frozen=True)
@@ -186,7 +202,7 @@ class Derivation:
             lines += [f"    ({a.label}) {a.text}" for a in c.assumptions]
         lines.append("  derivation:")
         for k, s in enumerate(self.steps, 1):
-            mark = "ok" if s.checked else "UNCHECKED"
+            mark = s.mark
             lines.append(f"    {k}. {_text(s.lhs)}")
             lines.append(f"         = {_text(s.rhs)}")
             lines.append(f"       because {s.justification}")
@@ -213,6 +229,8 @@ class Derivation:
         ]
         for k, s in enumerate(self.steps, 1):
             tick = r"\checkmark" if s.checked else r"\textbf{unchecked}"
+            if s.verdict is not None:
+                tick = rf"\textbf{{{_tex_text(s.verdict.value)}}}"
             out.append(rf"  \intertext{{\small {k}. {_tex_text(s.justification)} {tick}}}")
             out.append(rf"  & {_latex(s.lhs)} = {_latex(s.rhs)} \\")
         out.append(r"\end{align*}")

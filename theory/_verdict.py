@@ -5,6 +5,8 @@ A verdict says how strong the evidence for a claim is:
 PROVED                  a symbolic argument valid for all sizes (a symbolic difference reduced
                         to zero);
 CERTIFIED               an enclosure (interval or high-precision bound) proves it;
+EXACT_AT_SIZES          both sides agree exactly (rational arithmetic) on explicit instances at
+                        the listed sizes, but no symbolic argument covers every size;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
 REFUTED                 a counterexample, confirmed exactly or at higher precision, with
@@ -29,6 +31,7 @@ class Verdict(enum.Enum):
 
     PROVED = "PROVED"
     CERTIFIED = "CERTIFIED"
+    EXACT_AT_SIZES = "EXACT_AT_SIZES"
     NUMERICALLY_CONSISTENT = "NUMERICALLY_CONSISTENT"
     INCONCLUSIVE = "INCONCLUSIVE"
     REFUTED = "REFUTED"
@@ -40,8 +43,13 @@ class Verdict(enum.Enum):
 
     @property
     def supports(self) -> bool:
-        """True for the verdicts that support the claim (PROVED, CERTIFIED, consistent)."""
-        return self in (Verdict.PROVED, Verdict.CERTIFIED, Verdict.NUMERICALLY_CONSISTENT)
+        """True for the verdicts that support the claim (all but INCONCLUSIVE and REFUTED)."""
+        return self in (
+            Verdict.PROVED,
+            Verdict.CERTIFIED,
+            Verdict.EXACT_AT_SIZES,
+            Verdict.NUMERICALLY_CONSISTENT,
+        )
 
     def __str__(self) -> str:
         return self.value
@@ -50,6 +58,7 @@ class Verdict(enum.Enum):
 _EVIDENCE = {
     Verdict.PROVED: "symbolic proof: the difference reduces to zero",
     Verdict.CERTIFIED: "certified: a rigorous or high-precision enclosure",
+    Verdict.EXACT_AT_SIZES: "exact at the listed sizes (rational arithmetic), not for all sizes",
     Verdict.NUMERICALLY_CONSISTENT: "numerical: agrees to the stated digits at the stated points",
     Verdict.INCONCLUSIVE: "undecided: see the reason for what to change",
     Verdict.REFUTED: "counterexample confirmed exactly or at higher precision",

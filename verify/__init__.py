@@ -11,11 +11,14 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     deep_linear      gradient flow of deep linear networks (D1-D7)
     counterexamples  claims as scores, certified witnesses, search, built-in families
     rfm              Recursive Feature Machines and their experiments (K1-K3)
+    torch            the PyTorch bridge: FACT and the NFA on a user's own model (optional extra)
+    emergence        feature emergence from input structure (S1-S6), with RFM on the same data
     report           ``factcheck report``: every entry into HTML, Markdown and JSON
     cli              the ``factcheck`` command, one module per subcommand
 
-deep_linear, counterexamples and rfm form one middle layer: they import base, engine, claims
-and strategies, never each other.
+deep_linear, counterexamples, rfm and torch form one middle layer: they import base, engine,
+claims and strategies, never each other; emergence sits above them because it runs RFM on its
+own data.
 
 The public API is re-exported here lazily (PEP 562): ``import verify`` loads nothing heavy, so
 the command-line tool can set its BLAS defaults before NumPy is first imported, and

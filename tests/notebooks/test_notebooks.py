@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.py"))
+#: notebooks with optional extras run with their own tests (torch_bridge: tests/verify/torch/)
+OPTIONAL = {"torch_bridge"}
+NOTEBOOKS = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("*.py")
+    if p.stem not in OPTIONAL
+)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -9,7 +9,7 @@ from verify.claims.features import LayerFeatures
 from verify.engine.network import FLOAT64, Backend, mp_backend
 from verify.engine.train import TrainResult
 
-__all__: list[str] = []
+__all__ = ["fact_rounding_tolerance"]
 
 
 _ORDER = {
@@ -41,7 +41,13 @@ def _rounding_tolerance(result: TrainResult, feat: LayerFeatures, be: Backend) -
     """
     net = result.problem.net
     k = result.problem.n + net.depth * max(net.sizes)
-    return (net.depth + 1) * k * be.unit_roundoff * feat.rounding_scale
+    return fact_rounding_tolerance(net.depth, k, be.unit_roundoff, feat.rounding_scale)
+
+
+def fact_rounding_tolerance(depth: int, k: int, unit_roundoff: float, scale: float) -> float:
+    """``(depth + 1) k u scale``: the rule of :func:`_rounding_tolerance` on plain numbers, for
+    any implementation of the layer features (``scale`` = ``LayerFeatures.rounding_scale``)."""
+    return (depth + 1) * k * unit_roundoff * scale
 
 
 def _training_line(r: TrainResult) -> str:

@@ -95,11 +95,14 @@ def checked_point(
 
 def run(args: argparse.Namespace) -> int:
     from verify.claims.checks import check_fact, check_nfa
+    from verify.cli import arguments
     from verify.deep_linear.balance import balance_report
     from verify.engine.network import mp_backend
     from verify.engine.runfile import load_run
 
+    arguments.check_file(args)
     run_file = load_run(args.file)
+    arguments.run_file_memory(run_file, args)
     result = checked_point(
         run_file.theta, run_file.problem, args.dps, args.refine, not args.no_polish
     )

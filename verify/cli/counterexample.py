@@ -83,6 +83,9 @@ def _validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _validate(args)
+    from verify.cli import arguments
+
+    arguments.counterexample(args)
     from verify.counterexamples import make_claim, save_certificate, search
     from verify.counterexamples.families import (
         FAMILY_SPACES,
@@ -126,11 +129,12 @@ def _save_point(result: Any, path: str) -> tuple[str, str]:
     """A family without a certified witness (adamw): its end point and the summary."""
     from pathlib import Path
 
-    from verify.base.files import write_text_atomic
+    from verify.base.files import staged_writes
     from verify.engine.runfile import save_run
 
     problem, theta = result.point
-    save_run(path, problem, theta, {"status": "not_stationary"})
     summary = Path(path).with_suffix(".json")
-    write_text_atomic(summary, json.dumps(to_jsonable(result.to_dict()), indent=2) + "\n")
+    with staged_writes() as stage:  # both files, or neither
+        save_run(path, problem, theta, {"status": "not_stationary"}, stage=stage)
+        stage.write_text(summary, json.dumps(to_jsonable(result.to_dict()), indent=2) + "\n")
     return str(path), str(summary)

@@ -75,6 +75,9 @@ def register_verify(nested: argparse._SubParsersAction) -> None:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
+    from verify.cli import arguments
+
+    arguments.flow(args)
     from verify.base.files import write_text_atomic
     from verify.base.svgplot import line_plot
     from verify.deep_linear.flow import ScalarOutputWarning, run_flow

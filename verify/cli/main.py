@@ -8,7 +8,10 @@ toolkit's numerical code are imported inside the run functions, so ``factcheck -
 ``factcheck --version`` start in a few tens of milliseconds.
 
 Bad input raises :class:`theory.InputError`, which this entry point prints as one line on stderr
-and turns into exit status 2, with no traceback.
+and turns into exit status 2, with no traceback. Every parser takes ``--max-memory SIZE`` (the
+memory limit of :mod:`verify.base.validate`, passed on as FACTCHECK_MAX_MEMORY). SIGINT exits
+with status 130, SIGTERM and SIGHUP with 128 + the signal number; both leave no partial output
+(:mod:`verify.base.files`).
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from theory._errors import InputError
 from verify.base.blas import set_blas_threads
+from verify.base.interrupt import Terminated, terminate_as_exception
+from verify.base.validate import MEMORY_ENV, parse_size
 from verify.base.version import __version__
 
 # one BLAS thread unless the environment says otherwise (why: verify/base/blas.py); this must happen
@@ -35,14 +42,27 @@ _COMMAND_MODULES = (
     "verify.cli.derive",
     "verify.cli.verify",
     "verify.cli.check",
+    "verify.cli.check_derivation",
+    "verify.cli.check_torch",
     "verify.cli.counterexample",
     "verify.cli.conjecture",
     "verify.cli.rfm",
+    "verify.cli.emergence",
 )
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line naming the fix, exit status 2."""
+    """argparse that reports usage errors as one line naming the fix, exit status 2.
+
+    Every parser, at every level, takes ``--max-memory`` (so it may follow the subcommand).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--max-memory", metavar="SIZE", default=argparse.SUPPRESS,
+            help=f"memory limit, e.g. 8G (default: ${MEMORY_ENV}, else 4G or 3/4 of RAM)",
+        )  # fmt: skip
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}. See '{self.prog} --help'.\n")
@@ -69,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handlers = {s: signal.getsignal(s) for s in _TERMINATING}
+    limit = os.environ.get(MEMORY_ENV)
+    terminate_as_exception()
     try:
+        if getattr(args, "max_memory", None) is not None:
+            os.environ[MEMORY_ENV] = str(parse_size(args.max_memory))
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"factcheck {args.command}: error: {exc}", file=sys.stderr)
@@ -77,10 +102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("factcheck: interrupted; nothing further was written.", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"factcheck: terminated ({exc}); nothing further was written.", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:  # a caller in the same process (the tests) gets its handlers and limit back
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        if limit is None:
+            os.environ.pop(MEMORY_ENV, None)
+        else:
+            os.environ[MEMORY_ENV] = limit
+
+
+_TERMINATING = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 if __name__ == "__main__":  # pragma: no cover

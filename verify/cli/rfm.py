@@ -48,12 +48,10 @@ class _Progress:
 
 
 def _plot_path(args: argparse.Namespace) -> Path | None:
-    if args.plot is None:
-        return None
-    path = Path(args.plot)
-    if path.suffix.lower() != ".svg":
-        raise bad_input("--plot", "name an .svg file", args.plot, "Pass e.g. --plot curve.svg.")
-    return path
+    """Seed(s) and --plot, checked before any work (verify.cli.arguments)."""
+    from verify.cli import arguments
+
+    return arguments.rfm(args)
 
 
 def _write_plot(

@@ -95,16 +95,14 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 
 
 def _trained(args: argparse.Namespace) -> TrainResult:
+    from verify.cli import arguments
+
+    arguments.network(args)  # sizes, seed, digits, --save, memory: before any work
     from verify.engine.network import MLP
     from verify.engine.train import synthetic_problem, train
 
     if args.arch != "mlp":
         raise bad_input("--arch", "be 'mlp'", args.arch, "Only MLPs are built in.")
-    for name in ("depth", "width", "n", "d", "outputs"):
-        if getattr(args, name) < 1:
-            raise bad_input(f"--{name}", "be >= 1", getattr(args, name), "Pass a positive int.")
-    if args.max_iter < 1:
-        raise bad_input("--max-iter", "be >= 1", args.max_iter, "Pass e.g. 20000.")
     if not math.isfinite(args.lam):
         raise bad_input("--lam", "be finite", args.lam, "Pass e.g. 1e-2.")
     sizes = (args.d, *[args.width] * (args.depth - 1), args.outputs)

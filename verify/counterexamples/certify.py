@@ -22,7 +22,7 @@ import numpy as np
 
 from theory._errors import bad_input
 from theory._verdict import Verdict, to_jsonable
-from verify.base.files import write_text_atomic
+from verify.base.files import staged_writes
 from verify.counterexamples.claims import Claim, Evaluation, Witness, fact_claim, nfa_claim
 from verify.engine.network import Array, Problem, mp_backend
 from verify.engine.runfile import save_run
@@ -207,8 +207,9 @@ def save_certificate(cert: Certificate, path: str | os.PathLike[str]) -> tuple[s
     if target.suffix != ".npz":
         raise bad_input("save", "end in .npz (a run file)", str(path), "Pass e.g. --save cx.npz.")
     pt = cert.point
-    save_run(target, cert.problem, pt.theta,
-             {"status": pt.status.value, "grad_norm": pt.grad_norm})  # fmt: skip
     summary = target.with_suffix(".json")
-    write_text_atomic(summary, json.dumps(to_jsonable(cert.to_dict()), indent=2) + "\n")
+    with staged_writes() as stage:  # both files, or neither (verify.base.files)
+        save_run(target, cert.problem, pt.theta,
+                 {"status": pt.status.value, "grad_norm": pt.grad_norm}, stage=stage)  # fmt: skip
+        stage.write_text(summary, json.dumps(to_jsonable(cert.to_dict()), indent=2) + "\n")
     return str(target), str(summary)

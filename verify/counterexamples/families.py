@@ -25,6 +25,7 @@ import numpy as np
 from theory._errors import bad_input
 from theory._verdict import Verdict
 from verify.base.records import ReportEntry
+from verify.base.validate import check_seed
 from verify.counterexamples.adamw import adam, adamw_family
 from verify.counterexamples.certify import CERT_DPS, Certificate, certify, save_certificate
 from verify.counterexamples.claims import (
@@ -93,7 +94,7 @@ def search_family(
                         "Pick a listed family.")  # fmt: skip
     budget = _check_budget(budget)
     name, sample, build = FAMILY_SPACES[family]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     best: tuple[float, Problem, np.ndarray, dict[str, Any]] | None = None
@@ -158,7 +159,7 @@ def run_family(
 ) -> FamilyResult:  # fmt: skip
     """Run a built-in family against ``claim`` ("nfa", "fact" or "balance")."""
     c = family_claim(family, claim, alpha, threshold)
-    return FAMILIES[family][0](c, seed=seed, quick=quick, dps=dps)
+    return FAMILIES[family][0](c, seed=check_seed(seed, "seed"), quick=quick, dps=dps)
 
 
 def _certificate_files(cert: Certificate, stem: str) -> dict[str, bytes]:

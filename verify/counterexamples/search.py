@@ -44,6 +44,7 @@ from hypothesis import seed as hypothesis_seed
 
 from theory._errors import bad_input
 from theory._verdict import Verdict
+from verify.base.validate import check_seed
 from verify.counterexamples.certify import CERT_DPS, Certificate, certify
 from verify.counterexamples.claims import Claim, Evaluation, Witness
 from verify.counterexamples.space import SearchSpace, candidates, space_summary, spec_changes
@@ -228,6 +229,7 @@ def search(
     """
     budget = _check_budget(budget)
     shrink_budget = _check_budget(shrink_budget, "shrink_budget", 0)
+    seed = check_seed(seed, "seed")
     t0 = time.perf_counter()
     memo: dict[NetworkSpec, Trial] = {}
     examples: list[Trial] = []

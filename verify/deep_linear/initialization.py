@@ -17,6 +17,7 @@ import numpy as np
 
 from theory._errors import bad_input
 from theory.deep_linear.nfa import MAX_DEPTH
+from verify.base.validate import check_seed
 
 __all__ = [
     "INITS",
@@ -86,7 +87,10 @@ def flow_problem(
     w = _check_widths(widths, depth)
     c = _check_int("outputs", outputs, 1, 16, "Pass e.g. --outputs 2.")
     lam_f = _check_lam(lam)
-    rng = np.random.default_rng(seed)
+    # why at most 10^6 samples: the flow needs only the moments X^T X / n and Y^T X / n, which
+    # 10^6 samples fix to three digits; more would only fill memory (8 n (d + c) bytes)
+    n = _check_int("n", n, 1, 10**6, "Pass e.g. n=32.")
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     d = w[0]
     X = rng.standard_normal((n, d))
     r = min(c, d)

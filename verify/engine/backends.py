@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 from scipy import special
 
-from theory._errors import bad_input
+from verify.base.validate import check_dps
 
 __all__ = ["FLOAT64", "Array", "Backend", "MpBackend", "mp_backend"]
 
@@ -83,6 +83,8 @@ class MpBackend(Backend):
         self.dps = int(dps)
         with mpmath.workdps(self.dps):
             self.unit_roundoff = float(mpmath.mp.eps) / 2
+        # the floors and tolerances are float64 multiples of this (mp_backend caps dps for it)
+        assert self.unit_roundoff > 0, f"unit roundoff underflows float64 at {dps} digits"
 
     def working(self) -> contextlib.AbstractContextManager[Any]:
         return mpmath.workdps(self.dps)
@@ -147,7 +149,10 @@ FLOAT64 = Backend()
 
 
 def mp_backend(dps: int) -> Backend:
-    """The mpmath backend at ``dps`` decimal digits."""
-    if not isinstance(dps, (int, np.integer)) or isinstance(dps, bool) or not 16 <= dps <= 2000:
-        raise bad_input("dps", "be an integer in [16, 2000]", dps, "Pass e.g. --dps 50.")
-    return MpBackend(int(dps))
+    """The mpmath backend at ``dps`` decimal digits, in ``verify.base.validate.DPS_RANGE``.
+
+    Why at most 300 digits: the unit roundoff is held as a float64 (every rounding floor and
+    tolerance derived from it is a float64); 10^-dps underflows float64 beyond ~307 digits, and
+    a zero floor made every certificate divide by zero (``--dps 500`` raised ZeroDivisionError).
+    """
+    return MpBackend(check_dps(dps, "dps"))

@@ -7,6 +7,7 @@ summary counts zero modes that have a structural reason (continuous symmetries, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ __all__ = [
     "hessian_norm",
     "hessian_summary",
     "mp_hessian",
+    "operator_norm",
+    "rounding_floor",
     "symmetry_directions",
 ]
 
@@ -50,11 +53,19 @@ def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> f
     Why 12 iterations from a fixed random start: the floor needs the order of magnitude only; the
     estimate approaches ||H|| from below, geometrically, and 12 steps put it within a factor ~2.
     """
-    v = np.random.default_rng(0).standard_normal(problem.net.n_params)
+    return operator_norm(lambda v: hvp(problem, theta, v), problem.net.n_params, iterations)
+
+
+def operator_norm(
+    matvec: Callable[[np.ndarray], np.ndarray], p: int, iterations: int = 12
+) -> float:
+    """||A||_2 of a symmetric operator given by ``matvec`` on float64 vectors of length ``p``:
+    power iteration from a fixed random start (why 12 and 2: :func:`hessian_norm`)."""
+    v = np.random.default_rng(0).standard_normal(p)
     est = 0.0
     for _ in range(iterations):
         v /= np.linalg.norm(v)
-        w = hvp(problem, theta, v)
+        w = np.asarray(matvec(v), dtype=np.float64)
         est = float(np.linalg.norm(w))
         if not np.isfinite(est) or est == 0:
             return est if np.isfinite(est) else float("inf")
@@ -225,5 +236,17 @@ def _grad_floor_mp(
         _, _, lam = problem.data(be)
         size = be.sqrt(np.sum(be.asarray(theta) ** 2))
         k = problem.n + problem.net.depth * max(problem.net.sizes)
-        floor = be.unit_roundoff * (k * (terms / problem.n + lam * size) + hnorm * size)
+        floor = rounding_floor(be.unit_roundoff, k, terms / problem.n, lam, size, hnorm)
         return bp.grad, be.sqrt(np.sum(bp.grad * bp.grad)), floor
+
+
+def rounding_floor(unit_roundoff: Any, k: int, terms: Any, lam: Any, theta_norm: Any,
+                   hnorm: Any) -> Any:  # fmt: skip
+    """The gradient's rounding floor ``u (k (terms + lam ||theta||) + ||H|| ||theta||)``.
+
+    Pure arithmetic on numbers (float or mpmath), so any implementation of L_lam can certify
+    with the same rule (:mod:`verify.train`): ``k`` the longest chain of summations,
+    ``terms`` = (1/n) sum_l sum_i |delta_il| |h_il| the size of the terms that cancel in the
+    gradient, ``hnorm`` = ||H||_2, ``theta_norm`` = ||theta||.
+    """
+    return unit_roundoff * (k * (terms + lam * theta_norm) + hnorm * theta_norm)

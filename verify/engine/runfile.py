@@ -39,14 +39,16 @@ dl_i/dh_l = W_l^T dl_i/dz_l; at a stationary point W_l^T W_l = FACT_l.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from theory._errors import InputError, bad_input
-from verify.base.files import save_npz_atomic
+from verify.base.files import StagedWrites, npz_bytes, save_npz_atomic
+from verify.base.npz import Member, NpzReader
+from verify.base.validate import memory_limit
+from verify.engine.memory import SizeSummary, check_training_memory
 from verify.engine.network import ACTIVATIONS, LOSSES, MLP, Problem
 
 __all__ = ["FORMAT", "RunFile", "load_run", "save_run"]
@@ -70,8 +72,14 @@ def save_run(
     problem: Problem,
     theta: np.ndarray,
     info: dict[str, Any] | None = None,
+    *,
+    stage: StagedWrites | None = None,
 ) -> None:
-    """Write the run file atomically (``verify._io.save_npz_atomic``; no pickle)."""
+    """Write the run file atomically (:mod:`verify.base.files`; no pickle).
+
+    ``stage``: add the file to a :func:`verify.base.files.staged_writes` group instead, so that
+    it appears together with the files written next to it (a certificate's JSON), or not at all.
+    """
     net = problem.net
     params = net.unflatten(np.asarray(theta, dtype=np.float64))
     arrays: dict[str, Any] = {
@@ -93,39 +101,58 @@ def save_run(
         if key not in _OPTIONAL:
             raise bad_input("info", f"use only the keys {list(_OPTIONAL)}", key, "Drop it.")
         arrays[key] = np.asarray(value)
-    save_npz_atomic(path, arrays)
+    if stage is not None:
+        stage.write_bytes(path, npz_bytes(arrays))
+    else:
+        save_npz_atomic(path, arrays)
 
 
 def _fail(key: str, rule: str, got: Any, fix: str) -> InputError:
     return bad_input(f"run file key {key!r}", rule, got, fix)
 
 
+#: the scalar entries and the dtype kinds they may have
+_SCALARS = {
+    "format": "U", "loss": "U", "activation": "U", "depth": "iu", "bias": "b", "decay_bias": "b",
+    "lam": "f", "seed": "iu", "status": "U", "grad_norm": "f",
+}  # fmt: skip
+
+
 def load_run(path: str | os.PathLike[str]) -> RunFile:
-    """Read and validate a run file (format tag, keys, dtypes, shapes, finiteness, no pickle)."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise bad_input("run file", "exist", str(path), "Check the path.") from None
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise bad_input(
-            "run file", "be a NumPy .npz archive", str(path), f"Re-save it ({exc})."
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise bad_input(
-            "run file", "be a .npz archive (not a single .npy array)", str(path),
-            "Save with factcheck verify --save or numpy.savez.",
+    """Read and validate a run file; never unpickles, never inflates what it has not accepted.
+
+    The archive is opened with :class:`verify.base.npz.NpzReader` (regular file, zip signature,
+    readable directory, member sizes within the memory limit, .npy headers consistent with their
+    sizes). Then, from the headers and the scalar entries alone: keys, depth, shapes, and the
+    memory that checking the network will need (:mod:`verify.engine.memory`). Only then are the
+    arrays inflated and checked (numeric, finite).
+    """
+    fix = "Save it with factcheck verify --save or numpy.savez (see verify/engine/runfile.py)."
+    with NpzReader(path, what="run file", max_bytes=memory_limit(), fix=fix) as archive:
+        heads = archive.members
+        _check_keys(heads, str(path))
+        data = {key: archive.read(key) for key in _SCALARS if key in heads}
+        depth, bias = _header_scalars(data, heads)
+        sizes, n = _check_shapes(heads, depth, bias)
+        check_training_memory(
+            SizeSummary.of(sizes, bias), n, activation=str(data["activation"]),
+            argument="run file", value=str(path), fix="Check the file's sizes.",
         )  # fmt: skip
-    with archive:
-        data = {}
-        for key in archive.files:
-            try:
-                data[key] = archive[key]
-            except ValueError:  # object arrays need pickle, which is refused
-                raise _fail(
-                    key, "hold plain numbers or strings (no pickled objects)", "an object array",
-                    "Re-save with numeric arrays (np.float64) and plain strings.",
-                ) from None  # fmt: skip
-    return _validate(data, str(path))
+        for key in heads:
+            if key not in data:
+                data[key] = archive.read(key)
+    return _validate(data, depth, bias, sizes)
+
+
+def _check_keys(heads: dict[str, Member], where: str) -> None:
+    for key in _REQUIRED:
+        if key not in heads:
+            raise _fail(key, "be present", f"keys {sorted(heads)}", f"Re-save {where} in format "
+                        f"{FORMAT} (see verify/engine/runfile.py).")  # fmt: skip
+    for key, kind in _SCALARS.items():
+        if key in heads and (heads[key].shape != () or heads[key].dtype.kind not in kind):
+            h = heads[key]
+            raise _fail(key, f"be a scalar of kind {kind!r}", f"{h.dtype} {h.shape}", "Re-save.")
 
 
 def _scalar(data: dict[str, np.ndarray], key: str, kind: str) -> Any:
@@ -135,68 +162,77 @@ def _scalar(data: dict[str, np.ndarray], key: str, kind: str) -> Any:
     return arr.item()
 
 
-def _validate(data: dict[str, np.ndarray], where: str) -> RunFile:
-    for key in _REQUIRED:
-        if key not in data:
-            raise _fail(key, "be present", f"keys {sorted(data)}", f"Re-save {where} in format "
-                        f"{FORMAT} (see verify/engine/runfile.py).")  # fmt: skip
+def _header_scalars(data: dict[str, np.ndarray], heads: dict[str, Member]) -> tuple[int, bool]:
+    """Format tag, depth and bias, checked against the keys present (before any array is read)."""
     tag = _scalar(data, "format", "U")
     if tag != FORMAT:
         raise _fail("format", f"equal {FORMAT!r}", tag, "This is not a factcheck run file.")
+    depth, bias = _scalar(data, "depth", "iu"), _scalar(data, "bias", "b")
+    if depth < 1:
+        raise _fail("depth", "be >= 1", depth, "Store the number of weight matrices.")
+    expected = [f"{p}{i}" for i in range(1, min(depth, len(heads)) + 1) for p in "Wb"]
+    for key in expected + [f"W{len(heads) + 1}"] * (depth > len(heads)):
+        if key not in heads and (key[0] == "W" or bias):
+            raise _fail(key, "be present (depth and bias say so)", "missing", "Re-save.")
+    allowed = {*_REQUIRED, *_OPTIONAL, *(k for k in expected if k[0] == "W" or bias)}
+    extra = sorted(k for k in heads if k not in allowed)  # e.g. W3 in a depth-2 file
+    if extra:
+        raise _fail(extra[0], "not be present", f"extra key in a depth-{depth} run file",
+                    "Remove it or fix 'depth'/'bias'.")  # fmt: skip
+    for key in ("X", "Y", *(k for k in expected if k in heads)):
+        if heads[key].dtype.kind not in "fiu":
+            raise _fail(key, "be a numeric array", f"dtype {heads[key].dtype}", "Store float64.")
+    return int(depth), bool(bias)
+
+
+def _check_shapes(heads: dict[str, Member], depth: int, bias: bool) -> tuple[tuple[int, ...], int]:
+    """Layer sizes (d, m_1, ..., c) and n from the headers' shapes."""
+    X, Y = heads["X"].shape, heads["Y"].shape
+    if len(X) != 2 or len(Y) != 2 or X[0] != Y[0] or 0 in X or 0 in Y:
+        raise _fail("X/Y", "be 2-D with the same number of rows n (not 0)", f"{X}, {Y}",
+                    "Store X as (n, d) and Y as (n, c).")  # fmt: skip
+    sizes = [X[1]]
+    for i in range(1, depth + 1):
+        w, src = heads[f"W{i}"].shape, "d, the columns of X" if i == 1 else f"the rows of W{i - 1}"
+        if len(w) != 2 or w[1] != sizes[-1] or w[0] == 0:
+            raise _fail(
+                f"W{i}",
+                f"have shape (out, in) with in = {sizes[-1]} ({src})",
+                w,
+                "Weights are stored as (out, in); transpose if you stored (in, out).",
+            )
+        if i == depth and w[0] != Y[1]:
+            raise _fail(f"W{i}", f"have {Y[1]} rows (c, the columns of Y)", w,
+                        "The last layer maps to the outputs.")  # fmt: skip
+        sizes.append(w[0])
+        if bias and heads[f"b{i}"].shape != (w[0],):
+            raise _fail(f"b{i}", f"have shape ({w[0]},)", heads[f"b{i}"].shape, "Re-save.")
+    return tuple(sizes), X[0]
+
+
+def _validate(
+    data: dict[str, np.ndarray], depth: int, bias: bool, sizes: tuple[int, ...]
+) -> RunFile:
+    """Values: names of loss and activation, finite lam and arrays; builds the problem."""
     loss, act = _scalar(data, "loss", "U"), _scalar(data, "activation", "U")
     if loss not in LOSSES:
         raise _fail("loss", f"be one of {list(LOSSES)}", loss, "Fix the loss name.")
     if act not in ACTIVATIONS:
         raise _fail("activation", f"be one of {sorted(ACTIVATIONS)}", act, "Fix the name.")
-    depth = _scalar(data, "depth", "iu")
-    bias, decay_bias = _scalar(data, "bias", "b"), _scalar(data, "decay_bias", "b")
-    lam = _scalar(data, "lam", "f")
+    decay_bias, lam = _scalar(data, "decay_bias", "b"), _scalar(data, "lam", "f")
     if not np.isfinite(lam):
         raise _fail("lam", "be finite", lam, "Store the weight decay used in training.")
-    if depth < 1:
-        raise _fail("depth", "be >= 1", depth, "Store the number of weight matrices.")
     arrays = {}
     for key in ["X", "Y"] + [f"{p}{i}" for i in range(1, depth + 1) for p in "Wb"]:
         if key.startswith("b") and not bias:
             continue
-        if key not in data:
-            raise _fail(key, "be present (depth and bias say so)", "missing", "Re-save.")
-        arr = data[key]
-        if arr.dtype.kind not in "fiu":
-            raise _fail(key, "be a numeric array", f"dtype {arr.dtype}", "Store float64.")
-        arr = arr.astype(np.float64)
+        arr = data[key].astype(np.float64)
         if not np.isfinite(arr).all():
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             raise _fail(key, "be finite (no NaN or inf)", f"{arr[idx]} at {idx}", "Re-save.")
         arrays[key] = arr
-    extra = sorted(
-        k for k in data if k not in (*_REQUIRED, *_OPTIONAL, *arrays)
-    )  # e.g. W3 in a depth-2 file
-    if extra:
-        raise _fail(extra[0], "not be present", f"extra key in a depth-{depth} run file",
-                    "Remove it or fix 'depth'/'bias'.")  # fmt: skip
-    X, Y = arrays["X"], arrays["Y"]
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
-        raise _fail("X/Y", "be 2-D with the same number of rows n", f"{X.shape}, {Y.shape}",
-                    "Store X as (n, d) and Y as (n, c).")  # fmt: skip
-    sizes = [X.shape[1]]
-    for i in range(1, depth + 1):
-        w, src = arrays[f"W{i}"], "d, the columns of X" if i == 1 else f"the rows of W{i - 1}"
-        if w.ndim != 2 or w.shape[1] != sizes[-1]:
-            raise _fail(
-                f"W{i}",
-                f"have shape (out, in) with in = {sizes[-1]} ({src})",
-                w.shape,
-                "Weights are stored as (out, in); transpose if you stored (in, out).",
-            )
-        if i == depth and w.shape[0] != Y.shape[1]:
-            raise _fail(f"W{i}", f"have {Y.shape[1]} rows (c, the columns of Y)", w.shape,
-                        "The last layer maps to the outputs.")  # fmt: skip
-        sizes.append(w.shape[0])
-        if bias and arrays[f"b{i}"].shape != (w.shape[0],):
-            raise _fail(f"b{i}", f"have shape ({w.shape[0]},)", arrays[f"b{i}"].shape, "Re-save.")
-    net = MLP(tuple(sizes), act, bool(bias))
-    problem = Problem(net, X, Y, loss, float(lam), bool(decay_bias))
+    net = MLP(sizes, act, bias)
+    problem = Problem(net, arrays["X"], arrays["Y"], loss, float(lam), bool(decay_bias))
     params = [(arrays[f"W{i}"], arrays.get(f"b{i}")) for i in range(1, depth + 1)]
-    info = {k: data[k].item() for k in _OPTIONAL if k in data and data[k].shape == ()}
+    info = {k: data[k].item() for k in _OPTIONAL if k in data}
     return RunFile(problem, net.flatten(params), info)

@@ -49,6 +49,7 @@ from scipy import optimize
 from scipy.sparse import linalg as sla
 
 from theory._errors import bad_input
+from verify.base.validate import check_seed
 from verify.engine.hessian import (
     DENSE_MAX,
     LANCZOS_MAX,
@@ -60,6 +61,7 @@ from verify.engine.hessian import (
     mp_hessian,
     symmetry_directions,
 )
+from verify.engine.memory import check_network_memory
 from verify.engine.network import FLOAT64, MLP, Problem, backprop, hvp, mp_backend
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.result import HessianSummary, Status, TrainResult
@@ -96,6 +98,8 @@ def synthetic_problem(
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise bad_input("n", "be a positive integer", n, "Pass e.g. --n 32.")
+    check_seed(seed, "seed")
+    check_network_memory(net, int(n), argument="n", value=n)
     rng = np.random.default_rng(seed)
     d, c = net.sizes[0], net.sizes[-1]
     X = rng.standard_normal((n, d))
@@ -229,6 +233,11 @@ def train(
     ``spectrum``: "auto", "dense", "lanczos" or "none" (Hessian summary at the final point).
     ``max_seconds``: wall-time budget of the float64 stage (status max_iter when exceeded).
     """
+    check_seed(seed, "seed")
+    if dps is not None:
+        mp_backend(dps)  # validates dps before any work
+    value = f"MLP {problem.net.sizes}, n={problem.n}"
+    check_network_memory(problem.net, problem.n, dps=dps, argument="problem", value=value)
     deadline = time.perf_counter() + (max_seconds if max_seconds is not None else float("inf"))
     return _train(
         problem, seed, theta0, max_iter, newton_from, newton_steps, dps, spectrum, deadline

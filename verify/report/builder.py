@@ -8,8 +8,11 @@ they exercise; this module runs them (optionally in worker processes), then writ
 - ``results.json``: one entry per claim with verdict and evidence. It holds no timings, so the
   same seed gives byte-identical results.json (timings are in the HTML and Markdown only).
 
-Exit status 1 if any claim the toolkit states as a theorem is REFUTED, else 0. Every file is
-written atomically, and only after all producers have finished.
+Exit status 1 if any claim the toolkit states as a theorem is REFUTED, else 0.
+
+Bad --only or --out fails before any work (:mod:`verify.base.validate`). The directory is built
+beside DIR once every producer has finished, then swapped in whole
+(:func:`verify.base.files.atomic_directory`): an interruption leaves the previous report or none.
 """
 
 from __future__ import annotations
@@ -27,13 +30,19 @@ from typing import Any
 
 from theory._errors import bad_input
 from theory._verdict import to_jsonable
-from verify.base.files import write_bytes_atomic, write_text_atomic
+from verify.base.files import atomic_directory
+from verify.base.interrupt import quiet_worker
 from verify.base.records import ReportEntry
+from verify.base.validate import check_output_dir, check_seed, parse_list
 
-__all__ = ["PRODUCERS", "run_report", "collect"]
+__all__ = ["PRODUCERS", "REPORT_FILES", "collect", "parse_only", "run_report"]
+
+#: what a report directory holds: an existing --out with nothing else is a previous report
+REPORT_FILES = ("report.html", "report.md", "results.json", "figures", "certificates")
 
 #: (module, function, section, tags) of every producer; a module not present is skipped.
-#: ``--only`` runs just the producers whose tags or section it names, then keeps matching entries.
+#: ``tags`` are exactly its entries' tags (a slow test checks it). ``--only`` runs the producers
+#: whose tags or section it names and keeps their entries with a named tag (all, for a section).
 PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("verify.report.fact", "report_entries", "FACT (symbolic)", ("F1", "F2", "F4", "F5")),
     ("verify.claims.f2", "report_entries", "FACT (numeric F2)", ("F2",)),
@@ -41,7 +50,7 @@ PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "verify.claims.checks",
         "report_entries",
         "FACT and NFA at certified stationary points",
-        ("F1", "F2", "F4", "F5", "N1", "N2", "N3"),
+        ("F1", "F2", "N2"),
     ),
     (
         "verify.deep_linear.flow",
@@ -53,7 +62,7 @@ PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "verify.counterexamples",
         "report_entries",
         "Counterexamples",
-        ("N1", "N2", "N3", "F1", "D4", "D7"),
+        ("N2", "F1", "D4"),
     ),
     (
         "verify.rfm.experiments",
@@ -61,6 +70,7 @@ PRODUCERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Recursive Feature Machines",
         ("K1", "K2", "K3", "RFM"),
     ),
+    ("verify.emergence.report", "report_entries", "Feature emergence", ("S1", "S4", "S6")),
 )
 
 
@@ -80,6 +90,16 @@ def _available(wanted: set[str] | None) -> list[tuple[str, str, str]]:
     return out
 
 
+def parse_only(only: str | None) -> set[str] | None:
+    """``--only`` as upper-case names (None: everything); strict (module docstring)."""
+    if only is None:
+        return None
+    tags = sorted({t for *_, tags in PRODUCERS for t in tags})
+    sections = [section for _, _, section, _ in PRODUCERS]
+    listing = f"tags {', '.join(tags)} or a section name ({'; '.join(sections)})"
+    return {name.upper() for name in parse_list(only, "--only", [*tags, *sections], listing)}
+
+
 def _run_producer(mod: str, fn: str, quick: bool, seed: int) -> list[ReportEntry]:
     t0 = time.perf_counter()
     entries: list[ReportEntry] = getattr(importlib.import_module(mod), fn)(quick=quick, seed=seed)
@@ -89,32 +109,46 @@ def _run_producer(mod: str, fn: str, quick: bool, seed: int) -> list[ReportEntry
     return entries
 
 
-def _wanted(entry: ReportEntry, only: set[str] | None) -> bool:
+def _wanted(entry: ReportEntry, only: set[str] | None, section: str) -> bool:
+    """Keep an entry of the producer of ``section`` (named sections keep all their entries)."""
     if not only:
         return True
-    return entry.tag.upper() in only or entry.section.upper() in only
+    return entry.tag.upper() in only or section.upper() in only
 
 
 def collect(
     quick: bool = False, seed: int = 0, jobs: int = 1, only: str | None = None
 ) -> list[ReportEntry]:
     """Run every available producer; progress on stderr; entries in a fixed order."""
-    wanted = {t.strip().upper() for t in only.split(",") if t.strip()} if only else None
+    wanted = parse_only(only)
     producers = _available(wanted)
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
+        try:
             futures = [pool.submit(_run_producer, m, f, quick, seed) for m, f, _ in producers]
             for k, fut in enumerate(futures):
                 results[k] = fut.result()
                 _progress(k + 1, total, producers[k][2], results[k])
+        except BaseException:  # interrupted: stop the workers now, not after their task
+            # (the executor has no public way to stop busy workers before Python 3.14)
+            for worker in list(getattr(pool, "_processes", {}).values()):
+                worker.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     else:
         for k, (m, f, section) in enumerate(producers):
             _progress(k, total, section, None)
             results[k] = _run_producer(m, f, quick, seed)
             _progress(k + 1, total, section, results[k])
-    entries = [e for group in results for e in group if _wanted(e, wanted)]
+    entries = [
+        e
+        for (_, _, section), group in zip(producers, results, strict=True)
+        for e in group
+        if _wanted(e, wanted, section)
+    ]
     if wanted and not entries:
         raise bad_input(
             "--only",
@@ -144,39 +178,40 @@ def run_report(
     jobs: int = 1,
     seed: int = 0,
 ) -> int:
-    if not isinstance(jobs, int) or jobs < 1:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise bad_input("--jobs", "be an integer >= 1", jobs, "Pass --jobs 1 or --jobs 2.")
-    if seed < 0:
-        raise bad_input("--seed", "be >= 0", seed, "Pass --seed 0.")
-    outdir = Path(out)
-    if outdir.exists() and not outdir.is_dir():
-        raise bad_input("--out", "name a directory", out, "Pass a directory path.")
+    check_seed(seed)
+    outdir = check_output_dir("--out", out, REPORT_FILES)
+    parse_only(only)
     t0 = time.perf_counter()
     entries = collect(quick=quick, seed=seed, jobs=jobs, only=only)
     elapsed = time.perf_counter() - t0
-    for e in entries:
-        for name, blob in sorted(e.attachments.items()):
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
-            write_bytes_atomic(outdir / "certificates" / safe, blob)
-            e.files.append(f"certificates/{safe}")
-    figures = {}
-    for k, e in enumerate(entries):
-        if e.figure_svg:
-            figures[k] = f"figures/{k:02d}-{e.tag.lower().replace('/', '-')}.svg"
-            write_text_atomic(outdir / figures[k], e.figure_svg)
-    results = {
-        "toolkit": "factcheck",
-        "seed": seed,
-        "quick": quick,
-        "claims": [_entry_json(e) for e in entries],
-    }
-    write_text_atomic(outdir / "results.json", json.dumps(results, indent=2, sort_keys=True))
-    write_text_atomic(outdir / "report.md", _markdown(entries, figures, elapsed, quick, seed))
-    write_text_atomic(outdir / "report.html", _html(entries, elapsed, quick, seed))
+    with atomic_directory(outdir) as stage:  # the whole report appears at once, or not at all
+
+        def put(name: str, data: str | bytes) -> None:
+            (stage / name).parent.mkdir(exist_ok=True)
+            (stage / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+        for e in entries:
+            for name, blob in sorted(e.attachments.items()):
+                safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+                put(f"certificates/{safe}", blob)
+                e.files.append(f"certificates/{safe}")
+        figures = {}
+        for k, e in enumerate(entries):
+            if e.figure_svg:
+                figures[k] = f"figures/{k:02d}-{e.tag.lower().replace('/', '-')}.svg"
+                put(figures[k], e.figure_svg)
+        claims = [_entry_json(e) for e in entries]
+        results = {"toolkit": "factcheck", "seed": seed, "quick": quick, "claims": claims}
+        put("results.json", json.dumps(results, indent=2, sort_keys=True))
+        put("report.md", _markdown(entries, figures, elapsed, quick, seed))
+        put("report.html", _html(entries, elapsed, quick, seed))
     print(_summary_table(entries))
     print("\n" + _counts(entries))
+    shown = Path(out)
     print(
-        f"\nwrote {outdir / 'report.html'}, {outdir / 'report.md'}, {outdir / 'results.json'} "
+        f"\nwrote {shown / 'report.html'}, {shown / 'report.md'}, {shown / 'results.json'} "
         f"in {elapsed:.1f} s"
     )
     refuted = [e for e in entries if e.theorem and e.verdict == "REFUTED"]

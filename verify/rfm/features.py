@@ -50,7 +50,9 @@ def feature_update(
     """The new, normalised metric for ``method`` from an AGOP or FACT matrix (module docstring)."""
     if method == "nfa":
         assert agop_matrix is not None
-        return normalize_metric(psd_power(agop_matrix, s))
+        # normalised before the power, which the final normalisation makes equivalent: a power
+        # of an AGOP of tiny (or huge) scale would underflow (overflow) float64 otherwise
+        return normalize_metric(psd_power(normalize_metric(agop_matrix), s))
     assert fact is not None
     if method == "fact":
         return normalize_metric(psd_power(fact @ fact.T, 0.5))  # F5

@@ -143,8 +143,9 @@ def rfm(
         raise bad_input("method", f"be one of {', '.join(METHODS)}", method, "Pick a method.")
     if int(iters) != iters or iters < 0:
         raise bad_input("iters", "be an integer >= 0", iters, "Pass e.g. --iters 5.")
-    if not (np.isfinite(s) and s > 0):
-        raise bad_input("s", "be a number > 0 (the AGOP exponent)", s, "Use s = 0.5 or 1.")
+    if not (np.isfinite(s) and 0 < s <= 4):  # why 4: verify.rfm.inputs.S_MAX
+        raise bad_input("s", "be in (0, 4] (the AGOP exponent; 1/2 and 1 are usual)", s,
+                        "Use s = 0.5 or 1.")  # fmt: skip
     if not (np.isfinite(ridge) and ridge >= 0):
         raise bad_input("ridge", "be a finite number >= 0", ridge, "Pass e.g. --ridge 0 or 1e-3.")
     kernel = Kernel() if kernel is None else kernel

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from verify.rfm.inputs import Progress, _check_methods, _positive_int
+from verify.base.validate import check_seed
+from verify.rfm.inputs import Progress, _check_methods, _check_rfm_memory, _check_s, _positive_int
 from verify.rfm.kernels import Kernel, KernelMachine
 from verify.rfm.machine import RFMResult, rfm
 
@@ -135,15 +136,26 @@ def run_modular(
     progress: Progress | None = None,
 ) -> ModularResult:
     """Modular addition mod p with a Gaussian kernel (defaults: REFERENCE section 5)."""
-    p = _positive_int("p", p, 2, "Pass e.g. --p 61.")
-    if not 0 < train_fraction < 1:
+    # why p >= 3: for p = 2 each 2 x 2 block of M is empty once its diagonal and mean are
+    # removed, so the block-circulant measure (the experiment's output) is undefined
+    p = _positive_int("p", p, 3, "Pass e.g. --p 61.")
+    if not (isinstance(train_fraction, (int, float)) and 0 < train_fraction < 1):
         raise bad_input(
             "train_fraction",
             "be strictly between 0 and 1",
             train_fraction,
             "Pass e.g. --train-fraction 0.5.",
         )
+    n_train = int(round(train_fraction * p * p))
+    if not 1 <= n_train <= p * p - 1:
+        raise bad_input(
+            "train_fraction", f"leave a pair to train on and one to test (p^2 = {p * p} pairs)",
+            train_fraction, "Raise --p or pick e.g. 0.5.",
+        )  # fmt: skip
     (method,) = _check_methods([method])
+    s = _check_s(s)
+    check_seed(seed, "seed")
+    _check_rfm_memory(n_train, p * p, 2 * p, p, "p", p, "Pass a smaller modulus, e.g. --p 61.")
     rng = np.random.default_rng(seed)
     X, Y, Xt, Yt = modular_addition_data(p, train_fraction, rng)
     circ: list[float | None] = []

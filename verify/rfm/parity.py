@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from verify.rfm.inputs import Progress, _check_methods, _positive_int
+from verify.base.validate import check_seed
+from verify.rfm.inputs import Progress, _check_methods, _check_rfm_memory, _positive_int
 from verify.rfm.kernels import Kernel
 from verify.rfm.machine import rfm
 
@@ -108,9 +109,14 @@ def run_parity(
     k = _positive_int("k", k, 1, "Pass e.g. --k 3.")
     if k > d:
         raise bad_input("k", f"be <= d = {d} (hidden coordinates)", k, "Lower --k or raise --d.")
-    if not n_values or any(int(n) != n or n < 2 for n in n_values):
-        raise bad_input("n_values", "be integers >= 2", list(n_values), "Pass e.g. --n 500 2000.")
+    n_values = [_positive_int("n_values", n, 2, "Pass e.g. --n 500 2000.") for n in n_values]
+    if not n_values:
+        raise bad_input("n_values", "be integers >= 2", n_values, "Pass e.g. --n 500 2000.")
+    n_test = _positive_int("n_test", n_test, 1, "Pass e.g. --n-test 2000.")
+    check_seed(seed, "seed")
     methods = _check_methods(methods)
+    _check_rfm_memory(max(n_values), n_test, d, 1, "n_values", max(n_values),
+                      "Use fewer training points (--n) or a smaller --d.")  # fmt: skip
     rng = np.random.default_rng(seed)
     hidden = sorted(int(h) for h in rng.choice(d, size=k, replace=False))
     Xt, Yt = sparse_parity_data(n_test, d, hidden, rng)

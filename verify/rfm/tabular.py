@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
+from verify.base.validate import check_seed
 from verify.rfm import TABULAR_DATASETS
 from verify.rfm.inputs import Progress, _check_methods
 from verify.rfm.kernels import Kernel
@@ -90,6 +91,9 @@ def run_tabular(
     testing. One-hot targets, argmax accuracy; the model after the last iteration is reported.
     """
     methods = _check_methods(methods)
+    seeds = [check_seed(seed, "seeds") for seed in seeds]
+    if not seeds:
+        raise bad_input("seeds", "name at least one split seed", seeds, "Pass e.g. --seeds 0 1.")
     for name in datasets:
         if name not in TABULAR_DATASETS:
             raise bad_input(

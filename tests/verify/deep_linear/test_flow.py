@@ -174,7 +174,7 @@ BAD = [
     ({"lam": -0.1}, r"lam must be a number in \[0, 10\]"),
     ({"init": "orthogonal"}, "init must be one of balanced, gaussian"),
     ({"t_end": 0.0}, r"t_end must be a number in \(0, 1000\]"),
-    ({"dps": 5}, r"dps must be an integer in \[16, 2000\]"),
+    ({"dps": 5}, r"dps must be an integer in \[16, 300\]"),
 ]
 
 

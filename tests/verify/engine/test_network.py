@@ -244,7 +244,7 @@ BAD_INPUTS = [
         r"Y\[0\] must be a probability row",
     ),
     (lambda: Problem(MLP((2, 1)), np.array([["a", "b"]]), GOOD_Y), r"X must be a numeric array"),
-    (lambda: mp_backend(8), r"dps must be an integer in \[16, 2000\]"),
+    (lambda: mp_backend(8), r"dps must be an integer in \[16, 300\]"),
 ]
 
 

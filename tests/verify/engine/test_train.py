@@ -125,7 +125,7 @@ def test_saddle_is_classified() -> None:
         ({"theta0": np.zeros(3)}, r"theta0 must be \d+ finite numbers"),
         ({"theta0": np.full(48, np.nan)}, r"theta0 must be 48 finite numbers"),
         ({"spectrum": "full"}, r"spectrum must be auto, dense, lanczos or none"),
-        ({"dps": 5}, r"dps must be an integer in \[16, 2000\]"),
+        ({"dps": 5}, r"dps must be an integer in \[16, 300\]"),
     ],
 )
 def test_bad_training_arguments(kwargs: dict, message: str) -> None:

@@ -111,9 +111,9 @@ def test_tabular_smoke() -> None:
 
 BAD = [
     (lambda: E.run_parity(d=3, k=4), "k must be <= d"),
-    (lambda: E.run_parity(n_values=(1,)), "n_values must be integers >= 2"),
+    (lambda: E.run_parity(n_values=(1,)), "n_values must be an integer >= 2"),
     (lambda: E.run_parity(methods=("sgd",)), "method must be one of"),
-    (lambda: E.run_modular(p=1), "p must be an integer >= 2"),
+    (lambda: E.run_modular(p=2), "p must be an integer >= 3"),
     (lambda: E.run_modular(train_fraction=1.0), "train_fraction must be strictly between"),
     (lambda: E.run_tabular(datasets=("titanic",)), "dataset must be one of"),
 ]
@@ -162,8 +162,8 @@ def test_cli_parity_text(run_cli, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["rfm", "modular", "--p", "1"], "p must be an integer >= 2"),
-        (["rfm", "modular", "--plot", "x.png"], "--plot must name an .svg file"),
+        (["rfm", "modular", "--p", "1"], "p must be an integer >= 3"),
+        (["rfm", "modular", "--plot", "x.png"], "--plot must end in .svg"),
         (["rfm", "parity", "--k", "9", "--d", "4"], "k must be <= d"),
         (["rfm", "modular", "--bandwidth", "-1"], "bandwidth must be a finite number > 0"),
     ],

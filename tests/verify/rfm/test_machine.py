@@ -305,7 +305,7 @@ BAD = [
     (lambda: fit_krr(X0, Y0, M=-np.eye(3)), "M must be positive semidefinite"),
     (lambda: R.rfm(X0, Y0, method="adam"), "method must be one of"),
     (lambda: R.rfm(X0, Y0, iters=-1), "iters must be an integer >= 0"),
-    (lambda: R.rfm(X0, Y0, s=0.0), "s must be a number > 0"),
+    (lambda: R.rfm(X0, Y0, s=0.0), r"s must be in \(0, 4\]"),
     (lambda: R.rfm(X0, Y0, X_test=X0), "X_test/Y_test must be given together"),
     (lambda: R.rfm(X0, Y0, X_test=X0[:, :2], Y_test=Y0), "X_test must have 3 columns"),
     (lambda: R.kernel_fact(fit_krr(X0, Y0, ridge=0.1), lam=0.0), "lam must be > 0 for FACT"),
