@@ -17,6 +17,7 @@ from typing import Any
 
 from theory._errors import bad_input
 from theory._verdict import Verdict, to_jsonable
+from verify.base.validate import check_output_file, check_seed
 
 __all__ = ["register", "run"]
 
@@ -70,9 +71,10 @@ def _validate(args: argparse.Namespace) -> None:
     if args.layer is not None and min(args.layer) < 1:
         raise bad_input("--layer", "be >= 1 (layers count from 1)", args.layer,
                         "Pass e.g. --layer 1.")  # fmt: skip
-    if not args.no_save and not str(args.save).endswith(".npz"):
-        raise bad_input("--save", "end in .npz (a run file; the JSON goes next to it)",
-                        args.save, "Pass e.g. --save cx.npz.")  # fmt: skip
+    check_seed(args.seed)
+    if not args.no_save:  # writable now, not after the search (both files: run file and JSON)
+        path = check_output_file("--save", args.save, (".npz",), "cx.npz")
+        check_output_file("--save (its certificate)", path.with_suffix(".json"), (), "cx.json")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -243,6 +243,12 @@ def check_conjecture(
     if family not in NETWORK_FAMILIES:
         raise bad_input("family", f"be one of {sorted(NETWORK_FAMILIES)}", family,
                         "Pick a listed family, e.g. --family tanh-mlp.")  # fmt: skip
+    if layers is not None and not (
+        len(layers) and all(isinstance(j, int) and not isinstance(j, bool) and j >= 1
+                            for j in layers)
+    ):  # fmt: skip
+        raise bad_input("layers", "be a non-empty list of layer numbers >= 1", layers,
+                        "Pass e.g. layers=[1].")  # fmt: skip
     c = parse_conjecture(expr)
     res = search(conjecture_claim(c, layers), budget=budget, seed=seed, dps=dps,
                  shrink_budget=shrink_budget, quiet=quiet, space=NETWORK_FAMILIES[family],

@@ -142,6 +142,13 @@ def test_unknown_family() -> None:
         check_conjecture("NFM - FACT", family="resnet")
 
 
+@pytest.mark.parametrize("layers", [[0], [], [True], ["1"]])
+def test_bad_layers(layers: list[object]) -> None:
+    """N2: layers that are not layer numbers >= 1 are a clear error, before any training."""
+    with pytest.raises(InputError, match="layers must be a non-empty list of layer numbers"):
+        check_conjecture("NFM - FACT", layers=layers)  # type: ignore[arg-type]
+
+
 def test_cli_family_names_match_the_strategies() -> None:
     """N2: the CLI's family list (kept light for --help) is the strategies' list."""
     from verify.cli.conjecture import FAMILY_NAMES
@@ -188,6 +195,9 @@ CLI_BAD = [
     (["conjecture", "NFM", "--budget", "0"], "--budget must be >= 1"),
     (["conjecture", "NFM", "--save", "x.txt"], "--save must end in .npz"),
     (["conjecture", "NFM", "--layer", "0"], "--layer must be >= 1"),
+    (["conjecture", "NFM", "--seed=-1"], "--seed must be an integer from 0 to 2**63 - 1"),
+    (["conjecture", "NFM", "--save", "/sys/x.npz"], "--save must be in a folder where files"),
+    (["conjecture", "NFM", "--save", "/"], "--save must end in .npz"),
 ]
 
 
