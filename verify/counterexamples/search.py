@@ -321,13 +321,14 @@ def _search_verdict(
         return Verdict.REFUTED, f"certified counterexample found: {cert.reason}"
     if failing:
         return Verdict.INCONCLUSIVE, (
-            f"a float64 violation was found, but no certificate at high precision confirmed it "
-            f"({len(failing)} failing candidate(s) certified): {cert.reason if cert else 'none'}"
+            f"{len(failing)} float64 violations, none confirmed at high precision (each was "
+            f"certified): {cert.reason if cert else 'none'}"
         )
     if converged == 0:
         return Verdict.INCONCLUSIVE, (f"none of the {tried} examples reached a certified "
                                       "stationary point; nothing was tested")  # fmt: skip
     closest = f"; closest call: {cert.reason}" if cert is not None else ""
     return Verdict.NUMERICALLY_CONSISTENT, (
-        f"no violation among {converged} certified stationary points of {tried} examples{closest}"
+        f"no certified violation exists among {converged} certified stationary points of "
+        f"{tried} examples{closest}"
     )

@@ -91,7 +91,9 @@ def test_f2_at_initial_parameters(net: Network) -> None:
 
 @given(converged_networks())
 def test_f2_at_converged_networks(net: Network) -> None:
-    """F2: the identity also at certified stationary points (both sides tiny there)."""
+    """F2: the identity also at certified stationary points. Both sides are tiny there, so this
+    guards the left side (W^T W and the FACT term, their signs and the 1/n); the right side,
+    W^T grad_W L_lam / lam, vanishes at such points and is guarded at arbitrary parameters."""
     _assert_all(check_identity("F2", net.problem, net.theta))
 
 
@@ -117,9 +119,18 @@ def test_f4_at_converged_networks(net: Network) -> None:
 
 
 @FEW
+@given(networks(SMALL.with_(activations=(*SMALL.activations, "relu"))))
+def test_f4_identity_at_50_digits(net: Network) -> None:
+    """F4: exact at any parameters, so at 50 digits too (where grad_W L_lam W^T / lam is not
+    small, so the right side's sign and factors count)."""
+    be = mp_backend(DPS)
+    _assert_all(check_identity("F4", net.problem, be.asarray(net.theta), be, converged=False))
+
+
+@FEW
 @given(converged_networks(SMALL))
 def test_f4_at_50_digits(net: Network) -> None:
-    """F4: both forms at 50 digits."""
+    """F4: both forms at 50 digits, at certified stationary points."""
     theta, be = _at_50_digits(net)
     _assert_all(check_identity("F4", net.problem, theta, be))
 

@@ -253,7 +253,7 @@ def test_unconfirmed_violation_is_inconclusive_never_no_violation() -> None:
     assert res.witnesses and res.certificate is not None
     assert res.certificate.verdict is Verdict.NUMERICALLY_CONSISTENT  # holds at 50 digits
     assert res.verdict is Verdict.INCONCLUSIVE
-    assert "no certificate at high precision confirmed it" in res.reason
+    assert "float64 violations, none confirmed at high precision" in res.reason
 
 
 def test_rounded_data_candidate() -> None:
@@ -352,7 +352,7 @@ def test_planted_nfa_alpha_1_quadratic_family_fast(seed: int) -> None:
 
 @pytest.mark.slow
 def test_planted_nfa_alpha_1_quadratic_family_10_seeds() -> None:
-    """N2: ... and so in >= 9 of 10 seeded runs (measured: 10 of 10, ~10 s each)."""
+    """N2: ... and so in >= 9 of 10 seeded Hypothesis sweeps (~30 s of CPU each)."""
     found = sum(
         search_family("quadratic", nfa_claim(1.0, 0.9), budget=6, seed=s).verdict is Verdict.REFUTED
         for s in range(10)
