@@ -140,7 +140,8 @@ class SearchResult:
         lines = [
             f"[{self.claim.tag}] counterexample search for: {self.claim.statement}",
             f"verdict: {self.verdict.value} - {self.reason}",
-            f"tried {self.tried} examples{took} (Hypothesis, seed {self.seed}, budget "
+            f"tried {self.tried} example{'s' if self.tried != 1 else ''}{took} (Hypothesis, "
+            f"seed {self.seed}, budget "
             f"{self.budget}): {self.converged} certified stationary in float64, skipped "
             + (", ".join(f"{v} {k}" for k, v in self.skipped.items()) or "none")
             + f" (never counted as refutations); {self.trained} distinct candidates trained, "
