@@ -73,6 +73,16 @@ def test_f1_f4_f5_for_every_activation(activation: str, data: st.DataObject) -> 
 
 
 @FEW
+@given(converged_networks(losses=("cross_entropy",), outputs=(2, 3)))
+def test_f1_f4_f5_with_cross_entropy(net: Network) -> None:
+    """F1, F4, F5: with the cross-entropy loss (drawn on its own, so that the rarer loss of the
+    default draws is never left out by chance)."""
+    assert net.spec.loss == "cross_entropy"
+    for tag in ("F1", "F4", "F5"):
+        _assert_all(check_identity(tag, net.problem, net.theta))
+
+
+@FEW
 @given(converged_networks(SMALL))
 def test_f1_at_50_digits(net: Network) -> None:
     """F1: the same statement at 50 digits, where the F2 bound is ~1e-48."""
