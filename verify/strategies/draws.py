@@ -85,8 +85,11 @@ class Network:
 
     @property
     def converged(self) -> bool:
-        """Certified stationary by the engine (only trained draws can be)."""
-        return self.result is not None and self.result.converged
+        """Certified stationary by the engine (only trained draws can be): the engine's status
+        says converged AND the float64 gradient is at or below its rounding floor, both read
+        from the certificate recomputed at the returned point."""
+        r = self.result
+        return r is not None and r.converged and bool(r.grad_norm <= r.grad_floor)
 
     def __repr__(self) -> str:
         state = "initial parameters" if self.result is None else f"trained: {self.result.status}"

@@ -36,10 +36,11 @@ def _at_50_digits(net: Network, drawn: bool = True):  # type: ignore[no-untyped-
     refined = refine_mp(net.result, DPS)  # type: ignore[arg-type]
     if drawn:
         # a point the engine's 50-digit Newton does not certify says nothing either way (it
-        # would be INCONCLUSIVE): such draws are rejected, never counted as passing or failing
-        assume(refined.converged)
-    assert refined.converged, refined.reason
+        # would be INCONCLUSIVE): such draws are rejected, never counted as passing or failing.
+        # Certified means converged AND the 50-digit gradient at its floor (certified_at)
+        assume(refined.certified_at(mp_backend(DPS)))
     be = mp_backend(DPS)
+    assert refined.certified_at(be), refined.reason
     return refined.point(be), be
 
 

@@ -44,6 +44,17 @@ def test_converged_draws_pass_the_engines_certificate(net: Network) -> None:
     assert net.spec.d >= 2 and net.spec.activation in CERTIFIED_ACTIVATIONS
 
 
+def test_converged_needs_the_gradient_at_its_floor() -> None:
+    """F2: a result whose status says converged but whose gradient is above its floor is not
+    certified (both parts of the rule are read, neither is trusted alone)."""
+    from dataclasses import replace
+
+    net = train_spec(NetworkSpec("tanh", (3,), d=2, c=1, n=12, lam=1e-2, seed=1), cache=False)
+    assert net.converged and net.result is not None
+    above = replace(net.result, grad_norm=2 * net.result.grad_floor)
+    assert not Network(net.spec, net.problem, net.theta, above).converged
+
+
 @given(networks(activations=("relu",), biases=(True, False)))
 def test_networks_draw_relu_with_finite_objective(net: Network) -> None:
     """F2: networks() draws ReLU networks (unconverged) with a finite objective and gradient."""
