@@ -4,9 +4,11 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
 (tests/test_layout.py checks it), and theory/ (symbolic, SymPy only) sits below them all:
 
     base             records (ReportEntry), atomic files, the SVG plotter, BLAS threads
-    engine           networks, exact backprop, float64/mpmath backends, training to certified
-                     stationary points, Hessian, high-precision Newton, run files
-    claims           FACT (F1-F5) and NFA (N1-N3) checks at a point, and their verdict rules
+    engine           networks, exact backprop, float64/mpmath/ball-arithmetic backends, the
+                     per-entry rounding floor, training to certified stationary points,
+                     Hessian, high-precision Newton, run files
+    claims           FACT (F1-F5) and NFA (N1-N3) checks at a point, their tolerances and
+                     verdict rules, and CERTIFIED enclosures
     strategies       Hypothesis strategies: networks, converged networks, run files
     deep_linear      gradient flow of deep linear networks (D1-D7)
     counterexamples  claims as scores, certified witnesses, search, built-in families

@@ -1,11 +1,10 @@
-"""What the FACT and NFA checks share: verdict order, precision, rounding tolerance, tables."""
+"""What the FACT and NFA checks share: verdict order, precision, tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from theory._verdict import Verdict
-from verify.claims.features import LayerFeatures
 from verify.engine.network import FLOAT64, Backend, mp_backend
 from verify.engine.train import TrainResult
 
@@ -31,22 +30,16 @@ def _backend(result: TrainResult, dps: int | None) -> Backend:
     return mp_backend(dps)
 
 
-def _rounding_tolerance(result: TrainResult, feat: LayerFeatures, be: Backend) -> float:
-    """Absolute rounding tolerance for ||W^T W - FACT||_F at this precision.
-
-    Why: both matrices are sums of at most k = n + depth * max_width products whose magnitudes
-    add up to ``feat.rounding_scale`` (Higham's gamma_k bound for inner products); grad_h itself
-    went through <= depth backprop layers, each adding the same relative error, hence the factor
-    (depth + 1).
-    """
-    net = result.problem.net
-    k = result.problem.n + net.depth * max(net.sizes)
-    return fact_rounding_tolerance(net.depth, k, be.unit_roundoff, feat.rounding_scale)
-
-
 def fact_rounding_tolerance(depth: int, k: int, unit_roundoff: float, scale: float) -> float:
-    """``(depth + 1) k u scale``: the rule of :func:`_rounding_tolerance` on plain numbers, for
-    any implementation of the layer features (``scale`` = ``LayerFeatures.rounding_scale``)."""
+    """``(depth + 1) k u scale``: a global rounding tolerance for ||W^T W - FACT||_F.
+
+    Both matrices are sums of at most k = n + depth * max_width products whose magnitudes add
+    up to ``scale`` (Higham's gamma_k bound for inner products); grad_h went through <= depth
+    backprop layers, each adding the same relative error, hence the factor (depth + 1). Pure
+    arithmetic on numbers, for implementations of the layer features that do not carry
+    per-entry error bounds (:mod:`verify.torch`); the engine's checks use the propagated bounds
+    of :mod:`verify.claims.defect_bounds` instead.
+    """
     return (depth + 1) * k * unit_roundoff * scale
 
 

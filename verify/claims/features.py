@@ -198,8 +198,14 @@ def nfa_score(
     alphas = list(grid) if alpha is None else [alpha]
     if not alphas:
         raise bad_input("grid", "contain at least one exponent", grid, "Pass e.g. [0.5, 1.0].")
+    agop = feat.agop_centered if centered else feat.agop
+    if not all(np.isfinite(be.to_float(m)).all() for m in (feat.nfm, agop)):
+        # overflow: nothing to correlate; NaN scores, which the verdicts report as INCONCLUSIVE
+        nan = float("nan")
+        rows_nan = tuple((float(a), nan, nan) for a in alphas)
+        return NfaScore(feat.layer, float(alphas[0]), nan, nan, centered, alpha is None, rows_nan)
     # one eigendecomposition for every exponent; the floor counts the summands that formed AGOP
-    eig = _linalg.psd_eigh(feat.agop_centered if centered else feat.agop, be, feat.terms or None)
+    eig = _linalg.psd_eigh(agop, be, feat.terms or None)
     rows = []
     for a in alphas:
         c = correlation(feat.nfm, _linalg.psd_power_from_eigh(eig, float(a), be), be)

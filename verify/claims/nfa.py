@@ -5,6 +5,7 @@ Verdicts: see :mod:`verify.claims.checks`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,7 +133,12 @@ def _nfa_layers(
         score = nfa_score(feats[layer - 1], alpha, grid=grid, centered=centered, be=be)
         tol = _nfa_tolerance(be, score.alpha, k)
         text = f"Pearson {score.pearson:.6f}, cosine {score.cosine:.6f} at alpha={score.alpha:g}"
-        if not certified:
+        if not math.isfinite(score.pearson):
+            verdict, why = (
+                Verdict.INCONCLUSIVE,
+                ("W^T W or the AGOP is not finite (float64 overflowed): no correlation to score"),
+            )
+        elif not certified:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; not a certified stationary point"
         elif abs(score.pearson - threshold) <= tol:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; within rounding {tol:.2g} of threshold"

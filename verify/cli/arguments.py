@@ -10,6 +10,7 @@ call gets the same one-line error as the command line.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,16 @@ def network(args: argparse.Namespace) -> None:
 
 
 def check_file(args: argparse.Namespace) -> None:
-    """``check FILE``: digits (the file itself is read defensively by ``load_run``)."""
+    """``check FILE``: digits, --epsilon, and python-flint for --certify (the file itself is
+    read defensively by ``load_run``)."""
     _common(args)
+    epsilon = getattr(args, "epsilon", None)
+    if epsilon is not None and not (math.isfinite(epsilon) and epsilon > 0):
+        raise bad_input("--epsilon", "be a finite number > 0", epsilon, "Pass e.g. 1e-6.")
+    if getattr(args, "certify", False):
+        from verify.engine.arb import flint_module
+
+        flint_module()  # a clear message naming the extra, before any work
 
 
 def run_file_memory(run: Any, args: argparse.Namespace) -> None:

@@ -14,6 +14,15 @@ the convention in :mod:`verify.engine.runfile`). What happens to the stored weig
 - ``--refine``: train from the stored weights (L-BFGS and Newton) before checking; the report
   says so, and the run file is not modified.
 - ``--no-polish`` with ``--dps``: evaluate at D digits exactly at the stored weights.
+- fail fast: with ``--dps`` (and without ``--refine``) a stored point whose float64 gradient
+  has an entry more than :data:`FAIL_FAST_RATIO` times its own rounding floor (also with its
+  switched-off units set to 0, :mod:`verify.engine.switched_off`, as the polish would) is
+  reported INCONCLUSIVE at once, without the mpmath Newton (which would refuse such a move).
+- ``--certify``: rigorous enclosures by ball arithmetic (python-flint, ``pip install
+  '.[certify]'``) at the checked float64 weights and data as exact rationals: FACT is CERTIFIED
+  when ||W^T W - FACT||_F / ||W^T W||_F <= ``--epsilon`` in every layer
+  (:mod:`verify.claims.enclosure`); the NFA correlation is enclosed at ``--alpha`` and at the
+  counterexample grid of exponents.
 
 A run file with lam = 0 is outside FACT's assumptions: FACT is reported as "not applicable:
 FACT needs lam > 0" (not an error, not a refutation), while the NFA is scored (and, for the
@@ -31,10 +40,16 @@ from verify.cli.verify import FACT_NOT_APPLICABLE, emit
 if TYPE_CHECKING:  # the run functions import the engine: `factcheck --help` loads no NumPy
     from verify.engine.train import TrainResult
 
-__all__ = ["MAX_POLISH_MOVE", "register"]
+__all__ = ["FAIL_FAST_RATIO", "MAX_POLISH_MOVE", "register"]
 
 #: largest relative change of the weights accepted as a polish (module docstring)
 MAX_POLISH_MOVE = 1e-6
+#: ``--dps`` answers at once above this ratio max_i |g_i| / floor_i of the float64 gradient.
+#: Why MAX_POLISH_MOVE / u: the floor is about u times the terms that cancel in an entry, so
+#: ratio * u is the gradient relative to its terms, which is about the relative Newton move on a
+#: well-conditioned problem (larger on an ill-conditioned one): above this ratio the polish
+#: would move the weights by more than MAX_POLISH_MOVE and be refused after minutes of mpmath.
+FAIL_FAST_RATIO = MAX_POLISH_MOVE / (2.0**-53)
 
 
 def register(subparsers: Any) -> None:
@@ -48,6 +63,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dps", type=int, default=None, help="polish and check at DIGITS")
     parser.add_argument("--refine", action="store_true", help="train from the stored weights")
     parser.add_argument("--no-polish", action="store_true", help="with --dps: do not move")
+    parser.add_argument(
+        "--certify",
+        action="store_true",
+        help="rigorous enclosures by ball arithmetic (python-flint: pip install '.[certify]')",
+    )
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=None,
+        help="with --certify: CERTIFIED when FACT's relative defect is <= EPS (1e-6)",
+    )
     parser.add_argument("--alpha", type=float, default=0.5, help="NFA exponent to report (0.5)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
@@ -58,6 +84,8 @@ def checked_point(
 ) -> TrainResult:
     """The point to check: as stored, refined by training, or polished at ``dps`` digits."""
     from verify.engine.network import mp_backend
+    from verify.engine.rounding import floor_ratio
+    from verify.engine.switched_off import snap_switched_off
     from verify.engine.train import Status, evaluate, gradient_floor, refine_mp, train
 
     if dps is not None:
@@ -69,6 +97,19 @@ def checked_point(
     result = evaluate(problem, run_theta)
     if dps is None or result.status is Status.NON_FINITE:
         return result
+    ratio = floor_ratio(result.grad_norm, result.grad_floor)
+    snapped = snap_switched_off(problem, run_theta) if polish else None
+    if snapped is not None:  # switched-off units: the polish sets them to 0 first
+        ratio = min(ratio, floor_ratio(*gradient_floor(problem, snapped)))
+    if polish and not ratio <= FAIL_FAST_RATIO:  # NaN (overflow) fails fast too
+        result.reason = (
+            f"the stored point is not stationary in float64 ({result.reason}), far above what a "
+            f"{dps}-digit polish can fix, so no mpmath Newton was run"
+        )
+        result.remedy = "use --refine to train from the stored weights, or train longer" + (
+            f"; {result.remedy}" if "badly scaled" in result.remedy else ""
+        )
+        polish = False  # evaluate at dps digits exactly at the stored weights
     if not polish:
         be = mp_backend(dps)
         result.dps, result.theta_mp = dps, be.asarray(result.theta)
@@ -110,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if result.problem.lam > 0:
         fact = check_fact(result)
         nfa = check_nfa(result, alpha=args.alpha, recheck=False)
-        return emit(fact, nfa, args, command=f"check {args.file}")
+        enclosure = _certify(result, fact, args) if args.certify else None
+        return emit(fact, nfa, args, command=f"check {args.file}", enclosure=enclosure)
     # lam = 0: FACT does not apply (F1 divides by lam). The NFA, and for a linear network its
     # balancedness, are still scored; the NFA verdict (re-checked if REFUTED) sets the status.
     nfa = check_nfa(result, alpha=args.alpha)
@@ -122,7 +164,46 @@ def run(args: argparse.Namespace) -> int:
             if be is not None
             else balance_report(result.problem, result.theta)
         )
+    enclosure = _certify(result, None, args) if args.certify else None
     return emit(
         None, nfa, args, command=f"check {args.file}", primary="nfa",
-        fact_note=FACT_NOT_APPLICABLE, balance=balance,
+        fact_note=FACT_NOT_APPLICABLE, balance=balance, enclosure=enclosure,
     )  # fmt: skip
+
+
+def _certify(result: TrainResult, fact: Any, args: argparse.Namespace) -> Any:
+    """Enclosures at the checked float64 weights; FACT becomes CERTIFIED when they show it
+    within epsilon (verify/claims/enclosure.py)."""
+    from theory._verdict import Verdict
+    from verify.claims.enclosure import DEFAULT_EPSILON, FactEnclosure, enclose_fact, enclose_nfa
+    from verify.counterexamples.claims import alpha_grid
+
+    problem, theta = result.problem, result.theta
+    depth = problem.net.depth
+    grids = {
+        layer: tuple(sorted({float(args.alpha), *alpha_grid(depth - layer + 1)}))
+        for layer in range(1, depth + 1)
+    }
+    nfa = enclose_nfa(problem, theta, grids)
+    if fact is None:  # lam = 0: the NFA alone
+        return _NfaOnly(nfa)
+    enc: FactEnclosure = enclose_fact(problem, theta, args.epsilon or DEFAULT_EPSILON)
+    enc.nfa = nfa
+    if enc.verdict is Verdict.CERTIFIED:
+        fact.verdict = Verdict.CERTIFIED
+        fact.reason = f"{enc.reason} (interval arithmetic); float64 check: {fact.reason}"
+        fact.precision = f"ball arithmetic ({enc.prec} bits, exact float64 inputs)"
+    return enc
+
+
+class _NfaOnly:
+    """The NFA enclosures of a run without weight decay (FACT does not apply)."""
+
+    def __init__(self, nfa: list[Any]) -> None:
+        self.nfa = nfa
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": FACT_NOT_APPLICABLE, "nfa": [x.to_dict() for x in self.nfa]}
+
+    def to_text(self) -> str:
+        return "\n".join(x.to_text() for x in self.nfa)

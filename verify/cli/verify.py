@@ -154,11 +154,13 @@ def emit(
     primary: str = "fact",
     fact_note: str | None = None,
     balance: BalanceReport | None = None,
+    enclosure: Any = None,
 ) -> int:
     """Print JSON or tables, write the run file if asked, return the exit status.
 
     ``fact_note`` replaces the FACT result when FACT does not apply (lam = 0); ``balance`` adds
-    the deep-linear imbalance (D2). Neither changes the exit status, which follows ``primary``.
+    the deep-linear imbalance (D2); ``enclosure`` the interval certificate (``check --certify``,
+    which has already set the FACT verdict). The exit status follows ``primary``.
     """
     main = fact if primary == "fact" and fact is not None else nfa
     result = main.training
@@ -178,6 +180,8 @@ def emit(
             out["fact_verdict"] = fact_note
         if balance is not None:
             out["balance"] = balance.to_dict()
+        if enclosure is not None:
+            out["enclosure"] = enclosure.to_dict()
         print(json.dumps(to_jsonable(out), indent=2))
     else:
         net, pb = result.problem.net, result.problem
@@ -192,6 +196,8 @@ def emit(
         print(nfa.to_text(training=fact is None))
         if balance is not None:
             print(balance.to_text())
+        if enclosure is not None:
+            print(enclosure.to_text())
         if saved:
             print(f"run file written: {saved}")
     return exit_status(main.verdict)

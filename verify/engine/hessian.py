@@ -3,6 +3,7 @@
 Float64 Hessians are assembled from exact Hessian-vector products (R-operator), never by finite
 differences; the mpmath Hessian (:func:`mp_hessian`) is the same at ``dps`` digits. The spectrum
 summary counts zero modes that have a structural reason (continuous symmetries, dead units).
+The rounding floor is the per-entry forward error bound of :mod:`verify.engine.rounding`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from scipy.sparse import linalg as sla
 
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp
 from verify.engine.result import HessianSummary
+from verify.engine.rounding import rounding_analysis, safe_norm
 
 __all__ = [
     "DENSE_MAX",
     "LANCZOS_MAX",
     "dense_hessian",
     "gradient_floor",
+    "handover_scale",
     "hessian_norm",
     "hessian_summary",
     "mp_hessian",
@@ -35,16 +38,38 @@ DENSE_MAX = 800
 LANCZOS_MAX = 20_000
 
 
-def gradient_floor(
-    problem: Problem, theta: Array, be: Backend = FLOAT64, hnorm: float | None = None
-) -> tuple[float, float]:
-    """``(||grad L_lam||, floor)``: the gradient norm and its rounding floor (module docstring).
+def gradient_floor(problem: Problem, theta: Array, be: Backend = FLOAT64) -> tuple[float, float]:
+    """``(||grad L_lam||, floor)``: the gradient norm and its rounding floor along the gradient.
 
-    ``hnorm`` is ||H||_2 (estimated by :func:`hessian_norm` if not given)."""
-    if hnorm is None:
-        hnorm = hessian_norm(problem, FLOAT64.to_float(be.to_float(theta)))
-    _, gn, floor = _grad_floor_mp(problem, theta, be, hnorm)
+    Every entry of the gradient has its own rounding floor (:mod:`verify.engine.rounding`);
+    ``floor`` is the floor in the direction of the gradient, so ``||grad|| <= floor`` exactly
+    when every entry is within its own floor (the certificate). NaN when anything overflowed.
+    """
+    _, gn, floor = _grad_floor_mp(problem, theta, be)
     return float(gn), float(floor)
+
+
+def handover_scale(problem: Problem, theta: np.ndarray) -> float:
+    """A size of the gradient's terms, k G + ||H|| ||theta||, that places the L-BFGS -> Newton
+    hand-over (:func:`verify.engine.train.train`); never a certificate.
+
+    k = n + depth * max width, G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta||, ||H||
+    from :func:`hessian_norm`. This global estimate was the rounding floor (over u) before the
+    per-entry floor of :mod:`verify.engine.rounding`; it stays only here, where it decides when
+    L-BFGS hands over, so training follows the same path as before (:func:`rounding_floor`
+    with u = 1).
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    bp = backprop(problem, theta)
+    with FLOAT64.working():
+        terms = sum(
+            float(np.sum(np.linalg.norm(d, axis=1) * np.linalg.norm(h, axis=1)))
+            for d, h in zip(bp.deltas, bp.hs, strict=True)
+        )
+        size = float(np.linalg.norm(theta))
+        k = problem.n + problem.net.depth * max(problem.net.sizes)
+        hnorm = hessian_norm(problem, theta)
+        return float(rounding_floor(1.0, k, terms / problem.n, problem.lam, size, hnorm))
 
 
 def hessian_norm(problem: Problem, theta: np.ndarray, iterations: int = 12) -> float:
@@ -224,29 +249,33 @@ def _eig_solver(H: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ev, V, keep
 
 
-def _grad_floor_mp(
-    problem: Problem, theta: Array, be: Backend, hnorm: float
-) -> tuple[Array, Any, Any]:
-    """(gradient, its norm, its rounding floor) in the backend's numbers (module docstring)."""
-    bp = backprop(problem, theta, be)
+def _grad_floor_mp(problem: Problem, theta: Array, be: Backend) -> tuple[Array, Any, Any]:
+    """(gradient, its norm, its floor along the gradient) in the backend's numbers.
+
+    The floor is ||g|| / max_i(|g_i| / floor_i) (:func:`verify.engine.rounding.directional_floor`),
+    so every comparison ``norm <= c * floor`` reads ``max_i |g_i| / floor_i <= c``.
+    """
+    ra = rounding_analysis(problem, theta, be)
     with be.working():
-        terms: Any = 0
-        for d, h in zip(bp.deltas, bp.hs, strict=True):
-            terms = terms + np.sum(be.sqrt(np.sum(d * d, axis=1)) * be.sqrt(np.sum(h * h, axis=1)))
-        _, _, lam = problem.data(be)
-        size = be.sqrt(np.sum(be.asarray(theta) ** 2))
-        k = problem.n + problem.net.depth * max(problem.net.sizes)
-        floor = rounding_floor(be.unit_roundoff, k, terms / problem.n, lam, size, hnorm)
-        return bp.grad, be.sqrt(np.sum(bp.grad * bp.grad)), floor
+        # float64: a norm that cannot overflow (entries near 1e300 have a finite norm)
+        gn = be.sqrt(np.sum(ra.grad * ra.grad)) if be.name != "float64" else safe_norm(ra.grad)
+        if not (ra.finite and np.isfinite(float(gn))):
+            return ra.grad, gn, float("nan")
+        ratio = ra.ratio
+        floor = gn / ratio if ratio > 0 else ra.norms()[1]
+        return ra.grad, gn, floor
 
 
 def rounding_floor(unit_roundoff: Any, k: int, terms: Any, lam: Any, theta_norm: Any,
                    hnorm: Any) -> Any:  # fmt: skip
-    """The gradient's rounding floor ``u (k (terms + lam ||theta||) + ||H|| ||theta||)``.
+    """The global size ``u (k (terms + lam ||theta||) + ||H|| ||theta||)`` of the gradient's
+    rounding error: ``k`` the longest chain of summations, ``terms`` = (1/n) sum_l sum_i
+    |delta_il| |h_il|, ``hnorm`` = ||H||_2, ``theta_norm`` = ||theta||.
 
-    Pure arithmetic on numbers (float or mpmath), so any implementation of L_lam can certify
-    with the same rule (:mod:`verify.train`): ``k`` the longest chain of summations,
-    ``terms`` = (1/n) sum_l sum_i |delta_il| |h_il| the size of the terms that cancel in the
-    gradient, ``hnorm`` = ||H||_2, ``theta_norm`` = ||theta||.
+    Pure arithmetic on numbers. It is no longer the engine's certificate (one large entry raises
+    it for all entries, so badly scaled data passed points far from stationary; the engine
+    certifies with the per-entry floor of :mod:`verify.engine.rounding`); it places the L-BFGS
+    hand-over (:func:`handover_scale`) and is the rule of implementations of L_lam that carry no
+    per-entry bounds (:mod:`verify.torch`).
     """
     return unit_roundoff * (k * (terms + lam * theta_norm) + hnorm * theta_norm)

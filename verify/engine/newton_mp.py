@@ -25,6 +25,8 @@ from verify.engine.hessian import (
 )
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp, mp_backend
 from verify.engine.result import Status, TrainResult
+from verify.engine.rounding import floor_ratio, rounding_analysis
+from verify.engine.switched_off import snap_switched_off
 
 __all__ = ["ROBUST_MAX", "refine_mp"]
 
@@ -57,23 +59,26 @@ def refine_mp(
     history = list(result.history)
     theta64 = np.asarray(result.theta, dtype=np.float64)
     H = dense_hessian(problem, theta64)
-    hnorm = float(np.max(np.abs(np.linalg.eigvalsh(H))))
     robust = problem.net.n_params <= ROBUST_MAX and robust_steps > 0
     steps64 = 0
-    gn64, floor64 = gradient_floor(problem, theta64, hnorm=hnorm)
+    gn64, floor64 = gradient_floor(problem, theta64)
+    snapped = snap_switched_off(problem, theta64) if not gn64 <= floor64 else None
+    if snapped is not None:  # switched-off units set to 0 first (switched_off.py), if it helps
+        gn_s, floor_s = gradient_floor(problem, snapped)
+        if floor_ratio(gn_s, floor_s) < floor_ratio(gn64, floor64):
+            theta64, gn64, floor64 = snapped, gn_s, floor_s
+            history.append(("snap", gn_s))
     if robust and gn64 > floor64:  # not float64-stationary: the cheap float64 steps first
         with FLOAT64.working():
-            theta64, steps64, _ = _robust_newton(
-                problem, theta64, FLOAT64, hnorm, robust_steps, history
-            )
+            theta64, steps64, _ = _robust_newton(problem, theta64, FLOAT64, robust_steps, history)
         if steps64:
             H = dense_hessian(problem, theta64)
-    theta, steps, certified = _fast_newton_mp(problem, theta64, be, H, hnorm, max_steps, history)
+    theta, steps, certified = _fast_newton_mp(problem, theta64, be, H, max_steps, history)
     if not certified and robust:
         with be.working():
-            theta, k, certified = _robust_newton(problem, theta, be, hnorm, robust_steps, history)
+            theta, k, certified = _robust_newton(problem, theta, be, robust_steps, history)
         steps += k
-    gn64, floor64 = gradient_floor(problem, be.to_float(theta), hnorm=hnorm)
+    gn64, floor64 = gradient_floor(problem, be.to_float(theta))
     start_theta = be.asarray(result.theta)
     with be.working():
         moved = float(
@@ -81,7 +86,7 @@ def refine_mp(
             / max(be.sqrt(np.sum(start_theta**2)), 1e-300)
         )
     status = Status.CONVERGED if certified else Status.MAX_ITER
-    _, gn_mp, floor_mp = _grad_floor_mp(problem, theta, be, hnorm)
+    _, gn_mp, floor_mp = _grad_floor_mp(problem, theta, be)
     reason = (
         f"at {dps} digits: ||grad L_lam|| = {float(gn_mp):.3g} "
         + ("<=" if certified else "stayed above")
@@ -99,7 +104,7 @@ def refine_mp(
 
 
 def _fast_newton_mp(
-    problem: Problem, theta64: np.ndarray, be: Backend, H: np.ndarray, hnorm: float,
+    problem: Problem, theta64: np.ndarray, be: Backend, H: np.ndarray,
     max_steps: int, history: list[tuple[str, float]],
 ) -> tuple[Array, int, bool]:  # fmt: skip
     """Newton at the precision of ``be``: each step solves H p = -g (exact mpmath H through
@@ -115,7 +120,7 @@ def _fast_newton_mp(
     theta, steps = be.asarray(theta64), 0
     with be.working():
         while True:
-            g, gn, floor = _grad_floor_mp(problem, theta, be, hnorm)
+            g, gn, floor = _grad_floor_mp(problem, theta, be)
             history.append((f"newton@{be.dps}", float(gn)))
             if gn <= floor:
                 return theta, steps, True
@@ -131,8 +136,16 @@ def _fast_newton_mp(
                     break
                 p, rn_prev = p + precond(r), rn
             cand = theta + p
-            if _grad_floor_mp(problem, cand, be, hnorm)[1] >= gn:
-                return theta, steps, False  # a step that does not lower the gradient: refused
+            _, gn2, floor2 = _grad_floor_mp(problem, cand, be)
+            if not (gn2 < gn or floor_ratio(gn2, floor2) < floor_ratio(gn, floor)):
+                # a step that lowers neither the gradient nor its ratio to the floor: refused;
+                # switched-off units set to 0 are the last candidate (switched_off.py)
+                cand = snap_switched_off(problem, theta, be)
+                if cand is None:
+                    return theta, steps, False
+                _, gn2, floor2 = _grad_floor_mp(problem, cand, be)
+                if not floor_ratio(gn2, floor2) < floor_ratio(gn, floor):
+                    return theta, steps, False
             theta, steps = cand, steps + 1
 
 
@@ -152,7 +165,7 @@ def _truncated_cuts(be: Backend, p: int) -> list[float]:
 
 
 def _robust_newton(
-    problem: Problem, theta: Array, be: Backend, hnorm: float, max_steps: int,
+    problem: Problem, theta: Array, be: Backend, max_steps: int,
     history: list[tuple[str, float]],
 ) -> tuple[Array, int, bool]:  # fmt: skip
     """Least-squares Newton with the exact dense Hessian (float64 or mpmath), several cut-offs.
@@ -161,13 +174,17 @@ def _robust_newton(
     the smallest gradient. A step that does not lower the gradient is still taken up to
     ``_DETOURS`` times (non-monotone Newton: on ill-conditioned problems the full step first
     raises the gradient, then converges quadratically), but only while the gradient stays far
-    below its own terms (1e-3 of floor / u, the size of the summands that cancel in it). The
-    best point seen is returned. Returns (theta, steps taken, certified).
+    below its own terms (1e-3 of ||floor|| / u, the size of the summands that cancel in it).
+    The best point seen is returned (a certified one first, else the smallest gradient).
+    Returns (theta, steps taken, certified).
     """
-    g, gn, floor = _grad_floor_mp(problem, theta, be, hnorm)
-    best = (gn, floor, theta)
+    g, gn, floor = _grad_floor_mp(problem, theta, be)
+    score = floor_ratio(gn, floor)
+    # the size of the summands that cancel in the gradient: its floor entries over u
+    scale = rounding_analysis(problem, theta, be).scale
+    best = (not score <= 1, gn, theta, score)
     detours, steps = 0, 0
-    while steps < max_steps and not gn <= floor:
+    while steps < max_steps and not score <= 1:
         vals, vecs = be.eigh(mp_hessian(problem, theta, be))
         top = max(abs(v) for v in vals)
         coef = vecs.T @ g  # components of g in the eigenbasis
@@ -178,7 +195,7 @@ def _robust_newton(
                 continue
             cand = theta - vecs[:, keep] @ (coef[keep] / vals[keep])
             with be.working():
-                g2, gn2, floor2 = _grad_floor_mp(problem, cand, be, hnorm)
+                g2, gn2, floor2 = _grad_floor_mp(problem, cand, be)
             if np.isfinite(float(gn2)):
                 trials.append((gn2, len(trials), floor2, cand, g2))
         if not trials:
@@ -194,15 +211,22 @@ def _robust_newton(
             gn2, _, floor2, cand, g2 = best_trial
         else:
             gn2, _, floor2, cand, g2 = trials[0]
-            if detours >= _DETOURS or not gn2 < 1e-3 * floor / be.unit_roundoff:
+            if detours >= _DETOURS or not gn2 < 1e-3 * scale:
                 break
             detours += 1
         theta, g, gn, floor, steps = cand, g2, gn2, floor2, steps + 1
+        score = floor_ratio(gn, floor)
         history.append((f"newton-lsq@{be.dps}", float(gn)))
-        if gn < best[0]:
-            best = (gn, floor, theta)
-    gn, floor, theta = best
-    return theta, steps, bool(gn <= floor)
+        best = min(best, (not score <= 1, gn, theta, score), key=lambda t: (t[0], t[1]))
+    _, gn, theta, score = best
+    if not score <= 1:  # switched-off units set to 0 are the last candidate (switched_off.py)
+        snapped = snap_switched_off(problem, theta, be)
+        if snapped is not None:
+            _, gn2, floor2 = _grad_floor_mp(problem, snapped, be)
+            if floor_ratio(gn2, floor2) < score:
+                theta, score = snapped, floor_ratio(gn2, floor2)
+                history.append((f"snap@{be.dps}", float(gn2)))
+    return theta, steps, bool(score <= 1)
 
 
 #: non-monotone steps allowed in the robust stage (each costs one Hessian)

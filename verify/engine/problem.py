@@ -137,7 +137,7 @@ class Problem:
 
     def data(self, be: Backend) -> tuple[Array, Array, Any]:
         """``(X, Y, lam)`` as numbers of ``be`` (exact conversions of the float64 values)."""
-        key = "float64" if be.name == "float64" else "mp"
+        key = be.name  # "float64", "mpmath", "arb": conversions of float64 values are exact
         if key not in self._cache:
             self._cache[key] = (be.asarray(self.X), be.asarray(self.Y), be.asarray(self.lam))
         return self._cache[key]

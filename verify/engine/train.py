@@ -22,21 +22,17 @@
    then mpmath with its eigendecomposition at full precision), several eigenvalue cut-offs tried
    per step, the best kept, and a few non-monotone steps allowed.
 
-Certified means: the computed gradient norm is at or below its own rounding floor
-``u * (k * G + ||H|| ||theta||)``. Here u is the unit roundoff; k = n + depth * max_width the
-longest chain of summations (Higham's gamma_k bound for inner products of length k, summed over
-the layers of backprop); G = (1/n) sum_l sum_i |delta_il| |h_il| + lam ||theta|| the size of the
-terms that cancel in the gradient; and ||H|| ||theta|| u the change of the gradient when theta
-moves by its own representation error u ||theta|| (even the stationary point rounded to the
-working precision has a gradient that large). Below that level the computed gradient is
-indistinguishable from zero at that precision. A result that is not certified is never turned
+Certified means: every entry of the computed gradient lies within its own rounding floor, a
+forward error bound computed alongside the gradient from the magnitudes of the terms summed
+(:mod:`verify.engine.rounding`, derivation there). Below it the computed gradient is
+indistinguishable from zero at that precision, and the exact gradient at the point is at most
+twice the floor, entry by entry. A result that is not certified is never turned
 into a verdict other than INCONCLUSIVE.
 
 Layout: this module holds the float64 optimisers (L-BFGS, Newton) and :func:`train`;
 :mod:`verify.engine.result` the result records, :mod:`verify.engine.hessian` the Hessian,
-spectrum and
-rounding floor, :mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`). Everything is
-re-exported here.
+spectrum and rounding floor, :mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`).
+Everything is re-exported here.
 """
 
 from __future__ import annotations
@@ -56,15 +52,19 @@ from verify.engine.hessian import (
     _eig_solver,
     dense_hessian,
     gradient_floor,
+    handover_scale,
     hessian_norm,
     hessian_summary,
     mp_hessian,
     symmetry_directions,
 )
 from verify.engine.memory import check_network_memory
-from verify.engine.network import FLOAT64, MLP, Problem, backprop, hvp, mp_backend
+from verify.engine.network import MLP, Problem, backprop, hvp, mp_backend
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.result import HessianSummary, Status, TrainResult
+from verify.engine.rounding import floor_ratio, safe_norm
+from verify.engine.scaling import scaling_hint
+from verify.engine.switched_off import snap_switched_off
 
 __all__ = [
     "DENSE_MAX",
@@ -170,9 +170,8 @@ def _newton64(
     """Least-squares Newton steps in float64; returns (theta, steps taken, certified)."""
     dense = problem.net.n_params <= DENSE_MAX
     lam = max(problem.lam, 1e-12)
-    hnorm = hessian_norm(problem, theta)
     for k in range(steps):
-        gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+        gn, floor = gradient_floor(problem, theta)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
             return theta, k, True
         if time.perf_counter() > deadline:
@@ -197,7 +196,7 @@ def _newton64(
             for p in trials:
                 cand = theta + p
                 try:
-                    gn_new = float(np.linalg.norm(_grad(problem, cand)[1]))
+                    gn_new = safe_norm(_grad(problem, cand)[1])
                 except _NonFinite:
                     continue
                 # why halve: inside Newton's basin each step roughly squares the relative
@@ -208,10 +207,17 @@ def _newton64(
                     history.append(("newton", gn_new))
                     break
             else:
-                return theta, k, gn <= floor
+                snapped = snap_switched_off(problem, theta)
+                if snapped is None:
+                    return theta, k, gn <= floor
+                gn_new, floor_new = gradient_floor(problem, snapped)
+                if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
+                    return theta, k, gn <= floor
+                theta = snapped  # switched-off units set to 0 (verify/engine/switched_off.py)
+                history.append(("snap", gn_new))
         except _OutOfTime:  # the time budget ran out inside a Krylov solve
             return theta, k, gn <= floor
-    gn, floor = gradient_floor(problem, theta, hnorm=hnorm)
+    gn, floor = gradient_floor(problem, theta)
     return theta, steps, gn <= floor
 
 
@@ -269,8 +275,7 @@ def _train(
     start_value = None
     try:
         start_value = _grad(problem, theta)[0]
-        gn, floor = gradient_floor(problem, theta)
-        handover = newton_from * floor / FLOAT64.unit_roundoff  # newton_from * gradient scale
+        handover = newton_from * handover_scale(problem, theta)  # newton_from * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:
@@ -281,7 +286,7 @@ def _train(
             gtol = handover / np.sqrt(problem.net.n_params)
             theta, nit = _lbfgs(problem, theta, gtol, budget, deadline)
             iterations += nit
-            history.append(("lbfgs", float(np.linalg.norm(_grad(problem, theta)[1]))))
+            history.append(("lbfgs", safe_norm(_grad(problem, theta)[1])))
             if np.linalg.norm(theta) > 1e8:
                 status, reason = Status.DIVERGED, f"||theta|| = {np.linalg.norm(theta):.3g}"
                 break
@@ -329,20 +334,22 @@ def _finish(
         value = float(backprop(problem, theta).value)
     if status is Status.CONVERGED:
         reason = (
-            f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} after {iterations} L-BFGS "
-            f"iterations and {steps} Newton steps"
+            f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
+            f"floor) after {iterations} L-BFGS iterations and {steps} Newton steps"
         )
     elif status is Status.MAX_ITER:
-        reason = (
-            f"||grad L_lam|| = {gn:.3g} stayed above its rounding floor {floor:.3g} "
-            f"({gn / floor:.3g} times) after {iterations} L-BFGS iterations and {steps} "
+        reason = f"{_above_floor(gn, floor)} after {iterations} L-BFGS iterations and {steps} " + (
             "Newton steps"
         )
     summary = None
     if status is not Status.NON_FINITE and spectrum != "none":
         summary = hessian_summary(problem, theta, spectrum)
+    remedy = _REMEDIES[status]
+    hint = "" if status is Status.CONVERGED else scaling_hint(problem, theta)
+    if hint:  # badly scaled data or weights (verify/engine/scaling.py)
+        remedy = f"{hint}; otherwise {remedy}"
     result = TrainResult(
-        problem, theta, status, reason, _REMEDIES[status], gn, floor, value, iterations, steps,
+        problem, theta, status, reason, remedy, gn, floor, value, iterations, steps,
         time.perf_counter() - start, summary, history=history,
     )  # fmt: skip
     if dps is not None and status is Status.CONVERGED:
@@ -359,15 +366,28 @@ def evaluate(problem: Problem, theta: np.ndarray, spectrum: str = "auto") -> Tra
     try:
         _grad(problem, theta)
     except _NonFinite:
-        return _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum,
-                       None, None)  # fmt: skip
+        result = _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum,
+                         None, None)  # fmt: skip
+        result.reason = "the loss or its gradient at the given point is not finite (overflow)"
+        return result
     gn, floor = gradient_floor(problem, theta)
     if gn <= floor:
         return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None, None)
     result = _finish(problem, theta, Status.NOT_STATIONARY, "", 0, 0, [], start, spectrum,
                      None, None)  # fmt: skip
-    result.reason = (
-        f"the given point is not stationary: ||grad L_lam|| = {gn:.3g} is {gn / floor:.3g} "
-        f"times its rounding floor {floor:.3g}"
-    )
+    result.reason = f"the given point is not stationary: {_above_floor(gn, floor)}"
     return result
+
+
+def _above_floor(gn: float, floor: float) -> str:
+    """Why a gradient is not certified: the worst entry's multiple of its own floor."""
+    ratio = floor_ratio(gn, floor)
+    if not np.isfinite(ratio):
+        return (
+            f"||grad L_lam|| = {gn:.3g}, and the gradient or its rounding floor is not finite "
+            "(float64 overflowed)"
+        )
+    return (
+        f"||grad L_lam|| = {gn:.3g} is above its rounding floor {floor:.3g}: an entry is "
+        f"{ratio:.3g} times its own floor"
+    )

@@ -8,8 +8,11 @@ u the unit roundoff of the dtype; T = sum_l sum_r |dz_r| |u_r| the size of the t
 in the gradient (:mod:`verify.torch._sums`); k = (most rows of a layer) + (number of layers) *
 (largest layer dimension), the longest chain of summations (the engine's n + depth * max width,
 rows = samples x positions); ||H||_2 by power iteration on exact Hessian-vector products. The
-formula is the engine's (:func:`verify._hessian.rounding_floor`); :func:`certify` is the one
-place that decides, so a different certificate rule changes only it.
+formula is :func:`verify.engine.hessian.rounding_floor`; :func:`certify` is the one place that
+decides, so a different certificate rule changes only it. (The engine itself now certifies
+with a per-entry floor from a forward error analysis, :mod:`verify.engine.rounding`, which
+badly scaled data cannot fool; this global floor can be, so a model exported as a run file is
+re-checked by the engine: ``factcheck check RUN.npz``.)
 
 Also reported: the cosine between the residual gradient and the decay term lam * theta. Near 1
 the data gradient does not balance the decay at all, which is what a fixed point of decoupled

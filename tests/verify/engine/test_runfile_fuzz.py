@@ -115,7 +115,8 @@ def malformed(draw: st.DrawFn) -> bytes:
     begin, end = _member_span(data, member)
     if kind == "header":  # garble the dict of the .npy header (bytes 10.. of the member)
         at = draw(st.integers(begin + 10, min(begin + 60, end - 1)))
-        garble = b"{" if data[at] == ord("(") else b"("  # never a no-op: the shape's "(" is in range
+        # never a no-op: the "(" of the shape is within reach
+        garble = b"{" if data[at] == ord("(") else b"("
         return data[:at] + garble + data[at + 1 :]
     at = draw(st.integers(begin, end - 1))
     flip = draw(st.integers(1, 255))

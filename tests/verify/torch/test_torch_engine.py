@@ -13,7 +13,8 @@ torch = pytest.importorskip(
 
 from theory._records import Verdict  # noqa: E402
 from verify.claims.features import layer_features  # noqa: E402
-from verify.engine.network import MLP  # noqa: E402
+from verify.engine.hessian import handover_scale  # noqa: E402
+from verify.engine.network import FLOAT64, MLP  # noqa: E402
 from verify.engine.train import evaluate, gradient_floor, synthetic_problem, train  # noqa: E402
 from verify.torch import engine_twin, feature_report  # noqa: E402
 from verify.torch._mlp import activation_module  # noqa: E402
@@ -55,10 +56,13 @@ def test_standard_net_agrees_with_engine_to_1e12(standard_net: dict[str, Any]) -
         assert _rel(ours.nfm, eng.nfm) <= REL
         assert ours.fact_rel_error == pytest.approx(eng.fact_rel_error, rel=0.5, abs=1e-13)
     assert report.certified and report.fact_verdict is Verdict.NUMERICALLY_CONSISTENT
-    # the same certificate: the engine's floor formula on the same quantities
-    gn, floor = gradient_floor(problem, result.theta)
+    # the same global floor formula on the same quantities (verify.engine.hessian.rounding_floor;
+    # the engine itself certifies with its per-entry floor, which must agree here)
+    floor = FLOAT64.unit_roundoff * handover_scale(problem, result.theta)
     assert report.grad_floor == pytest.approx(floor, rel=1e-6)
     assert report.grad_norm <= floor
+    gn, entry_floor = gradient_floor(problem, result.theta)
+    assert gn <= entry_floor
 
 
 @pytest.mark.parametrize(
@@ -87,7 +91,8 @@ def test_engine_agreement_at_any_point(
             for name in ("fact", "bfact", "agop", "nfm"):
                 assert _rel(getattr(ours, name), getattr(eng, name)) <= REL, name
             assert ours.f2_bound == pytest.approx(eng.f2_bound, rel=REL)
-        assert report.grad_floor == pytest.approx(gradient_floor(problem, theta)[1], rel=1e-6)
+        global_floor = FLOAT64.unit_roundoff * handover_scale(problem, theta)
+        assert report.grad_floor == pytest.approx(global_floor, rel=1e-6)
 
 
 def test_engine_twin_round_trip() -> None:
