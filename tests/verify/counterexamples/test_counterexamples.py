@@ -352,7 +352,7 @@ def test_planted_nfa_alpha_1_quadratic_family_fast(seed: int) -> None:
 
 @pytest.mark.slow
 def test_planted_nfa_alpha_1_quadratic_family_10_seeds() -> None:
-    """N2: ... and so in >= 9 of 10 seeded Hypothesis sweeps (measured: 10 of 10, 206 s in all)."""
+    """N2: ... and so in >= 9 of 10 seeded Hypothesis sweeps (passed, 206 s in all)."""
     found = sum(
         search_family("quadratic", nfa_claim(1.0, 0.9), budget=6, seed=s).verdict is Verdict.REFUTED
         for s in range(10)
