@@ -17,8 +17,8 @@ from theory._verdict import Verdict
 from verify.claims.checks import check_f2, check_fact
 from verify.claims.defect_bounds import FactBound, fact_bounds
 from verify.claims.features import layer_features
-from verify.engine.network import FLOAT64, MLP, Problem, mp_backend
-from verify.engine.train import synthetic_problem, train
+from verify.engine.network import FLOAT64, MLP, Problem, backprop, mp_backend
+from verify.engine.train import gradient_floor, synthetic_problem, train
 
 BE50 = mp_backend(50)
 
@@ -170,3 +170,27 @@ def test_defect_rounding_bounds_fact_errors_that_add_up_with_one_sign() -> None:
     gram, fact = np.linalg.norm(f64.nfm), np.linalg.norm(np.asarray(f64.fact, dtype=float))
     assert err > 10 * u * (fact + gram)  # one-sign errors did add up
     assert err <= bound.defect_rounding
+
+
+def test_f2_allowance_covers_a_gradient_that_rounding_hid() -> None:
+    """F2: the targets equal the computed outputs of a pre-activation 1 + 63 * (0.75 u), so
+    the computed data gradient is 0 while the exact one is not (rounding hid it); with
+    lam = 1e-32 the point is certified. The exact F1 defect of the last layer (50 digits),
+    2.3e17, is within the F2 allowance (2.9e18), which counts the floor as possible gradient;
+    ||W_2|| ||computed gradient|| / lam alone is 2."""
+    d, u = 64, FLOAT64.unit_roundoff
+    net = MLP((d, 2, 1), "identity")
+    X = np.full((3, d), 0.75 * u)
+    X[:, 0] = 1.0
+    theta = net.flatten([(np.ones((2, d)), None), (np.ones((1, 2)), None)])
+    f = backprop(Problem(net, X, np.zeros((3, 1)), "mse", 1e-32), theta).zs[-1]
+    problem = Problem(net, X, np.asarray(f, dtype=np.float64), "mse", 1e-32)
+    gn, floor = gradient_floor(problem, theta)
+    assert gn <= floor  # certified
+    for exact, bound in zip(
+        layer_features(problem, theta, BE50), fact_bounds(problem, theta, FLOAT64), strict=True
+    ):
+        d50 = exact.nfm - exact.fact
+        defect = float(np.sqrt(sum(x * x for x in d50.ravel())))
+        assert defect <= bound.f2_allowance
+    assert defect > 1e3  # the last layer: far above ||W_2|| ||lam W_2|| / lam = 2
