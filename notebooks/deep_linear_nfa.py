@@ -32,14 +32,18 @@ SEED = 0
 
 # %%
 from theory import Verdict
-from theory.deep_linear.balance import derive_d1, derive_d4, derive_flow
-from theory.deep_linear.nfa import check_deep_linear_variant, derive_nfa_deep_linear
+from theory.deep_linear.balance import derive_d1, derive_d4
+from theory.deep_linear.flow import derive_flow
+from theory.deep_linear.induction import derive_nfa_induction
+from theory.deep_linear.nfa import check_deep_linear_variant, derive_nfa_balanced
+from theory.deep_linear.optimality import derive_nfa_deep_linear
 from verify import run_flow
 
 # %% [markdown]
 # ## 1. The symbolic chain
 # D1 is the key identity; D2/D3 follow by differentiating the imbalance along the flow; D4 by
-# putting stationarity into D1. Then the telescoping chain for L = 3, line by line.
+# putting stationarity into D1. Then, in one derivation for L = 3, line by line: stationarity of
+# the weight-decayed objective gives D_j = 0, the chain telescopes, and W_1^T W_1 = AGOP^(1/3).
 
 # %%
 for d in (derive_d1(), derive_flow(lam_zero=True), derive_flow(lam_zero=False), derive_d4()):
@@ -51,12 +55,16 @@ print(chain.to_text())
 assert chain.verdict is Verdict.PROVED
 
 # %% [markdown]
-# The exponent depends on depth and on the layer: alpha_j = 1/(L - j + 1).
+# The exponent depends on depth and on the layer: alpha_j = 1/(L - j + 1) (here from
+# balancedness directly), and the induction proves the telescoping for a symbolic depth L.
 
 # %%
+induction = derive_nfa_induction()
+print(f"any depth: {induction.verdict.value} ({induction.reason})")
+assert induction.verdict is Verdict.PROVED
 for L in DEPTHS:
     for j in range(1, L + 1):
-        d = derive_nfa_deep_linear(L, j)
+        d = derive_nfa_balanced(L, j)
         assert d.verdict is Verdict.PROVED
         print(f"L = {L}, layer {j}: alpha = 1/{L - j + 1}  {d.verdict.value}")
 

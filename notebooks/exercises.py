@@ -30,7 +30,7 @@ import numpy as np
 import sympy as sp
 
 from theory import Verdict, check_derivation
-from theory.deep_linear.nfa import derive_nfa_deep_linear
+from theory.deep_linear.nfa import derive_nfa_balanced
 from theory.fact import check_fact_variant
 from verify import MLP, Problem, backprop, layer_features, train
 
@@ -75,7 +75,7 @@ def ANSWER_2(L: int, j: int) -> sp.Rational:  # noqa: N802
 
 # %%
 for L, j in [(3, 1), (4, 2), (5, 5)] if SMALL else [(3, 1), (4, 2), (5, 5), (6, 3), (8, 1)]:
-    claim = derive_nfa_deep_linear(L, j)
+    claim = derive_nfa_balanced(L, j)
     proved_alpha = claim.claim.rhs.exp
     check(
         claim.verdict is Verdict.PROVED and sp.simplify(ANSWER_2(L, j) - proved_alpha) == 0,

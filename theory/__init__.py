@@ -1,10 +1,15 @@
 """factcheck.theory: symbolic derivations (SymPy only; never imports verify).
 
-Each result lives in its own module, named after the result: ``fact`` (F1-F5),
-``deep_linear_balance`` (D1-D4), ``deep_linear_nfa`` (D5-D6), ``kernel_expansion`` (K1, K2 and
-the residual identity), on the shared ``matrix_calculus`` (gradients never taken on one route's
-word). ``derivation_checker`` checks a person's own derivation step by step. The shared records
-live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
+Each result lives in its own module, named after the result: ``fact/`` (F1-F5),
+``deep_linear/`` (``balance``: D1, D4; ``flow``: D2, D3; ``nfa``: D5-D6 from balancedness;
+``optimality``: the NFA with alpha = 1/L from stationarity, D4 then D5; ``induction``: D5-D6 for
+a symbolic depth),
+``kernel_expansion`` (K1, K2 and the residual identity, exact at listed sizes), on the shared
+``matrix_calculus`` (gradients never taken on one route's word), ``chain_rule`` (the chain-rule
+lemma for symbolic sizes), ``free_algebra`` and ``rewriting`` (identities for all sizes, with
+concrete and with symbolic exponents), ``psd_root`` (what a PSD root step checks).
+``derivation_checker`` checks a person's own derivation step by step. The shared records live
+in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
 ``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
 ``_options`` (the names a user can choose; no SymPy).
 
@@ -32,13 +37,14 @@ _EXPORTS = {
     "Derivation": "theory._records",
     "Reference": "theory._records",
     "Step": "theory._records",
-    "check_flow_variant": "theory.deep_linear.balance",
+    "check_flow_variant": "theory.deep_linear.flow",
     "derive_d1": "theory.deep_linear.balance",
     "derive_d4": "theory.deep_linear.balance",
-    "derive_flow": "theory.deep_linear.balance",
+    "derive_flow": "theory.deep_linear.flow",
     "check_deep_linear_variant": "theory.deep_linear.nfa",
-    "derive_nfa_deep_linear": "theory.deep_linear.nfa",
-    "derive_nfa_induction": "theory.deep_linear.nfa",
+    "derive_nfa_balanced": "theory.deep_linear.nfa",
+    "derive_nfa_deep_linear": "theory.deep_linear.optimality",
+    "derive_nfa_induction": "theory.deep_linear.induction",
     "check_fact_variant": "theory.fact",
     "derive_fact": "theory.fact",
     "f2_statement": "theory.fact",

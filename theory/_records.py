@@ -5,15 +5,21 @@ REFERENCE.md: F1, D5, ...). A *derivation* is a list of *steps*, each an equatio
 justification and the outcome of the check that was run on it. A derivation ends in a *verdict*
 whose strength says how the evidence was obtained:
 
-PROVED                  a symbolic difference reduced to zero (and, where stated, exact
-                        explicit checks at concrete sizes agree);
-CERTIFIED               an enclosure (interval or high-precision bound) proves it;
+PROVED                  a symbolic difference reduced to zero for all sizes (and, where stated,
+                        exact explicit checks at concrete sizes agree);
 EXACT_AT_SIZES          both sides agree exactly (rational arithmetic) on explicit instances at
                         the listed sizes, but no symbolic argument covers every size;
+CERTIFIED               an enclosure (interval or high-precision bound) proves it;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
 REFUTED                 a counterexample, confirmed exactly or at higher precision, with
                         the witness.
+
+A step is one of three kinds: ``derived`` (an equation that was checked: ``checked`` says whether
+the check confirmed it), ``assumption`` (a hypothesis of the claim, quoted by its label, not
+checked) or ``definition`` (a new name for an expression, not checked). Only derived steps carry
+evidence; :func:`theory._checks.conclude` decides the verdict from them and refuses an assumption
+that the claim does not state or a "definition" of a name that was already in use.
 
 Every record renders as plain text, LaTeX and JSON.
 """
@@ -30,6 +36,7 @@ import sympy as sp
 from theory._verdict import Verdict, to_jsonable
 
 __all__ = [
+    "STEP_KINDS",
     "Assumption",
     "Claim",
     "Derivation",
@@ -110,6 +117,10 @@ class Claim:
         }
 
 
+#: the kinds of step (module docstring)
+STEP_KINDS = ("derived", "assumption", "definition")
+
+
 @dataclass(frozen=True)
 class Step:
     """One equation of a derivation, its justification and the result of checking it.
@@ -119,6 +130,8 @@ class Step:
     ``verdict``, when given, grades the step on its own (a derivation checked step by step, where
     one step may be PROVED and the next only EXACT_AT_SIZES or REFUTED); then ``checked`` is
     ``verdict.supports``.
+    ``kind`` (module docstring): for an ``assumption`` step ``check`` is the label of the claim's
+    assumption it quotes, and ``checked`` is False (nothing was checked).
     """
 
     lhs: Any
@@ -127,12 +140,24 @@ class Step:
     checked: bool
     check: str = ""
     verdict: Verdict | None = None
+    kind: str = "derived"
+
+    def __post_init__(self) -> None:
+        if self.kind not in STEP_KINDS:  # internal invariant: steps are built by the toolkit
+            raise ValueError(f"step kind must be one of {STEP_KINDS}; got {self.kind!r}")
+        if self.kind != "derived" and self.checked:
+            raise ValueError(f"a {self.kind} step is not checked; pass checked=False")
 
     @property
     def mark(self) -> str:
-        """``ok``/``UNCHECKED``, or the step's own verdict when it has one."""
+        """How the step reads in text: the step's own verdict when it has one, else ok,
+        UNCHECKED, assumption (label) or definition."""
         if self.verdict is not None:
             return self.verdict.value
+        if self.kind == "assumption":
+            return f"assumption ({self.check})"
+        if self.kind == "definition":
+            return "definition"
         return "ok" if self.checked else "UNCHECKED"
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +167,7 @@ class Step:
             "lhs_latex": _latex(self.lhs),
             "rhs_latex": _latex(self.rhs),
             "justification": self.justification,
+            "kind": self.kind,
             "checked": bool(self.checked),
             "check": self.check,
         }
@@ -155,7 +181,8 @@ class Derivation:
     """A claim, the steps that derive it, and the verdict with its reason.
 
     ``witness`` holds a counterexample (for REFUTED) or the points checked (for numerical
-    verdicts), as plain JSON-able data.
+    verdicts), as plain JSON-able data. ``notes`` are remarks that are not part of the claim
+    (shown after the verdict, never among the steps).
     """
 
     claim: Claim
@@ -163,10 +190,14 @@ class Derivation:
     verdict: Verdict
     reason: str
     witness: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def all_checked(self) -> bool:
-        return all(s.checked for s in self.steps)
+        """Every derived step was checked and confirmed (assumptions and definitions are not
+        checks), and there is at least one derived step."""
+        derived = [s for s in self.steps if s.kind == "derived"]
+        return bool(derived) and all(s.checked for s in derived)
 
     # -- renderings -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +215,7 @@ class Derivation:
             "evidence": self.verdict.evidence,
             "reason": self.reason,
             "witness": to_jsonable(self.witness) if self.witness is not None else None,
+            "notes": list(self.notes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -202,13 +234,13 @@ class Derivation:
             lines += [f"    ({a.label}) {a.text}" for a in c.assumptions]
         lines.append("  derivation:")
         for k, s in enumerate(self.steps, 1):
-            mark = s.mark
             lines.append(f"    {k}. {_text(s.lhs)}")
             lines.append(f"         = {_text(s.rhs)}")
             lines.append(f"       because {s.justification}")
-            lines.append(f"       [{mark}] {s.check}")
+            lines.append(f"       [{s.mark}]" + (f" {s.check}" if s.kind == "derived" else ""))
         lines.append(f"  verdict: {self.verdict.value} ({self.verdict.evidence})")
         lines.append(f"  reason: {self.reason}")
+        lines += [f"  note: {note}" for note in self.notes]
         if self.witness:
             lines.append("  witness:")
             for k, v in to_jsonable(self.witness).items():
@@ -228,7 +260,11 @@ class Derivation:
             rf"  & {_latex(c.lhs)} = {_latex(c.rhs)} && \text{{({_tex_text(c.tag)})}} \\",
         ]
         for k, s in enumerate(self.steps, 1):
-            tick = r"\checkmark" if s.checked else r"\textbf{unchecked}"
+            tick = (
+                (r"\checkmark" if s.checked else r"\textbf{unchecked}")
+                if s.kind == "derived"
+                else rf"\textit{{[{_tex_text(s.mark)}]}}"
+            )
             if s.verdict is not None:
                 tick = rf"\textbf{{{_tex_text(s.verdict.value)}}}"
             out.append(rf"  \intertext{{\small {k}. {_tex_text(s.justification)} {tick}}}")

@@ -4,13 +4,18 @@ A verdict says how strong the evidence for a claim is:
 
 PROVED                  a symbolic argument valid for all sizes (a symbolic difference reduced
                         to zero);
+EXACT_AT_SIZES          exact rational or symbolic checks at the listed sizes only: true at those
+                        sizes for all values, but not a proof for every size;
 CERTIFIED               an enclosure (interval or high-precision bound) proves it;
-EXACT_AT_SIZES          both sides agree exactly (rational arithmetic) on explicit instances at
-                        the listed sizes, but no symbolic argument covers every size;
 NUMERICALLY_CONSISTENT  it agrees to stated digits at stated points;
 INCONCLUSIVE            the check could not decide (says why and what to change);
 REFUTED                 a counterexample, confirmed exactly or at higher precision, with
                         the witness.
+
+EXACT_AT_SIZES supports the claim (exit status 0, like NUMERICALLY_CONSISTENT): the check
+agrees wherever it ran, and it ran exactly. It is visibly weaker than PROVED: its own name in the
+command line, the report and the JSON, and an evidence line that says "not a proof for all
+sizes". :data:`STRENGTH` orders the verdicts for "the weakest of several" (REFUTED weakest).
 
 :mod:`theory._records` re-exports these names next to the SymPy records (claims, steps,
 derivations).
@@ -23,15 +28,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Verdict", "to_jsonable"]
+__all__ = ["STRENGTH", "Verdict", "to_jsonable"]
 
 
 class Verdict(enum.Enum):
     """How strong the evidence for a claim is (see module docstring)."""
 
     PROVED = "PROVED"
-    CERTIFIED = "CERTIFIED"
     EXACT_AT_SIZES = "EXACT_AT_SIZES"
+    CERTIFIED = "CERTIFIED"
     NUMERICALLY_CONSISTENT = "NUMERICALLY_CONSISTENT"
     INCONCLUSIVE = "INCONCLUSIVE"
     REFUTED = "REFUTED"
@@ -43,22 +48,34 @@ class Verdict(enum.Enum):
 
     @property
     def supports(self) -> bool:
-        """True for the verdicts that support the claim (all but INCONCLUSIVE and REFUTED)."""
-        return self in (
-            Verdict.PROVED,
-            Verdict.CERTIFIED,
-            Verdict.EXACT_AT_SIZES,
-            Verdict.NUMERICALLY_CONSISTENT,
-        )
+        """True for the verdicts that support the claim (PROVED, EXACT_AT_SIZES, CERTIFIED,
+        NUMERICALLY_CONSISTENT); REFUTED and INCONCLUSIVE do not."""
+        return self in _SUPPORTING
 
     def __str__(self) -> str:
         return self.value
 
 
+_SUPPORTING = frozenset(
+    {Verdict.PROVED, Verdict.EXACT_AT_SIZES, Verdict.CERTIFIED, Verdict.NUMERICALLY_CONSISTENT}
+)
+
+#: weakest first: the verdict of several checks together is the one with the lowest strength
+STRENGTH = {
+    Verdict.REFUTED: 0,
+    Verdict.INCONCLUSIVE: 1,
+    Verdict.NUMERICALLY_CONSISTENT: 2,
+    Verdict.CERTIFIED: 3,
+    Verdict.EXACT_AT_SIZES: 4,
+    Verdict.PROVED: 5,
+}
+
 _EVIDENCE = {
-    Verdict.PROVED: "symbolic proof: the difference reduces to zero",
+    Verdict.PROVED: "symbolic proof valid for all sizes: the difference reduces to zero",
+    Verdict.EXACT_AT_SIZES: (
+        "exact rational checks at the listed sizes only, not a proof for all sizes"
+    ),
     Verdict.CERTIFIED: "certified: a rigorous or high-precision enclosure",
-    Verdict.EXACT_AT_SIZES: "exact at the listed sizes (rational arithmetic), not for all sizes",
     Verdict.NUMERICALLY_CONSISTENT: "numerical: agrees to the stated digits at the stated points",
     Verdict.INCONCLUSIVE: "undecided: see the reason for what to change",
     Verdict.REFUTED: "counterexample confirmed exactly or at higher precision",

@@ -14,6 +14,13 @@ while ``Derivative(expr, W).doit()`` and term-by-term differentiation give the r
 3. returns the first symbolic candidate that agrees with the explicit gradients at every size, and
    raises :class:`MatrixCalculusError` showing all results if none does. It never returns a guess.
 
+Supported expressions: matrix symbols, transposes, products, sums, traces, identities, zero and
+ones matrices, non-negative integer powers, scalar coefficients and elementwise functions of
+matrices. Hadamard products and powers, inverses and negative or fractional matrix powers are
+refused at once with a :class:`MatrixCalculusError` (SymPy's routes raise NotImplementedError on
+Hadamard products, and the explicit oracle of an inverse is a symbolic matrix inverse that can
+run for many minutes); so is any SymPy failure inside the explicit oracle.
+
 Convention: the gradient of a scalar ``f`` with respect to an ``m x d`` matrix ``W`` is the
 ``m x d`` matrix of partial derivatives ``df/dW_ab``.
 """
@@ -29,7 +36,14 @@ import sympy as sp
 
 from theory._errors import MatrixCalculusError, bad_input
 
-__all__ = ["Gradient", "explicit_instance", "gradient", "matrices_equal", "size_assignments"]
+__all__ = [
+    "Gradient",
+    "checked_gradient",
+    "explicit_instance",
+    "gradient",
+    "matrices_equal",
+    "size_assignments",
+]
 
 
 @dataclass(frozen=True)
@@ -61,15 +75,26 @@ class Gradient:
 def size_assignments(
     dims: Sequence[sp.Symbol], count: int = 2, fixed: Mapping[sp.Symbol, int] | None = None
 ) -> list[dict[sp.Symbol, int]]:
-    """Concrete sizes for the dimension symbols: distinct where possible, so that a transposed
-    factor changes a shape and is caught. ``fixed`` pins some symbols (e.g. a 1-column vector).
+    """Concrete sizes for the dimension symbols, ``count`` assignments.
+
+    Within each assignment all free symbols get DIFFERENT values, also different from every
+    pinned one (``fixed``, e.g. a 1-column vector): a wrong candidate that differs from the
+    right gradient by a term like (m_0 - m_3) W, or by a transposed factor, changes the explicit
+    result at every assignment. Across assignments every free symbol changes value, so a result
+    right at one shape only is caught. Values are the smallest integers >= 2 that allow this
+    (the s free symbols take a cyclic shift of s values), so explicit matrices stay small.
     """
     fixed = dict(fixed or {})
     free = [d for d in sorted(dims, key=str) if d not in fixed]
-    # assignment k gives the i-th free symbol 2 + (i + k) mod 3: neighbouring symbols differ
-    # (so a transpose changes a shape) and each symbol takes a different value in each of the
-    # first three assignments (so a result right at one shape only is caught).
-    return [{d: 2 + (i + k) % 3 for i, d in enumerate(free)} | fixed for k in range(count)]
+    taken = set(fixed.values())
+    period = max(len(free), count)
+    pool: list[int] = []
+    v = 2
+    while len(pool) < period:
+        if v not in taken:
+            pool.append(v)
+        v += 1
+    return [{d: pool[(i + k) % period] for i, d in enumerate(free)} | fixed for k in range(count)]
 
 
 def explicit_instance(
@@ -152,6 +177,29 @@ def _routes(expr: Any, wrt: sp.MatrixSymbol) -> list[tuple[str, Any]]:
     return routes
 
 
+#: matrix expression types :func:`gradient` accepts (module docstring)
+_SUPPORTED = (
+    sp.MatrixSymbol, sp.Transpose, sp.MatMul, sp.MatAdd, sp.Trace, sp.Identity, sp.ZeroMatrix,
+    sp.OneMatrix, sp.MatPow,
+)  # fmt: skip
+
+
+def _unsupported(expr: Any) -> str | None:
+    """The first part of ``expr`` that :func:`gradient` cannot handle, as text, or None."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.MatPow):
+            e = node.exp
+            if not (e.is_Integer and e >= 0):
+                return f"the matrix power {sp.sstr(node)} (only integer exponents >= 0)"
+        elif isinstance(node, sp.MatrixExpr) and not isinstance(
+            node, (*_SUPPORTED, ElementwiseApplyFunction)
+        ):
+            return f"{type(node).__name__} in {sp.sstr(node)}"
+    return None
+
+
 def gradient(
     expr: Any,
     wrt: sp.MatrixSymbol,
@@ -167,6 +215,14 @@ def gradient(
     """
     if not isinstance(wrt, sp.MatrixSymbol):
         raise bad_input("wrt", "be a sympy MatrixSymbol", wrt, "Pass the weight matrix symbol.")
+    bad = _unsupported(expr)
+    if bad is not None:
+        raise MatrixCalculusError(
+            f"gradient does not support {bad}: Hadamard products and powers, inverses and "
+            "negative or fractional matrix powers have no checked route here. Write the "
+            "expression with products, transposes, traces and integer powers, or differentiate "
+            "it by hand and check the result with matrices_equal on explicit instances."
+        )
     dims = sorted(
         {s for M in expr.atoms(sp.MatrixSymbol) for s in sp.Tuple(*M.shape).free_symbols},
         key=str,
@@ -179,10 +235,20 @@ def gradient(
     # the explicit oracle: entry-by-entry scalar derivatives, exact
     oracles = []
     for k, sz in enumerate(size_list):
-        f, mapping = explicit_instance(expr, sz, {wrt: "w"}, seed=seed + k)
-        f = _scalar(f)
-        Wx = mapping[wrt]
-        oracles.append((sz, mapping, Wx.applyfunc(lambda w, f=f: sp.diff(f, w))))
+        try:
+            f, mapping = explicit_instance(expr, sz, {wrt: "w"}, seed=seed + k)
+            # expanded once: the objectives here are polynomials in the entries of W, and a
+            # derivative of the expanded form is a cheap term-by-term operation (exact either way)
+            f = sp.expand(_scalar(f))
+            Wx = mapping[wrt]
+            oracles.append((sz, mapping, Wx.applyfunc(lambda w, f=f: sp.diff(f, w))))
+        except MatrixCalculusError:
+            raise
+        except Exception as exc:  # SymPy cannot evaluate the explicit oracle: no checked route
+            raise MatrixCalculusError(
+                f"the explicit entry-by-entry derivative of {sp.sstr(expr)} at sizes {dict(sz)} "
+                f"failed ({type(exc).__name__}: {exc}); without it no route can be confirmed"
+            ) from exc
 
     rejected: list[str] = []
     for name, cand in _routes(expr, wrt):
@@ -213,3 +279,16 @@ def gradient(
         f"{sp.sstr(expr)} with respect to {wrt} agrees with entry-by-entry differentiation.\n"
         f"  symbolic routes: {'; '.join(rejected)}\n  explicit derivatives: {oracle_text}"
     )
+
+
+def checked_gradient(expr: Any, wrt: sp.MatrixSymbol) -> tuple[Gradient | None, tuple[bool, str]]:
+    """:func:`gradient` as a step check: ``(gradient or None, (confirmed, what was shown))``.
+
+    The check is the one :func:`gradient` runs (two symbolic routes against entry-by-entry
+    derivatives); a :class:`MatrixCalculusError` becomes a failed check with its message.
+    """
+    try:
+        g = gradient(expr, wrt)
+    except MatrixCalculusError as exc:
+        return None, (False, f"FAILS: {exc}")
+    return g, (len(g.sizes) >= 2, g.check)

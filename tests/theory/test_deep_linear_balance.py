@@ -8,12 +8,8 @@ import pytest
 import sympy as sp
 
 from theory._records import Verdict
-from theory.deep_linear.balance import (
-    check_flow_variant,
-    derive_d1,
-    derive_d4,
-    derive_flow,
-)
+from theory.deep_linear.balance import derive_d1, derive_d4
+from theory.deep_linear.flow import check_flow_variant, derive_flow
 from theory.free_algebra import free_algebra_zero
 
 

@@ -1,4 +1,7 @@
-"""D5/D6: the NFA with exponent 1/L for balanced deep linear networks, every rewrite checked."""
+"""D5/D6: the NFA with exponent 1/L for balanced deep linear networks, every rewrite checked.
+
+The composed derivation from stationarity is tests/theory/test_deep_linear_optimality.py, the
+induction for a symbolic depth tests/theory/test_deep_linear_induction.py."""
 
 from __future__ import annotations
 
@@ -17,9 +20,8 @@ from theory.deep_linear.nfa import (
     VARIANTS,
     balanced_instance,
     check_deep_linear_variant,
-    derive_nfa_deep_linear,
-    derive_nfa_induction,
 )
+from theory.deep_linear.nfa import derive_nfa_balanced as derive_nfa_deep_linear
 from theory.free_algebra import free_algebra_zero
 from theory.matrix_calculus import matrices_equal
 from verify.cli import deep_linear as _cli_deep_linear
@@ -46,14 +48,6 @@ def test_per_layer_exponent(case: tuple[int, int]) -> None:
     assert r.verdict is Verdict.PROVED and r.all_checked
     assert r.claim.tag == ("D5" if j == 1 else "D6")
     assert r.claim.rhs.exp == sp.Rational(1, L - j + 1)
-
-
-def test_induction_proved() -> None:
-    """D5: the general-L induction (lemma and chain; base cases and steps) is PROVED."""
-    r = derive_nfa_induction()
-    assert r.verdict is Verdict.PROVED and r.all_checked
-    assert any("base" in s.justification for s in r.steps)
-    assert any("step" in s.justification for s in r.steps)
 
 
 @pytest.mark.parametrize("depth", [2, 5, 8])
@@ -120,20 +114,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def test_cli_derive_json(capsys: pytest.CaptureFixture[str]) -> None:
-    """D5: `derive nfa-deep-linear --depth 4 --format json` gives PROVED with checked steps."""
+    """D5: `derive nfa-deep-linear --depth 4 --from balanced --format json` gives PROVED with
+    every step checked."""
     from verify.cli.main import main
 
-    assert main(["derive", "nfa-deep-linear", "--depth", "4", "--format", "json"]) == 0
+    argv = ["derive", "nfa-deep-linear", "--depth", "4", "--from", "balanced", "--format", "json"]
+    assert main(argv) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["verdict"] == "PROVED" and d["tag"] == "D5"
-    assert d["steps"] and all(s["checked"] for s in d["steps"])
+    assert d["steps"] and all(s["checked"] and s["kind"] == "derived" for s in d["steps"])
 
 
 @pytest.mark.parametrize("fmt", ["text", "latex"])
 def test_cli_derive_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     """D6: the derive hook renders text and LaTeX for a middle layer."""
     args = _parser().parse_args(
-        ["nfa-deep-linear", "--depth", "3", "--layer", "2", "--format", fmt]
+        ["nfa-deep-linear", "--depth", "3", "--layer", "2", "--from", "balanced", "--format", fmt]
     )
     assert args.func(args) == 0
     out = capsys.readouterr().out
@@ -145,3 +141,4 @@ def test_cli_derive_bad_format() -> None:
     from verify.cli.main import main
 
     assert main(["derive", "nfa-deep-linear", "--depth", "3", "--format", "yaml"]) == 2
+    assert main(["derive", "nfa-deep-linear", "--depth", "3", "--from", "nowhere"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from fractions import Fraction
@@ -36,7 +37,10 @@ def test_fact_derivations_proved_every_step_checked(case: dict) -> None:
     result = derive_fact(**case)
     for d in result.all:
         assert d.verdict is Verdict.PROVED, d.to_text()
-        assert d.steps and all(s.checked for s in d.steps)
+        derived = [s for s in d.steps if s.kind == "derived"]
+        assert derived and all(s.checked for s in derived)
+        # every step is either checked or labelled (no constant "True" checks left)
+        assert all(s.kind in ("assumption", "definition") for s in d.steps if not s.checked)
     assert result.verdict is Verdict.PROVED
 
 
@@ -133,7 +137,10 @@ def test_renderings() -> None:
     data = json.loads(json.dumps(r.to_dict()))
     assert data["tag"] == "F1" and data["verdict"] == "PROVED"
     for s in data["steps"]:
-        assert {"lhs", "rhs", "justification", "checked"} <= set(s) and s["checked"] is True
+        assert {"lhs", "rhs", "justification", "checked", "kind"} <= set(s)
+        assert s["checked"] is True or s["kind"] in ("assumption", "definition")
+    kinds = [s["kind"] for s in data["steps"]]
+    assert kinds[0] == "definition" and "assumption" in kinds
     assert [x["tag"] for x in data["related"]] == ["F2", "F4", "F5"]
     assert "verdict: PROVED" in r.to_text()
     latex = r.to_latex()
@@ -171,3 +178,46 @@ def test_bad_input(kwargs: dict, match: str) -> None:
     """F1: bad arguments get one clear message naming the argument, rule, value and fix."""
     with pytest.raises(InputError, match=match):
         derive_fact(**kwargs)
+
+
+def test_mlp_chain_rule_is_a_lemma_checked_at_the_requested_depth() -> None:
+    """F1: for an MLP the gradient step is the chain-rule lemma (symbolic sizes), not a
+    "definition" of L_lam, and the explicit networks have the depth asked for."""
+    r = derive_fact("mlp", 4, 2, True, "sigma")
+    f1 = r.f1
+    assert f1.steps[0].kind == "definition" and "l_i(z_i)" in str(f1.steps[0].rhs)
+    lemma = [s for s in f1.steps if s.justification.startswith("chain-rule lemma")]
+    assert len(lemma) == 2 and all("symbolic sizes" in s.check for s in lemma)
+    assert all("widths=(" in s.check for s in lemma)
+    widths = re.findall(r"widths=\(([^)]*)\)", lemma[0].check)
+    assert len(widths) == 2 and all(w.count(",") == 4 for w in widths)  # L + 1 = 5 widths
+
+
+def test_f5_remark_is_a_note_not_a_step() -> None:
+    """F5: "away from a stationary point FACT is not symmetric" is a note, never rendered as a
+    step next to FACT - FACT^T = 0; every F5 step is checked symbolically."""
+    f5 = derive_fact("linear").f5
+    assert f5.notes and "not part of the claim" in f5.notes[0]
+    assert not any("not symmetric" in s.justification for s in f5.steps)
+    assert all("symbolic" in s.check or "free algebra" in s.check for s in f5.steps)
+    assert "note: not part of the claim" in f5.to_text()
+
+
+def test_true_variant_without_certificate_is_not_refuted() -> None:
+    """F1: a TRUE identity that no gradient certificate matches (W^T W = (W^T W)^T) is not
+    REFUTED: the exact stationary witness satisfies it, so the verdict is INCONCLUSIVE."""
+
+    def symmetric(W, H, Gh, n, lam):  # noqa: ANN001, ANN202
+        return W.T * W, (W.T * W).T
+
+    r = check_fact_variant(symmetric)
+    assert r.verdict is Verdict.INCONCLUSIVE
+    assert r.steps and not r.steps[0].checked  # the refutation certificate did not hold
+
+
+def test_refuted_variant_carries_a_rechecked_certificate() -> None:
+    """F1: a planted variant is REFUTED with its certificate step: witness exactly stationary
+    (gradient recomputed) and the sides different."""
+    r = check_fact_variant("sign-flipped", arch="mlp", depth=2, layer=1)
+    assert r.verdict is Verdict.REFUTED and r.steps[0].checked
+    assert "= 0 exactly" in r.steps[0].check

@@ -17,7 +17,7 @@ SIZES = [(3, 2, 1), (2, 3, 2)]
 def test_residual_identity_proved(n: int, d: int, c: int) -> None:
     """K2 (residual identity): f(x_i) - y_i = -r alpha_i reduces to 0, two routes."""
     der = ke.derive_residual_identity(n, d, c)
-    assert der.verdict is Verdict.PROVED
+    assert der.verdict is Verdict.EXACT_AT_SIZES
     assert der.all_checked and len(der.steps) == 2
 
 
@@ -25,7 +25,7 @@ def test_residual_identity_proved(n: int, d: int, c: int) -> None:
 def test_agop_expansion_proved(n: int, d: int, c: int) -> None:
     """K1: AGOP = M S_tau M, gradients by entrywise diff against the closed form."""
     der = ke.derive_agop_expansion(n, d, c)
-    assert der.verdict is Verdict.PROVED, der.to_text()
+    assert der.verdict is Verdict.EXACT_AT_SIZES, der.to_text()
     assert len(der.steps) == c + 1 and der.all_checked
 
 
@@ -33,7 +33,7 @@ def test_agop_expansion_proved(n: int, d: int, c: int) -> None:
 def test_fact_expansion_proved(n: int, d: int, c: int) -> None:
     """K2: FACT = (r/(n lam)) M S_k', and FACT M is symmetric."""
     der = ke.derive_fact_expansion(n, d, c)
-    assert der.verdict is Verdict.PROVED, der.to_text()
+    assert der.verdict is Verdict.EXACT_AT_SIZES, der.to_text()
     assert der.all_checked and len(der.steps) == 2
 
 
@@ -45,13 +45,22 @@ def test_planted_variants_refuted(der: ke.Derivation) -> None:
     assert not der.all_checked
 
 
+def test_fixed_sizes_are_not_proved() -> None:
+    """K1/K2: exact at n=3, d=2, c=1 only: EXACT_AT_SIZES, with the sizes in the reason."""
+    der = ke.derive_agop_expansion(3, 2, 1)
+    assert der.verdict is Verdict.EXACT_AT_SIZES and der.verdict is not Verdict.PROVED
+    assert "n=3, d=2, c=1" in der.reason and "not a proof for all sizes" in der.reason
+    assert "not a proof for all sizes" in der.verdict.evidence
+    assert der.verdict.supports
+
+
 def test_renderings() -> None:
     """K2: the derivation renders as text, LaTeX and JSON with its tag."""
     der = ke.derive_fact_expansion()
     assert der.to_text().startswith("[K2] FACT kernel expansion")
     assert "\\begin{align*}" in der.to_latex()
     data = json.loads(der.to_json())
-    assert data["tag"] == "K2" and data["verdict"] == "PROVED"
+    assert data["tag"] == "K2" and data["verdict"] == "EXACT_AT_SIZES"
     assert data["reference"]["arxiv"] == "2507.05644"
 
 

@@ -90,3 +90,71 @@ def test_bad_input(kwargs: dict, match: str) -> None:
     """F1: bad arguments name the argument, the rule, the value and the fix."""
     with pytest.raises(InputError, match=match):
         gradient(sp.Trace(R.T * R), **kwargs)
+
+
+def test_size_assignments_separate_every_symbol() -> None:
+    """F1: in each assignment all size symbols differ (also from pinned ones), and every free
+    symbol changes value between assignments."""
+    dims = sp.symbols("m0:5", positive=True, integer=True)
+    one = sp.Symbol("c", positive=True, integer=True)
+    for fixed in ({}, {one: 2}):
+        sizes = size_assignments([*dims, *fixed], fixed=fixed)
+        for sz in sizes:
+            assert len(set(sz.values())) == len(sz)
+        assert all(sizes[0][s] != sizes[1][s] for s in dims)
+    assert size_assignments(dims[:1]) == [{dims[0]: 2}, {dims[0]: 3}]
+
+
+def test_candidate_off_by_a_size_difference_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D1: a wrong candidate that differs from the gradient by (m0 - m3) W2 is rejected (the two
+    symbols never take equal values), for a product of three layers."""
+    m0, m1, m2, m3 = sp.symbols("m0:4", positive=True, integer=True)
+    W1, W2, W3 = (
+        sp.MatrixSymbol(f"W{k}", a, b) for k, (a, b) in enumerate([(m1, m0), (m2, m1), (m3, m2)], 1)
+    )
+    X3, Y3 = sp.MatrixSymbol("X", m0, n), sp.MatrixSymbol("Y", m3, n)
+    R3 = W3 * W2 * W1 * X3 - Y3
+    expr = sp.Trace(R3.T * R3) / (2 * n) + lam / 2 * sp.Trace(W2.T * W2)
+    right = W3.T * R3 * (W1 * X3).T / n + lam * W2
+    monkeypatch.setattr(mc, "_routes", lambda e, w: [("planted", right + (m0 - m3) * W2)])
+    with pytest.raises(MatrixCalculusError, match="planted"):
+        gradient(expr, W2)
+    monkeypatch.setattr(mc, "_routes", lambda e, w: [("right", right)])
+    assert gradient(expr, W2).route == "right"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: sp.Trace(sp.HadamardProduct(W, W).T * sp.MatrixSymbol("Z", m, d)),
+        lambda: sp.Trace(sp.Inverse(W.T * W + sp.MatrixSymbol("S", d, d))),
+        lambda: sp.Trace((W.T * W) ** -1),
+        lambda: sp.Trace(sp.HadamardPower(W, 2).T * W),
+    ],
+    ids=["hadamard", "inverse", "negative power", "hadamard power"],
+)
+def test_unsupported_expressions_fail_cleanly(
+    make: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: Hadamard products and inverses give a MatrixCalculusError at once (no
+    NotImplementedError, and no symbolic inverse that runs for minutes: the refusal comes
+    before any explicit oracle or symbolic route is built)."""
+
+    def never(*a: object, **k: object) -> None:
+        raise AssertionError("symbolic work started for an unsupported expression")
+
+    monkeypatch.setattr(mc, "explicit_instance", never)
+    monkeypatch.setattr(mc, "_routes", never)
+    with pytest.raises(MatrixCalculusError, match="gradient does not support"):
+        gradient(make(), W)  # type: ignore[operator]
+
+
+def test_oracle_failure_is_a_matrix_calculus_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1: any SymPy failure in the explicit oracle becomes a MatrixCalculusError."""
+
+    def broken(*a: object, **k: object) -> None:
+        raise NotImplementedError("no explicit form")
+
+    monkeypatch.setattr(mc, "explicit_instance", broken)
+    with pytest.raises(MatrixCalculusError, match="NotImplementedError: no explicit form"):
+        gradient(sp.Trace(R.T * R), W)

@@ -14,10 +14,22 @@ a balancedness step by showing the difference equals P^T (sum_r X^r D_i Y^{m-1-r
 D_i = X - Y, X = W_{i+1}^T W_{i+1}, Y = W_i W_i^T, i.e. it lies in the ideal of D_i and vanishes
 when D_i = 0. Independently every step is checked exactly on two explicitly balanced rational
 networks W_k = V_k S V_{k-1}^T (V_k: rational orthonormal columns from the Cayley transform of a
-rational skew matrix; S a common diagonal of distinct singular values). :func:`derive_nfa_induction`
-gives the argument for general L (base case and step, each checked), and
-:func:`check_deep_linear_variant` refutes the planted false exponent alpha = 1/2 at L = 3 and the
-planted false decay rate of theory.deep_linear_balance.
+rational skew matrix; S a common diagonal of distinct singular values).
+
+The last two steps: AGOP = (W_L...W_j)^T (W_L...W_j), because the Jacobian of h -> B h is B
+(theory/chain_rule.py, symbolic sizes); and W_j^T W_j = AGOP^{1/k}, k = L - j + 1. That one needs
+the uniqueness of PSD roots, a theorem cited as such (Horn and Johnson, Matrix Analysis, 2nd ed.,
+Theorem 7.2.6: a PSD matrix has exactly one PSD k-th root), applied to S = W_j^T W_j, which is
+PSD (x^T S x = (W_j x)^T (W_j x), a sum of squares: checked symbolically for all sizes), and
+AGOP^{1/k} is by definition that unique root. Under the spectral decomposition the root acts on
+each eigenvalue by t -> t^(1/k), which inverts t -> t^k on t >= 0 (checked by SymPy for a symbolic
+k). On the balanced instances the eigen-decomposition is known exactly and the root is checked
+exactly.
+
+:func:`derive_nfa_balanced` starts from balancedness; theory/deep_linear/optimality.py starts
+from stationarity (D4 then D5); theory/deep_linear/induction.py proves the telescoping for a
+symbolic L. :func:`check_deep_linear_variant` refutes the planted false exponent alpha = 1/2 at
+L = 3 and the planted false decay rate of theory/deep_linear/balance.py.
 """
 
 from __future__ import annotations
@@ -29,22 +41,25 @@ from typing import Any
 
 import sympy as sp
 
-from theory._checks import _step, rand_rational
+from theory._checks import _step, conclude
 from theory._errors import bad_input
 from theory._options import MAX_DEPTH
 from theory._records import DEEP_LINEAR_PAPER, Assumption, Claim, Derivation, Step, Verdict
-from theory.deep_linear.balance import _verdict, check_flow_variant
+from theory.chain_rule import jacobian_lemma
+from theory.deep_linear.flow import check_flow_variant
 from theory.free_algebra import _sym, free_algebra_zero
 from theory.matrix_calculus import matrices_equal
+from theory.psd_root import ROOT_THEOREM, gram_is_psd, root_inverts_power
 
 __all__ = [
     "MAX_DEPTH",
     "VARIANTS",
     "balanced_instance",
     "cayley_orthonormal",
+    "chain_steps",
     "check_deep_linear_variant",
-    "derive_nfa_deep_linear",
-    "derive_nfa_induction",
+    "derive_nfa_balanced",
+    "nfa_steps",
     "validate_depth_layer",
 ]
 
@@ -56,7 +71,7 @@ def validate_depth_layer(depth: Any, layer: Any = 1) -> tuple[int, int]:
     if isinstance(depth, bool) or not isinstance(depth, int) or not 2 <= depth <= MAX_DEPTH:
         raise bad_input(
             "depth", f"be an integer from 2 to {MAX_DEPTH} (the chain is written out per L)",
-            depth, "Pass e.g. --depth 4; derive_nfa_induction covers general L.",
+            depth, "Pass e.g. --depth 4; theory.deep_linear.induction covers general L.",
         )  # fmt: skip
     if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= depth:
         raise bad_input(
@@ -156,14 +171,62 @@ def _ideal_witness(X: Any, Y: Any, m: int) -> Any:
 
 
 # -- D5 / D6 ------------------------------------------------------------------------------------
-def derive_nfa_deep_linear(depth: int, layer: int = 1) -> Derivation:
-    """D5 (layer 1) / D6: the telescoping chain for a concrete depth 2..8, every step checked."""
+def derive_nfa_balanced(depth: int, layer: int = 1) -> Derivation:
+    """D5 (layer 1) / D6 from balancedness: the telescoping chain for a concrete depth 2..8,
+    then the AGOP and the PSD root, every step checked."""
     L, j = validate_depth_layer(depth, layer)
     return _derive(L, j)
 
 
+def nfa_claim(L: int, j: int, assumptions: tuple[Assumption, ...], prefix: str) -> Claim:
+    """W_j^T W_j = AGOP_j^{1/(L-j+1)} with the given assumptions (balanced, or stationary)."""
+    W = _weights(L)
+    k = L - j + 1
+    name_agop = "AGOP" if j == 1 else f"AGOP_{j}"
+    dim = W[j - 1].shape[1]
+    return Claim(
+        f"NFA for layer {j} of {prefix} deep linear network (L = {L}), alpha = 1/{k}",
+        "D5" if j == 1 else "D6",
+        W[j - 1].T * W[j - 1],
+        sp.MatPow(sp.MatrixSymbol(name_agop, dim, dim), sp.Rational(1, k)),
+        assumptions,
+        DEEP_LINEAR_PAPER,
+        {name_agop: (
+            "uncentered AGOP (1/n) sum_i J_i^T J_i, J_i = df/dh at the input h of layer "
+            f"{j} = (W_L...W_{j})^T (W_L...W_{j})"),
+         "alpha": f"1/(L - j + 1) = 1/{k}",
+         f"{name_agop}^(1/{k})": f"the unique PSD root of order {k} of {name_agop}"},
+    )  # fmt: skip
+
+
+_LINEAR = Assumption("linear", "f(x) = W_L ... W_1 x (no activations, no biases)")
+
+
 @cache
 def _derive(L: int, j: int) -> Derivation:
+    steps, gram, final = chain_steps(L, j)
+    steps += nfa_steps(L, j, gram, final)
+    claim = nfa_claim(
+        L, j,
+        (Assumption("balanced", "D_i = W_{i+1}^T W_{i+1} - W_i W_i^T = 0 for i = j..L-1"),
+         _LINEAR),
+        "a balanced",
+    )  # fmt: skip
+    return conclude(claim, steps, _PROVED)
+
+
+_PROVED = (
+    "every rewrite is an identity of the free algebra (all sizes) or lies in the ideal of the "
+    "imbalances; AGOP by the Jacobian lemma (symbolic sizes); the root by uniqueness of PSD roots "
+    "(cited theorem); every step also exact on balanced rational networks"
+)
+
+
+def chain_steps(L: int, j: int) -> tuple[list[Step], Any, Any]:
+    """The telescoping (W_L..W_j)^T (W_L..W_j) -> (W_j^T W_j)^(L-j+1), one rewrite per step.
+
+    Returns ``(steps, gram, final)``: the steps, the Gram matrix they start from and the power
+    they end at."""
     W = _weights(L)  # W[k - 1] is W_k
     k = L - j + 1
     top = list(reversed(W[j - 1 :]))  # [W_L, ..., W_j]
@@ -208,26 +271,11 @@ def _derive(L: int, j: int) -> Derivation:
     final = sp.MatPow(W[j - 1].T * W[j - 1], k)
     if L == j:
         steps.append(_step(gram, final, "a single factor", [_sym(gram - final)]))
-    steps += _nfa_steps(L, j, gram, final)
-    name_agop = "AGOP" if j == 1 else f"AGOP_{j}"
-    claim = Claim(
-        f"NFA for layer {j} of a balanced deep linear network (L = {L}), alpha = 1/{k}",
-        "D5" if j == 1 else "D6",
-        W[j - 1].T * W[j - 1],
-        sp.MatPow(sp.MatrixSymbol(name_agop, W[j - 1].shape[1], W[j - 1].shape[1]),
-                  sp.Rational(1, k)),
-        (Assumption("balanced", "D_i = W_{i+1}^T W_{i+1} - W_i W_i^T = 0 for i = j..L-1"),
-         Assumption("linear", "f(x) = W_L ... W_1 x (no activations, no biases)")),
-        DEEP_LINEAR_PAPER,
-        {name_agop: (
-            "uncentered AGOP (1/n) sum_i J_i^T J_i, J_i = df/dh at the input h of layer "
-            f"{j} = (W_L...W_{j})^T (W_L...W_{j})"),
-         "alpha": f"1/(L - j + 1) = 1/{k}"},
-    )  # fmt: skip
-    return _verdict(claim, steps, all(s.checked for s in steps))
+    return steps, gram, final
 
 
-def _nfa_steps(L: int, j: int, gram: Any, final: Any) -> list[Step]:
+def nfa_steps(L: int, j: int, gram: Any, final: Any) -> list[Step]:
+    """AGOP_j = (W_L..W_j)^T (W_L..W_j), then W_j^T W_j = AGOP_j^{1/k} (module docstring)."""
     W = _weights(L)
     k = L - j + 1
     dim = W[j - 1].shape[1]
@@ -247,10 +295,17 @@ def _nfa_steps(L: int, j: int, gram: Any, final: Any) -> list[Step]:
         ag /= len(pts)
         ok_agop = ok_agop and matrices_equal(sp.ImmutableMatrix(ag), Bx.T * Bx)
         sizes.append(str(inst.widths))
+    n = sp.Symbol("n", integer=True, positive=True)
+    i = sp.Symbol("i", integer=True)
+    mean_ok = bool(sp.simplify(sp.Sum(1, (i, 1, n)).doit() / n - 1) == 0)
     steps = [
-        Step(agop, gram, "Jacobian of f = (W_L...W_j) h is the constant W_L...W_j",
-             ok_agop, f"exact: Jacobian by scalar differentiation, AGOP over 3 inputs, widths "
-             f"[{'; '.join(sizes)}]"),
+        _step(agop, gram,
+              "the Jacobian of f = (W_L...W_j) h is the constant W_L...W_j (linear map), so the "
+              "mean over the n samples of J^T J is J^T J",
+              [jacobian_lemma(),
+               (mean_ok, "(1/n) sum_{i=1}^n of a term that does not depend on i is the term"),
+               (ok_agop, "exact: Jacobian by scalar differentiation, AGOP over 3 inputs, widths "
+                f"[{'; '.join(sizes)}]")]),
     ]  # fmt: skip
     # PSD root: W_j^T W_j is PSD with (W_j^T W_j)^k = AGOP; on the instances the spectral
     # decomposition AGOP = V diag(s^(2k)) V^T is known exactly, so the root is V diag(s^2) V^T.
@@ -266,89 +321,16 @@ def _nfa_steps(L: int, j: int, gram: Any, final: Any) -> list[Step]:
             and matrices_equal(root, _explicit(W[j - 1].T * W[j - 1], mapping))
         )
     steps.append(
-        Step(
+        _step(
             W[j - 1].T * W[j - 1], sp.MatPow(agop, sp.Rational(1, k)),
-            f"W_{j}^T W_{j} is PSD and (W_{j}^T W_{j})^{k} = AGOP; its PSD root of order {k} is "
-            "unique",
-            ok_root,
-            "exact on the balanced instances: AGOP = V diag(s^(2k)) V^T with V^T V = I, and its "
-            "root V diag(s^2) V^T equals W_j^T W_j",
+            f"W_{j}^T W_{j} is PSD and (W_{j}^T W_{j})^{k} = AGOP (above); AGOP^(1/{k}) is the "
+            f"PSD root of order {k} of AGOP and {ROOT_THEOREM}, so it is W_{j}^T W_{j}",
+            [gram_is_psd(), root_inverts_power(),
+             (ok_root, "exact on the balanced instances: AGOP = V diag(s^(2k)) V^T with "
+              "V^T V = I, and its root V diag(s^2) V^T equals W_j^T W_j")],
         )
     )  # fmt: skip
     return steps
-
-
-# -- general L: induction -----------------------------------------------------------------------
-def derive_nfa_induction() -> Derivation:
-    """D5/D6 for general L: lemma by induction on m, chain by induction on the number of factors.
-
-    The base cases are checked symbolically; each induction step is checked in the free algebra
-    with the power (W W^T)^m kept opaque (only the power law X^{m+1} = X^m X is used), and
-    instantiated exactly for m, k = 1..7 on balanced rational networks.
-    """
-    r, s_ = sp.symbols("r s", integer=True, positive=True)
-    Wm = sp.MatrixSymbol("W", r, s_)
-    m = sp.Symbol("m", integer=True, nonnegative=True)
-    Xm = sp.MatrixSymbol("(W W^T)^m", r, r)  # opaque power
-    steps = [
-        _step(Wm.T * Wm, sp.MatPow(Wm.T * Wm, 1), "lemma, base m = 0: (W W^T)^0 = I",
-              [_sym(Wm.T * sp.Identity(r) * Wm - Wm.T * Wm)]),
-        _step(Wm.T * sp.MatPow(Wm * Wm.T, m + 1) * Wm, (Wm.T * Xm * Wm) * (Wm.T * Wm),
-              "lemma, step: power law (W W^T)^(m+1) = (W W^T)^m W W^T and associativity",
-              [_sym(Wm.T * (Xm * Wm * Wm.T) * Wm - (Wm.T * Xm * Wm) * (Wm.T * Wm)),
-               _lemma_instances()]),
-        _step((Wm.T * Xm * Wm) * (Wm.T * Wm), sp.MatPow(Wm.T * Wm, m + 2),
-              "lemma, step: induction hypothesis W^T (W W^T)^m W = (W^T W)^(m+1), power law",
-              [_lemma_instances()]),
-    ]  # fmt: skip
-    kk = sp.Symbol("k", integer=True, positive=True)
-    Ti, Tn = sp.MatrixSymbol("W_i", r, s_), sp.MatrixSymbol("W_{i+1}", sp.Symbol("q"), r)
-    chain_ok, chain_text = _chain_instances()
-    steps += [
-        _step(sp.Symbol("T_1"), Tn.T * Tn, "chain, base k = 1: T_1 = W_L^T W_L = (W_L^T W_L)^1",
-              [(True, "definition")]),
-        _step(sp.Symbol("T_{k+1}"), Ti.T * sp.MatPow(Tn.T * Tn, kk) * Ti,
-              "chain, step: T_{k+1} = W_i^T T_k W_i (i = L - k), induction hypothesis",
-              [(chain_ok, chain_text)]),
-        _step(Ti.T * sp.MatPow(Tn.T * Tn, kk) * Ti, Ti.T * sp.MatPow(Ti * Ti.T, kk) * Ti,
-              "balancedness D_i = 0", [(chain_ok, chain_text)]),
-        _step(Ti.T * sp.MatPow(Ti * Ti.T, kk) * Ti, sp.MatPow(Ti.T * Ti, kk + 1),
-              "lemma with m = k", [(chain_ok, chain_text)]),
-    ]  # fmt: skip
-    claim = Claim(
-        "NFA for balanced deep linear networks, any depth: (W_L..W_j)^T(W_L..W_j) = "
-        "(W_j^T W_j)^(L-j+1)",
-        "D5",
-        sp.Symbol("(W_L...W_j)^T (W_L...W_j)"),
-        sp.Symbol("(W_j^T W_j)^(L-j+1)"),
-        (Assumption("balanced", "D_i = 0 for i = j..L-1"),),
-        DEEP_LINEAR_PAPER,
-        {"T_k": "(W_L...W_{L-k+1})^T (W_L...W_{L-k+1})"},
-    )
-    return _verdict(claim, steps, all(s.checked for s in steps))
-
-
-@cache
-def _lemma_instances() -> tuple[bool, str]:
-    rng = random.Random(7)
-    Wx = rand_rational(3, 2, rng)
-    ok = all(
-        matrices_equal(Wx.T * (Wx * Wx.T) ** mm * Wx, (Wx.T * Wx) ** (mm + 1)) for mm in range(8)
-    )
-    return ok, "exact for m = 0..7 on a random rational 3x2 W" if ok else "FAILS for some m"
-
-
-@cache
-def _chain_instances() -> tuple[bool, str]:
-    ok = True
-    for L in range(2, MAX_DEPTH + 1):
-        for inst, _ in _instances(L):
-            T = inst.W[-1].T * inst.W[-1]
-            for kk in range(1, L):
-                Wi = inst.W[L - 1 - kk]
-                ok = ok and matrices_equal(Wi.T * T * Wi, (Wi.T * Wi) ** (kk + 1))
-                T = Wi.T * T * Wi
-    return ok, "exact for k = 1..L-1, L = 2..8 on balanced rational networks (two per L)"
 
 
 # -- planted false variants -------------------------------------------------------------------
@@ -365,7 +347,6 @@ def check_deep_linear_variant(name: str) -> Derivation:
     balanced = all(
         matrices_equal(inst.W[i + 1].T * inst.W[i + 1], inst.W[i] * inst.W[i].T) for i in range(2)
     )
-    refuted = balanced and matrices_equal(lhs, right) and not matrices_equal(lhs, wrong)
     Ws = _weights(3)
     claim = Claim(
         "PLANTED FALSE VARIANT: NFA exponent 1/2 for a balanced deep linear network with L = 3",
@@ -375,11 +356,13 @@ def check_deep_linear_variant(name: str) -> Derivation:
         (Assumption("balanced", "D_1 = D_2 = 0"),),
         DEEP_LINEAR_PAPER,
     )
-    step = Step(lhs, wrong, "evaluate both sides on an exactly balanced rational network",
-                True, "exact arithmetic; D_1 = D_2 = 0 checked exactly")  # fmt: skip
+    step = _step(lhs, right, "evaluate A^T A on an exactly balanced rational network",
+                 [(balanced, "D_1 = D_2 = 0 exactly"),
+                  (matrices_equal(lhs, right), "A^T A = (W_1^T W_1)^3 exactly (the true D5)"),
+                  (not matrices_equal(lhs, wrong), "A^T A != (W_1^T W_1)^2 exactly")])  # fmt: skip
     witness = {"W1": W1, "W2": W2, "W3": W3, "A^T A": lhs, "(W1^T W1)^2": wrong,
                "(W1^T W1)^3": right, "singular_values": inst.s}  # fmt: skip
-    if refuted:
+    if step.checked:  # the witness is balanced and separates the exponents
         return Derivation(
             claim, (step,), Verdict.REFUTED,
             "exact counterexample: at a balanced point A^T A = (W_1^T W_1)^3 != (W_1^T W_1)^2 "

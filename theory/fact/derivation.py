@@ -25,7 +25,9 @@ from typing import Any
 
 import sympy as sp
 
+from theory._checks import assumption, definition
 from theory._records import FACT_PAPER, Claim, Derivation, Step, Verdict
+from theory.chain_rule import linear_map_lemma
 from theory.fact.context import (
     ACTIVATIONS,
     _assumptions,
@@ -40,6 +42,7 @@ from theory.fact.context import (
     _witness_check,
 )
 from theory.fact.models import layer_model
+from theory.fact.symmetry import derive_f5 as _derive_f5
 from theory.fact.variants import VARIANTS, check_fact_variant
 from theory.matrix_calculus import matrices_equal
 
@@ -54,50 +57,65 @@ __all__ = [
 
 
 # -- F1 --------------------------------------------------------------------------------------
+def _objective_text(M: Any) -> Any:
+    if M.arch == "mlp":
+        z = "W h_i + b" if M.bias else "W h_i"
+        return sp.Symbol(f"(1/n) sum_i l_i(z_i) + (lambda/2) sum_k ||W_k||_F^2, z_i = {z}")
+    return M.objective
+
+
+def _gradient_steps(ctx: _Ctx) -> list[Step]:
+    """grad_W L_lam = Delta H^T / n + lam W: the chain-rule lemma for an MLP layer (L_data
+    sees W only through Z), the trusted matrix calculus for an explicit linear objective."""
+    M, W, H, D, n, lam = ctx.parts
+    G = ctx.target_grad
+    explicit = ctx.explicit_all(
+        lambda E: matrices_equal(E.grad, E.Delta * E.H.T / E.n + lam * E.W)
+    )  # fmt: skip
+    if M.arch != "mlp":
+        return [
+            _step(sp.Symbol("grad_W L_lambda"), ctx.grad, "trusted matrix calculus",
+                  [ctx.grad_check]),
+            _step(ctx.grad, G, "collect terms: delta_i = dl_i/dz_i are the columns of Delta",
+                  [_sym(_reduces_to_zero(ctx.grad - G)), explicit]),
+        ]  # fmt: skip
+    lemma = M.lemma_instance_w()
+    return [
+        _step(
+            sp.Symbol("grad_W L_data"), D * H.T / n,
+            "chain-rule lemma: L_data depends on W only through Z = W H"
+            + (" + b 1^T" if M.bias else "") + ", and dL_data/dZ = Delta/n (l_i sees only "
+            "column z_i); so dL_data = Tr(Delta^T dZ)/n",
+            [linear_map_lemma(),
+             _sym(_reduces_to_zero(lemma - D * H.T / n)),
+             ctx.explicit_all(lambda E: matrices_equal(E.grad - lam * E.W, E.Delta * E.H.T / E.n))],
+        ),
+        _step(
+            sp.Symbol("grad_W L_lambda"), G,
+            "add the gradient of (lam/2)||W||_F^2; the matrix calculus of the first-order form "
+            "Tr(Delta^T Z)/n + (lam/2) Tr(W^T W) (Delta held fixed) gives the same",
+            [ctx.grad_check, _sym(_reduces_to_zero(ctx.grad - G)), explicit],
+        ),
+    ]  # fmt: skip
+
+
 def _derive_f1(ctx: _Ctx) -> Derivation:
     M, W, H, D, n, lam = ctx.parts
     G = ctx.target_grad
-    steps = []
-    L = sp.Symbol("L_lambda")
-    steps.append(
-        Step(
-            L,
-            M.objective,
-            "definition of the objective"
-            + (
-                " (first-order form: L_data depends on W only through Z, "
-                "dL_data = Tr(Delta^T dZ)/n)"
-                if M.arch == "mlp"
-                else ""
-            ),
-            True,
-            "definition",
-        )
-    )
-    steps.append(
-        Step(
-            sp.Symbol("grad_W L_lambda"), ctx.grad, "trusted matrix calculus", True, ctx.grad_check
-        )
-    )
-    steps.append(
-        _step(
-            ctx.grad,
-            G,
-            "collect terms: delta_i = dl_i/dz_i are the columns of Delta",
-            [
-                _sym(_reduces_to_zero(ctx.grad - G)),
-                ctx.explicit_all(
-                    lambda E: matrices_equal(E.grad, E.Delta * E.H.T / E.n + lam * E.W)
-                ),
-            ],
-        )
-    )
+    steps = [
+        definition(sp.Symbol("L_lambda"), _objective_text(M),
+                   "the objective: mean loss plus weight decay"),
+        *_gradient_steps(ctx),
+        assumption(sp.MatrixSymbol("grad_W L_lambda", *W.shape), sp.ZeroMatrix(*W.shape),
+                   "stat"),
+    ]  # fmt: skip
     stat_l, stat_r = lam * W, -(1 / n) * D * H.T
     steps.append(
         _step(
             stat_l,
             stat_r,
-            "assumption (stat): grad_W L_lam = 0",
+            "stationarity (stat): the difference of the two sides is grad_W L_lam "
+            "= Delta H^T / n + lam W, which is 0",
             [_sym(_reduces_to_zero(stat_l - stat_r - G))],
         )
     )
@@ -107,21 +125,11 @@ def _derive_f1(ctx: _Ctx) -> Derivation:
             l5,
             r5,
             "left-multiply by W^T / lam (lam > 0)",
-            [_sym(_reduces_to_zero(l5 - r5 - (1 / lam) * W.T * G))],
+            [_sym(_reduces_to_zero(l5 - r5 - (1 / lam) * W.T * G)),
+             (bool(lam.is_positive), "lam is declared positive (lam>0)")],
         )
-    )
-    steps.append(
-        _step(
-            W.T * D,
-            ctx.Gh,
-            "chain rule: h enters only through z, so grad_h l_i = W^T delta_i",
-            [
-                (ctx.chain_check != "", "gradient of sum_i l_i w.r.t. H: " + ctx.chain_check),
-                _sym(_reduces_to_zero(ctx.chain.xreplace({M.Hvar: H}) - W.T * D)),
-                ctx.explicit_all(lambda E: matrices_equal(E.Gh, E.W.T * E.Delta)),
-            ],
-        )
-    )
+    )  # fmt: skip
+    steps.append(_chain_step(ctx))
     fact = _fact_expr(ctx, ctx.Gh)
     steps.append(
         _step(
@@ -162,6 +170,17 @@ def _derive_f1(ctx: _Ctx) -> Derivation:
     return _conclude(claim, steps, "F1")
 
 
+def _chain_step(ctx: _Ctx) -> Step:
+    """grad_h l_i = W^T delta_i: h enters l_i only through z_i = W h_i (+ b)."""
+    M, W, H, D, n, lam = ctx.parts
+    checks = [ctx.chain_check, _sym(_reduces_to_zero(ctx.chain.xreplace({M.Hvar: H}) - W.T * D)),
+              ctx.explicit_all(lambda E: matrices_equal(E.Gh, E.W.T * E.Delta))]  # fmt: skip
+    if M.arch == "mlp":
+        checks[:0] = [linear_map_lemma(), _sym(_reduces_to_zero(M.lemma_instance_h() - W.T * D))]
+    why = "chain-rule lemma: h_i enters l_i only through z_i = W h_i" + (" + b" if M.bias else "")
+    return _step(W.T * D, ctx.Gh, why + ", so grad_h l_i = W^T delta_i", checks)
+
+
 # -- F2 and F4 ---------------------------------------------------------------------------------
 def _derive_f2(ctx: _Ctx) -> Derivation:
     M, W, H, D, n, lam = ctx.parts
@@ -174,14 +193,14 @@ def _derive_f2(ctx: _Ctx) -> Derivation:
         _step(
             W.T * W - fact,
             s1r,
-            "chain rule G_h = W^T Delta (F1 step 6)",
+            "chain rule G_h = W^T Delta (the chain-rule step of F1)",
             [_sym(_reduces_to_zero(W.T * W - _fact_expr(ctx, W.T * D) - s1r))],
         ),
         _step(s1r, s2r, "factor W^T / lam out", [_sym(_reduces_to_zero(s1r - s2r))]),
         _step(
             s2r,
             (1 / lam) * W.T * GradW,
-            "the bracket is grad_W L_lam (F1 step 3)",
+            "the bracket is grad_W L_lam (the gradient step of F1)",
             [
                 _sym(_reduces_to_zero(s2r - (1 / lam) * W.T * G)),
                 ctx.explicit_all(
@@ -220,7 +239,7 @@ def _derive_f4(ctx: _Ctx) -> Derivation:
         _step(
             s1r,
             (1 / lam) * GradW * W.T,
-            "the bracket is grad_W L_lam (F1 step 3)",
+            "the bracket is grad_W L_lam (the gradient step of F1)",
             [
                 _sym(_reduces_to_zero(s1r - (1 / lam) * G * W.T)),
                 ctx.explicit_all(
@@ -236,6 +255,11 @@ def _derive_f4(ctx: _Ctx) -> Derivation:
             bfact,
             "at a stationary point (stat) the right side vanishes",
             [
+                _sym(
+                    _reduces_to_zero(
+                        ((1 / lam) * GradW * W.T).xreplace({GradW: sp.ZeroMatrix(*W.shape)})
+                    )
+                ),
                 (
                     _witness_check(
                         ctx,
@@ -245,7 +269,7 @@ def _derive_f4(ctx: _Ctx) -> Derivation:
                         ),
                     )[0],
                     "exact at the stationary witness",
-                )
+                ),
             ],
         ),
     ]
@@ -259,76 +283,6 @@ def _derive_f4(ctx: _Ctx) -> Derivation:
         M.symbols,
     )
     return _conclude(claim, steps, "F4")
-
-
-# -- F5 --------------------------------------------------------------------------------------------
-def _derive_f5(ctx: _Ctx) -> Derivation:
-    M, W, lam = ctx.model, ctx.model.W, ctx.model.lam
-    GradW = sp.MatrixSymbol("grad_W L_lambda", *W.shape)
-    S = W.T * W
-    fact = sp.MatrixSymbol("FACT", *S.shape)
-    w = ctx.witness
-    F = -(1 / (w["n"] * w["lam"])) * w["Gh"] * w["H"].T
-    F = sp.ImmutableMatrix(F)
-    symmetric = matrices_equal(F, F.T)
-    psd = symmetric and all(ev >= 0 for ev in sp.Matrix(F).eigenvals())
-    E = ctx.instances[0]
-    Fx = -(1 / (E.n * lam)) * E.Gh * E.H.T
-    asym = not matrices_equal(Fx, Fx.T)
-    steps = [
-        Step(fact, S - (1 / lam) * W.T * GradW, "F2, rearranged", True, "see the F2 derivation"),
-        _step(
-            fact,
-            S,
-            "assumption (stat): grad_W L_lam = 0",
-            [
-                (True, "the second term vanishes"),
-                (matrices_equal(F, w["W"].T * w["W"]), "exact at the stationary witness"),
-            ],
-        ),
-        _step(
-            fact.T,
-            fact,
-            "W^T W is symmetric",
-            [_sym(_reduces_to_zero(S.T - S)), (symmetric, "exact at the witness")],
-        ),
-        _step((fact + fact.T) / 2, fact, "average of two equal matrices", [_sym(True)]),
-        _step(
-            sp.MatPow(fact * fact.T, sp.Rational(1, 2)),
-            fact,
-            "FACT FACT^T = (W^T W)^2 and W^T W is PSD, whose PSD square root is unique",
-            [
-                (
-                    psd and matrices_equal(F * F.T, F * F),
-                    "at the witness FACT is symmetric, PSD (eigenvalues >= 0, exact) "
-                    "and FACT FACT^T = FACT^2",
-                )
-            ],
-        ),
-        _step(
-            fact - fact.T,
-            sp.ZeroMatrix(*S.shape),
-            "remark: this needs (stat); away from a stationary point FACT is not symmetric",
-            [
-                (
-                    asym,
-                    "FACT - FACT^T != 0 at the first explicit instance (W not stationary)"
-                    if asym
-                    else "instance happened to be symmetric",
-                )
-            ],
-        ),
-    ]
-    claim = Claim(
-        f"FACT is symmetric PSD at stationary points (F5) for {M.description}",
-        "F5",
-        fact,
-        sp.MatPow(fact * fact.T, sp.Rational(1, 2)),
-        _assumptions(M),
-        FACT_PAPER,
-        M.symbols | {"FACT": "-(1/(n lam)) sum_i grad_h l_i h_i^T"},
-    )
-    return _conclude(claim, steps, "F5")
 
 
 # -- public entry --------------------------------------------------------------------------

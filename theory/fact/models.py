@@ -12,10 +12,14 @@ deep-linear  f(x) = W_L ... W_1 x with squared error; the layer under study is W
              h = W_{j-1} ... W_1 x, and Delta = (W_L ... W_{j+1})^T R with R = f(X) - Y.
 mlp          a layer z = W h (+ b) of an MLP with a symbolic elementwise activation sigma and a
              symbolic differentiable loss ell(output, y). Symbolically the rest of the network is
-             abstract: the loss depends on W only through Z, so dL_data = Tr(Delta^T dZ)/n. The
-             explicit instance makes the rest concrete: one layer sigma(U x + c) before (if j > 1)
-             and sigma then a linear read-out V after (if j < L) stand for the whole network,
-             because FACT for W depends on the rest only through h and the map z -> l.
+             abstract: L_data depends on W only through Z = W H (+ b 1^T), so by the chain-rule
+             lemma (theory/chain_rule.py) grad_W L_data = grad_W Tr(Delta^T Z)/n with Delta held
+             fixed; ``objective`` is that first-order form (a statement about gradients, not about
+             values: the two objectives differ, their W-gradients agree). The explicit instances
+             are whole networks of the requested depth L: j - 1 layers sigma(U_k h + c_k) before
+             layer j, then sigma and the L - j remaining layers after it (the last one linear),
+             then ell; hidden layers other than layer j's input and output have width 1 (cost).
+             Their gradients and deltas come from entry-by-entry differentiation.
 
 Each model can build an *exact stationary witness*: a point where grad_W L_lam = 0 exactly, for
 the member of the family with identity activation and squared error (then stationarity in W is a
@@ -88,6 +92,16 @@ class LayerModel:
     def chain_rule(self) -> Gradient:
         """sum_i grad_h l_i h-columns: the gradient of sum_i l_i with respect to the inputs H."""
         return gradient(self.objective_in_h, self.Hvar)
+
+    def lemma_instance_w(self) -> Any:
+        """P^T G Q^T of the chain-rule lemma (theory/chain_rule.py) for Z = I W H + b 1^T:
+        P = I, X = W, Q = H, G = dL_data/dZ = Delta / n (mlp)."""
+        m = self.W.shape[0]
+        return sp.Identity(m).T * (self.Delta / self.n) * self.H.T
+
+    def lemma_instance_h(self) -> Any:
+        """P^T G Q^T for Z = W H I + b 1^T: P = W, X = H, Q = I, G = d(sum_i l_i)/dZ = Delta."""
+        return self.W.T * self.Delta * sp.Identity(self.n).T
 
     # -- explicit instances -------------------------------------------------------------------
     def explicit(
@@ -307,40 +321,51 @@ def _explicit(
 def _explicit_mlp(
     model: LayerModel, sizes: dict[str, int], rng: random.Random, sigma: Any
 ) -> ExplicitLayer:
+    """The whole depth-L network with layer j symbolic (module docstring, mlp)."""
+    L, j = model.depth, model.layer
     d0, d, m, c, N = sizes["d0"], sizes["d"], sizes["m"], sizes["c"], sizes["n"]
-    has_before = model.layer > 1
-    has_after = model.layer < model.depth
-    if not has_before:
-        d = d0
-        sizes["d"] = d
-    if not has_after:  # the layer under study is the (linear) output layer
+    if j == 1:
+        d = sizes["d"] = d0
+    if j == L:  # the layer under study is the (linear) output layer
         c = sizes["c"] = m
+    # widths w_0 .. w_L: input d0, layer j maps w_{j-1} = d to w_j = m, output w_L = c; the
+    # other hidden layers have width 1. Why: with sigma undefined, the deltas nest L - j
+    # sigmas and the expressions grow like the product of the widths after layer j (L = 5 with
+    # widths 2-3 took 40 s); width 1 keeps every layer of the requested depth in the chain
+    widths = [d0] + [1] * (L - 1) + [c]
+    if j > 1:
+        widths[j - 1] = d
+    widths[j] = m
+    sizes["widths"] = tuple(widths)  # type: ignore[assignment]
     X = _rand(rng, d0, N)
-    Y = sp.ImmutableMatrix(c, N, lambda i, j: sp.Symbol(f"y_{i + 1}{j + 1}"))
-    U, cU = _rand(rng, d, d0), _rand(rng, d, 1)
-    V = _rand(rng, c, m) if has_after else None
+    Y = sp.ImmutableMatrix(c, N, lambda i, k: sp.Symbol(f"y_{i + 1}{k + 1}"))
+    before = [(_rand(rng, widths[k + 1], widths[k]), _rand(rng, widths[k + 1], 1))
+              for k in range(j - 1)]  # fmt: skip
+    after = [_rand(rng, widths[k + 1], widths[k]) for k in range(j, L)]
     b = _rand(rng, m, 1) if model.bias else sp.zeros(m, 1)
     Wsym = _syms("w", m, d)
     ell = sp.Function("ell")
 
     def head(z: Any, i: int) -> sp.Expr:
-        """The rest of the network and the loss: z -> ell(output, y_i)."""
-        out = V * z.applyfunc(sigma) if V is not None else z
+        """The rest of the network and the loss: z_j -> ell(output, y_i)."""
+        out = z
+        for V in after:
+            out = V * out.applyfunc(sigma)
         return ell(*out, *Y[:, i])
 
-    H = (U * X + cU * sp.ones(1, N)).applyfunc(sigma) if has_before else X
+    H = X
+    for U, cU in before:
+        H = (U * H + cU * sp.ones(1, N)).applyfunc(sigma)
     eta = _syms("eta", d, 1)
     zeta = _syms("zeta", m, 1)
     losses, deltas, ghs = [], [], []
     for i in range(N):
         z_i = Wsym * H[:, i] + b
-        li_z = head(zeta, i)
-        deltas.append(_grad_at(li_z, zeta, z_i))
+        deltas.append(_grad_at(head(zeta, i), zeta, z_i))
         ghs.append(_grad_at(head(Wsym * eta + b, i), eta, H[:, i]))
         losses.append(head(z_i, i))
-    decay = sum(x**2 for x in Wsym) + sum(x**2 for x in U)
-    if V is not None:
-        decay += sum(x**2 for x in V)
+    decay = sum(x**2 for x in Wsym) + sum(sum(x**2 for x in U) for U, _ in before)
+    decay += sum(sum(x**2 for x in V) for V in after)
     objective = sp.Add(*losses) / N + lam / 2 * decay
     return _finish(sizes, Wsym, objective, H, deltas, ghs, N)
 

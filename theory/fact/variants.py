@@ -13,6 +13,7 @@ from typing import Any
 
 import sympy as sp
 
+from theory._checks import _step
 from theory._errors import bad_input
 from theory._records import FACT_PAPER, Claim, Derivation, Step, Verdict
 from theory.fact.context import _assumptions, _checked_activation, _context, _reduces_to_zero
@@ -126,6 +127,15 @@ def check_fact_variant(
     w = ctx.witness
     wl, wr = sides(w["W"], w["H"], w["Gh"], w["n"], w["lam"])
     wl, wr = sp.ImmutableMatrix(wl), sp.ImmutableMatrix(wr)
+    # the certificate of a refutation, re-checked here: the witness is EXACTLY stationary
+    # (its gradient recomputed from Delta, H and W) and the two sides differ there exactly
+    grad_w = w["Delta"] * w["H"].T / w["n"] + w["lam"] * w["W"]
+    stationary = matrices_equal(grad_w, sp.zeros(*w["W"].shape))
+    differ = wl.shape != wr.shape or not matrices_equal(wl, wr)
+    cert = _step(sp.Symbol("lhs - rhs at the witness"), sp.Symbol("nonzero"),
+                 "exact stationary witness: " + w["instance"],
+                 [(stationary, "grad_W L_lam = Delta H^T / n + lam W = 0 exactly (recomputed)"),
+                  (differ, "the sides differ exactly (or have different shapes)")])  # fmt: skip
     witness = {
         "instance": w["instance"],
         "W": w["W"],
@@ -139,21 +149,21 @@ def check_fact_variant(
         "lhs": wl,
         "rhs": wr,
     }
-    if wl.shape != wr.shape:
+    if cert.checked and wl.shape != wr.shape:
         return Derivation(
             claim,
-            (),
+            (cert,),
             Verdict.REFUTED,
             f"the two sides have different shapes {wl.shape} vs {wr.shape} "
             "at an exact stationary point",
             witness,
         )
-    if not matrices_equal(wl, wr):
+    if cert.checked:
         diff = wl - wr
         witness["lhs - rhs"] = diff
         return Derivation(
             claim,
-            (),
+            (cert,),
             Verdict.REFUTED,
             "the sides differ at an exact stationary point (rational arithmetic): "
             f"max |lhs - rhs| entry = {float(max(abs(x) for x in diff)):.4g} "
@@ -162,8 +172,9 @@ def check_fact_variant(
         )
     return Derivation(
         claim,
-        (),
+        (cert,),
         Verdict.INCONCLUSIVE,
-        "no certificate reduced to zero, and the exact stationary witness satisfies "
-        "the variant; try another witness seed or a symbolic proof by hand",
+        "no certificate reduced to zero, and the exact stationary witness "
+        + ("satisfies the variant" if stationary else "is not stationary")
+        + "; try another witness seed or a symbolic proof by hand",
     )

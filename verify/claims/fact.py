@@ -71,10 +71,13 @@ class FactLayer:
     reason: str
     f2_allowance: float = float("nan")  # F2 at the certified gradient (defect_bounds.py)
     rounding: float = float("nan")  # bound on the rounding error of the computed defect
+    trivial: bool = False  # W = 0 exactly: W^T W = 0 = FACT, true but vacuous
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.layer,
+            "trivial": self.trivial,
             "shape": list(self.shape),
             "verdict": self.verdict.value,
             "fact_rel_error": self.rel_error,
@@ -89,6 +92,8 @@ class FactLayer:
             "reason": self.reason,
         }
 
+    # pragma: no mutate end
+
 
 @dataclass
 class FactCheck:
@@ -102,6 +107,7 @@ class FactCheck:
     formula: str = "F1"
     recheck: dict[str, Any] = field(default_factory=dict)
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "claim": "FACT: W^T W = -(1/(n lam)) sum_i grad_h l_i h_i^T at a stationary point",
@@ -112,10 +118,19 @@ class FactCheck:
             "reason": self.reason,
             "precision": self.precision,
             "layers": [layer.to_dict() for layer in self.layers],
+            "trivial": self.trivial,
             "recheck": self.recheck,
             **self.training.to_dict(),
         }
 
+    # pragma: no mutate end
+
+    @property
+    def trivial(self) -> bool:
+        """Some layer sits at a trivial stationary point (its weights all zero)."""
+        return any(x.trivial for x in self.layers)
+
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_text(self) -> str:
         rows = [
             (
@@ -137,6 +152,8 @@ class FactCheck:
             ))  # fmt: skip
         head = f"[F1] FACT ({self.formula}) at {self.precision}: {self.verdict.value}"
         return "\n".join([head, _training_line(self.training), _table(rows), self.reason])
+
+    # pragma: no mutate end
 
 
 def check_fact(
@@ -191,6 +208,7 @@ def _fact_layers(result: TrainResult, be: Backend, fn: Formula, certified: bool)
         rel = defect / feat.nfm_norm if feat.nfm_norm else defect
         tol = bound.tolerance  # F2 at the certified gradient + rounding (defect_bounds.py)
         verdict, why = _layer_verdict(feat, bound, defect, tol, certified)
+        trivial = feat.nfm_norm == 0
         out.append(
             FactLayer(
                 feat.layer,
@@ -206,6 +224,7 @@ def _fact_layers(result: TrainResult, be: Backend, fn: Formula, certified: bool)
                 why,
                 bound.f2_allowance,
                 bound.defect_rounding,
+                trivial,
             )  # fmt: skip
         )
     return out
@@ -231,6 +250,10 @@ def _layer_verdict(
             f"{tol:.3g} that F2 allows at the certified gradient, so the gradient is larger "
             "than certified: not treated as a stationary point"
         )
+    if feat.nfm_norm == 0 and defect == 0:  # W = 0 exactly: exact, whatever the tolerance
+        return Verdict.NUMERICALLY_CONSISTENT, (
+            "trivially: W = 0, so W^T W = 0 = FACT (a trivial stationary point)"
+        )
     if not tol <= MAX_TOLERANCE_REL * feat.nfm_norm:
         return Verdict.INCONCLUSIVE, (
             f"tolerance {tol:.3g} (F2 at the certified gradient + rounding) exceeds "
@@ -244,6 +267,7 @@ def _layer_verdict(
     return Verdict.REFUTED, f"defect {defect:.3g} > tolerance {tol:.3g} at a certified point"
 
 
+# pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
 def _fact_reason(result: TrainResult, layers: list[FactLayer], certified: bool, be: Backend) -> str:
     worst = max(layer.rel_error for layer in layers)
     undecided = [x for x in layers if x.verdict is Verdict.INCONCLUSIVE]
@@ -269,12 +293,22 @@ def _fact_reason(result: TrainResult, layers: list[FactLayer], certified: bool, 
             + f"). To decide: {fix}."
         )
     if all(layer.verdict is Verdict.NUMERICALLY_CONSISTENT for layer in layers):
+        trivial = [layer.layer for layer in layers if layer.trivial]
+        note = (
+            f"; TRIVIAL stationary point: layers {trivial} have all weights zero, where FACT "
+            "holds as 0 = 0 and says nothing"
+            if trivial
+            else ""
+        )
         return (
             f"at a certified stationary point ({result.reason}), every layer agrees within "
-            f"rounding at {_precision(be)}: max relative FACT error {worst:.3g}"
+            f"rounding at {_precision(be)}: max relative FACT error {worst:.3g}{note}"
         )
     bad = [layer.layer for layer in layers if layer.verdict is Verdict.REFUTED]
     return f"layers {bad} exceed the rounding tolerance at a certified stationary point"
+
+
+# pragma: no mutate end
 
 
 def _recheck_fact(check: FactCheck, be: Backend, fn: Formula) -> FactCheck:
@@ -286,6 +320,9 @@ def _recheck_fact(check: FactCheck, be: Backend, fn: Formula) -> FactCheck:
     except Exception as exc:  # noqa: BLE001 - any failure makes the refutation unconfirmed
         check.verdict = Verdict.INCONCLUSIVE
         check.reason += f"; the re-check at {hi} digits could not run ({exc}), so not REFUTED"
+        for layer in check.layers:
+            if layer.verdict is Verdict.REFUTED:
+                layer.verdict = Verdict.INCONCLUSIVE
         return check
     hbe = mp_backend(hi)
     layers = _fact_layers(refined, hbe, fn, refined.converged)

@@ -36,6 +36,7 @@ __all__ = [
     "Correlation",
     "LayerFeatures",
     "NfaScore",
+    "all_zero",
     "correlation",
     "fro",
     "layer_features",
@@ -142,19 +143,27 @@ def psd_power(a: Array, alpha: float, be: Backend = FLOAT64) -> Array:
 
 @dataclass(frozen=True)
 class Correlation:
-    """Pearson (entries centred by their mean, then cosine) and plain cosine of two matrices."""
+    """Pearson (entries centred by their mean, then cosine) and plain cosine of two matrices.
+
+    ``defined`` is False when Pearson is 0/0: a matrix whose entries are all equal (the zero
+    matrix included) has no centred part. The number is then reported as 0.0, and no verdict
+    may rest on it (verify.claims.nfa makes such a layer INCONCLUSIVE).
+    """
 
     pearson: float
     cosine: float
+    defined: bool = True
 
 
 def correlation(a: Array, b: Array, be: Backend = FLOAT64) -> Correlation:
     """N3: both scores of the entries of ``a`` and ``b``."""
     with be.working():
         ac, bc = a - np.mean(a), b - np.mean(b)
+        den = fro(ac, be) * fro(bc, be)
         return Correlation(
-            pearson=_ratio(np.sum(ac * bc), fro(ac, be) * fro(bc, be)),
+            pearson=_ratio(np.sum(ac * bc), den),
             cosine=_ratio(np.sum(a * b), fro(a, be) * fro(b, be)),
+            defined=bool(den != 0),
         )
 
 
@@ -163,7 +172,9 @@ class NfaScore:
     """NFA agreement of one layer: NFM against AGOP^alpha (N2), both scores (N3).
 
     ``alpha`` is the exponent used (the best over ``grid`` by Pearson if a grid was searched);
-    ``by_alpha`` lists ``(alpha, pearson, cosine)`` for every exponent tried.
+    ``by_alpha`` lists ``(alpha, pearson, cosine)`` for every exponent tried. ``defined``: the
+    Pearson correlation at ``alpha`` is not 0/0. ``trivial``: W^T W = 0 and AGOP = 0 exactly (a
+    trivial stationary point, e.g. all weights zero: the NFA reads 0 = c 0 and says nothing).
     """
 
     layer: int
@@ -173,9 +184,14 @@ class NfaScore:
     centered: bool
     searched: bool
     by_alpha: tuple[tuple[float, float, float], ...]
+    defined: bool = True
+    trivial: bool = False
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
+            "pearson_defined": self.defined,
+            "trivial": self.trivial,
             "layer": self.layer,
             "alpha": self.alpha,
             "pearson": self.pearson,
@@ -184,6 +200,8 @@ class NfaScore:
             "alpha_searched": self.searched,
             "verdict_score": "pearson",
         }
+
+    # pragma: no mutate end
 
 
 def nfa_score(
@@ -206,11 +224,19 @@ def nfa_score(
         return NfaScore(feat.layer, float(alphas[0]), nan, nan, centered, alpha is None, rows_nan)
     # one eigendecomposition for every exponent; the floor counts the summands that formed AGOP
     eig = _linalg.psd_eigh(agop, be, feat.terms or None)
-    rows = []
+    rows, defined = [], {}
     for a in alphas:
         c = correlation(feat.nfm, _linalg.psd_power_from_eigh(eig, float(a), be), be)
         rows.append((float(a), c.pearson, c.cosine))
-    best = max(rows, key=lambda r: r[1])
+        defined[float(a)] = c.defined
+    best = max(rows, key=lambda r: r[1])  # N3: the verdict score is Pearson
+    trivial = all_zero(feat.nfm) and all_zero(agop)
     return NfaScore(
-        feat.layer, best[0], best[1], best[2], centered, alpha is None, tuple(rows)
+        feat.layer, best[0], best[1], best[2], centered, alpha is None, tuple(rows),
+        defined[best[0]], trivial,
     )  # fmt: skip
+
+
+def all_zero(a: Array) -> bool:
+    """Every entry is exactly zero (float64 or mpmath)."""
+    return all(x == 0 for x in np.asarray(a).flat)

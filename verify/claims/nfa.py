@@ -17,7 +17,15 @@ from verify.claims.features import DEFAULT_ALPHA_GRID, NfaScore, layer_features,
 from verify.engine.network import Backend, mp_backend
 from verify.engine.train import TrainResult, refine_mp
 
-__all__ = ["NfaCheck", "NfaLayer", "check_nfa"]
+__all__ = ["TRIVIAL_NFA", "NfaCheck", "NfaLayer", "check_nfa"]
+
+#: the reason of an NFA layer at a trivial stationary point (W^T W = 0 = AGOP)
+TRIVIAL_NFA = (
+    "trivial stationary point: W^T W = 0 and AGOP = 0 exactly (the layer's weights are all zero),"
+    " so the NFA reads 0 = c 0 and its correlation is undefined; nothing is learned here. A "
+    "constant loss (one output with cross-entropy) or zero weights without weight decay lead "
+    "here: change the loss, the number of outputs or the initialisation"
+)
 
 
 @dataclass
@@ -31,6 +39,7 @@ class NfaLayer:
     tolerance: float
     reason: str
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
@@ -39,6 +48,8 @@ class NfaLayer:
             "tolerance": self.tolerance,
             "reason": self.reason,
         }
+
+    # pragma: no mutate end
 
 
 @dataclass
@@ -52,6 +63,7 @@ class NfaCheck:
     precision: str
     recheck: dict[str, Any] = field(default_factory=dict)
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         return {
             "claim": "NFA: W^T W proportional to AGOP^alpha (Pearson correlation >= threshold)",
@@ -61,10 +73,19 @@ class NfaCheck:
             "reason": self.reason,
             "precision": self.precision,
             "layers": [layer.to_dict() for layer in self.layers],
+            "trivial": self.trivial,
             "recheck": self.recheck,
             **self.training.to_dict(),
         }
 
+    # pragma: no mutate end
+
+    @property
+    def trivial(self) -> bool:
+        """Some scored layer sits at a trivial stationary point (W^T W = 0 = AGOP)."""
+        return any(x.score.trivial for x in self.layers)
+
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_text(self, training: bool = True) -> str:
         rows = [("layer", "alpha", "Pearson", "cosine", "AGOP", "threshold", "verdict")]
         for x in self.layers:
@@ -77,6 +98,8 @@ class NfaCheck:
         head = f"[N2] NFA at {self.precision} (verdict by Pearson; * = best alpha): {self.verdict}"
         lines = [head, _training_line(self.training)] if training else [head]
         return "\n".join([*lines, _table(rows), self.reason])
+
+    # pragma: no mutate end
 
 
 def _nfa_tolerance(be: Backend, alpha: float, k: int) -> float:
@@ -140,6 +163,13 @@ def _nfa_layers(
             )
         elif not certified:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; not a certified stationary point"
+        elif score.trivial:
+            verdict, why = Verdict.INCONCLUSIVE, TRIVIAL_NFA
+        elif not score.defined:
+            verdict, why = Verdict.INCONCLUSIVE, (
+                f"{text}; the Pearson correlation is undefined (0/0: W^T W or AGOP^alpha has all "
+                "entries equal), so it cannot decide the NFA here"
+            )  # fmt: skip
         elif abs(score.pearson - threshold) <= tol:
             verdict, why = Verdict.INCONCLUSIVE, f"{text}; within rounding {tol:.2g} of threshold"
         elif score.pearson >= threshold:

@@ -26,8 +26,9 @@ the convention in :mod:`verify.engine.runfile`). What happens to the stored weig
 
 A run file with lam = 0 is outside FACT's assumptions: FACT is reported as "not applicable:
 FACT needs lam > 0" (not an error, not a refutation), while the NFA is scored (and, for the
-identity activation, the deep-linear imbalance ||W_{j+1}^T W_{j+1} - W_j W_j^T||, D2); the exit
-status then follows the NFA verdict.
+identity activation, the deep-linear imbalance ||W_{j+1}^T W_{j+1} - W_j W_j^T||, D2). The exit
+status is that of the weakest verdict printed (FACT's and the NFA's), so a counterexample file
+whose NFA is REFUTED exits 1 even though FACT holds there.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def register(subparsers: Any) -> None:
         "check",
         help="re-verify FACT and score the NFA for a saved run file (.npz)",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
-        epilog="Exit status: 0 consistent, 1 REFUTED, 3 INCONCLUSIVE, 2 bad input.",
+        epilog="Exit status, from the weakest verdict printed (FACT and the NFA): 0 all "
+        "consistent, 1 any REFUTED, 3 any INCONCLUSIVE, 2 bad input.",
     )
     parser.add_argument("file", metavar="FILE", help="run file written in format factcheck-run/1")
     parser.add_argument("--dps", type=int, default=None, help="polish and check at DIGITS")
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     args.save = None
     if result.problem.lam > 0:
         fact = check_fact(result)
-        nfa = check_nfa(result, alpha=args.alpha, recheck=False)
+        nfa = check_nfa(result, alpha=args.alpha)  # re-checked if REFUTED: it sets the status
         enclosure = _certify(result, fact, args) if args.certify else None
         return emit(fact, nfa, args, command=f"check {args.file}", enclosure=enclosure)
     # lam = 0: FACT does not apply (F1 divides by lam). The NFA, and for a linear network its

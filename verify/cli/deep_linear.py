@@ -21,32 +21,42 @@ FORMATS = ("text", "latex", "json")
 def register_derive(nested: argparse._SubParsersAction) -> None:
     p = nested.add_parser(
         "nfa-deep-linear",
-        help="NFA with exponent 1/L for balanced deep linear networks (D5, D6)",
-        description="Telescope (W_L..W_j)^T (W_L..W_j) to (W_j^T W_j)^(L-j+1) step by step, each "
-        "rewrite justified by balancedness or the lemma W^T (W W^T)^m W = (W^T W)^(m+1) and "
-        "checked symbolically and exactly on balanced rational networks.",
+        help="NFA with exponent 1/L from first-order optimality (D4, D5, D6)",
+        description="Start from stationarity of L_lam (grad L_lam = 0, lam > 0), derive D_j = 0 "
+        "for every j (D1, D4), telescope (W_L..W_j)^T (W_L..W_j) to (W_j^T W_j)^(L-j+1), each "
+        "rewrite justified by balancedness or the lemma W^T (W W^T)^m W = (W^T W)^(m+1), and end "
+        "at W_j^T W_j = AGOP^(1/(L-j+1)); every step checked symbolically and exactly on "
+        "explicit networks. --from balanced starts from balancedness instead.",
     )
     p.add_argument("--depth", type=int, required=True, help="number of layers L, 2..8")
     p.add_argument("--layer", type=int, default=1, help="the layer j in 1..L (default 1)")
     p.add_argument("--format", default="text", help="text, latex or json")
+    p.add_argument("--from", dest="start", default="stationarity",
+                   help="stationarity (default: D4 then D5) or balanced (D5 only)")  # fmt: skip
     p.set_defaults(func=_run_derive)
 
 
 def _run_derive(args: argparse.Namespace) -> int:
-    from theory.deep_linear.nfa import derive_nfa_deep_linear, validate_depth_layer
+    from theory.deep_linear.nfa import derive_nfa_balanced, validate_depth_layer
+    from theory.deep_linear.optimality import derive_nfa_deep_linear
+    from verify.cli.verify import exit_status
 
     if args.format not in FORMATS:
         raise bad_input("--format", f"be one of {', '.join(FORMATS)}", args.format,
                         "Use --format json.")  # fmt: skip
+    if args.start not in ("stationarity", "balanced"):
+        raise bad_input("--from", "be stationarity or balanced", args.start,
+                        "Use --from stationarity (the default).")  # fmt: skip
     depth, layer = validate_depth_layer(args.depth, args.layer)
-    result = derive_nfa_deep_linear(depth, layer)
+    derive = derive_nfa_deep_linear if args.start == "stationarity" else derive_nfa_balanced
+    result = derive(depth, layer)
     if args.format == "json":
         print(result.to_json())
     elif args.format == "latex":
         print(result.to_latex())
     else:
         print(result.to_text())
-    return 0 if result.verdict.supports else 1
+    return exit_status(result.verdict)
 
 
 def register_verify(nested: argparse._SubParsersAction) -> None:

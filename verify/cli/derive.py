@@ -12,6 +12,7 @@ import json
 
 from theory._errors import bad_input
 from theory._options import ACTIVATIONS, ARCHITECTURES
+from verify.cli.verify import exit_status
 
 FORMATS = ("text", "latex", "json")
 
@@ -76,4 +77,4 @@ def _run_fact(args: argparse.Namespace) -> int:
         print(result.to_latex())
     else:
         print(result.to_text())
-    return 0 if result.verdict.supports else 1
+    return exit_status(result.verdict)

@@ -1,7 +1,10 @@
 """``factcheck verify {fact,nfa}``: train a network to a certified stationary point and check.
 
-Exit status: 0 when every verdict supports the claim, 1 when a claim is REFUTED, 3 when the
-result is INCONCLUSIVE (e.g. training did not converge), 2 on bad input (nothing is written).
+Both commands print FACT and the NFA. Exit status, from the WEAKEST verdict printed (so it always
+matches what the reader sees): 1 if any printed verdict is REFUTED, else 3 if any is
+INCONCLUSIVE (e.g. training did not converge, or a trivial stationary point where the NFA is
+undefined), else 0; 2 on bad input (nothing is written). Every REFUTED printed has been
+re-checked at higher precision first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from theory._errors import bad_input
-from theory._verdict import Verdict, to_jsonable
+from theory._verdict import STRENGTH, Verdict, to_jsonable
 
 if TYPE_CHECKING:  # the run functions import the engine: `factcheck --help` loads no NumPy
     from verify.claims.checks import FactCheck, NfaCheck
@@ -32,7 +35,8 @@ __all__ = [
 FACT_NOT_APPLICABLE = "not applicable: FACT needs lam > 0"
 
 EPILOG = (
-    "Exit status: 0 all verdicts support the claim, 1 REFUTED, 3 INCONCLUSIVE, 2 bad input. "
+    "Exit status, from the weakest verdict printed: 0 all support their claims, 1 any REFUTED, "
+    "3 any INCONCLUSIVE, 2 bad input. "
     "Conventions (shapes, loss, objective): see verify/engine/network.py and "
     "verify/engine/runfile.py."
 )
@@ -122,7 +126,7 @@ def _run_fact(args: argparse.Namespace) -> int:
 
     result = _trained(args)
     check = check_fact(result)
-    nfa = check_nfa(result, alpha=args.alpha, recheck=False)
+    nfa = check_nfa(result, alpha=args.alpha)  # re-checked if REFUTED: it sets the exit status
     return emit(check, nfa, args, command="verify fact")
 
 
@@ -159,8 +163,10 @@ def emit(
     """Print JSON or tables, write the run file if asked, return the exit status.
 
     ``fact_note`` replaces the FACT result when FACT does not apply (lam = 0); ``balance`` adds
-    the deep-linear imbalance (D2); ``enclosure`` the interval certificate (``check --certify``,
-    which has already set the FACT verdict). The exit status follows ``primary``.
+    the deep-linear imbalance (D2, a measurement without a verdict); ``enclosure`` the interval
+    certificate (``check --certify``, which has already set the FACT verdict). The exit status
+    follows the weakest verdict printed, FACT's and the NFA's (module docstring); ``primary``
+    only decides which check heads the JSON.
     """
     main = fact if primary == "fact" and fact is not None else nfa
     result = main.training
@@ -174,8 +180,13 @@ def emit(
              "grad_norm": result.grad_norm},
         )  # fmt: skip
         saved = args.save
+    printed = [nfa.verdict] + ([fact.verdict] if fact is not None else [])
+    overall = min(printed, key=STRENGTH.__getitem__)
+    trivial = nfa.trivial or (fact is not None and fact.trivial)
     if args.json:
         out = _json(fact, nfa, command, main, saved)
+        out["overall_verdict"] = overall.value
+        out["trivial_stationary_point"] = trivial
         if fact_note is not None:
             out["fact_verdict"] = fact_note
         if balance is not None:
@@ -198,9 +209,19 @@ def emit(
             print(balance.to_text())
         if enclosure is not None:
             print(enclosure.to_text())
+        if trivial:
+            print(TRIVIAL_NOTE)
+        print(f"overall: {overall.value} (the weakest verdict above; it sets the exit status)")
         if saved:
             print(f"run file written: {saved}")
-    return exit_status(main.verdict)
+    return exit_status(overall)
+
+
+#: printed when a layer's weights are all zero (FACT holds as 0 = 0, the NFA is undefined)
+TRIVIAL_NOTE = (
+    "TRIVIAL STATIONARY POINT: some layer has all weights zero (W^T W = 0 = FACT = AGOP). FACT "
+    "holds there as 0 = 0 and the NFA is undefined; neither says anything about learned features."
+)
 
 
 def exit_status(verdict: Verdict) -> int:

@@ -4,9 +4,21 @@
 engine's refinement, verify.train.refine_mp) until the gradient of L_lam is at its rounding
 floor (verify.train.gradient_floor, the engine's certification rule), scores the claim there,
 and re-checks a violation at ``dps + 20`` digits before it is reported REFUTED.
-Non-convergence is never a refutation: a point that does not reach its rounding floor gives the
-verdict INCONCLUSIVE. :func:`save_certificate` writes the witness as a run file (re-verify it
-with ``factcheck check``) and the certificate as JSON next to it.
+
+The rules, each guarded by a test (tests/verify/counterexamples/test_certify_rules.py):
+
+- a point counts as certified only if the refinement says it converged AND its reported
+  gradient norm is at or below its reported floor, at the precision asked for (:func:`_certified`:
+  whatever the floor function returns, a gradient above it is never certified);
+- a violation is REFUTED only after the re-check at ``dps + 20`` digits: the point certified
+  again there, the claim failing again, and the two violations agreeing (the re-check cannot be
+  skipped: there is no option to skip it);
+- a score that is undefined (a correlation of a zero matrix, e.g. at a trivial stationary point)
+  is never a violation;
+- everything else is INCONCLUSIVE. Non-convergence is never a refutation.
+
+:func:`save_certificate` writes the witness as a run file (re-verify it with
+``factcheck check``) and the certificate as JSON next to it.
 """
 
 from __future__ import annotations
@@ -81,6 +93,7 @@ class Certificate:
     def problem(self) -> Problem:
         return self.point.problem
 
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_dict(self) -> dict[str, Any]:
         pb, ev = self.problem, self.evaluation
         best = min((r["best_correlation"] for r in self.nfa.get("layers", [])), default=None)
@@ -114,6 +127,9 @@ class Certificate:
                                     else self.point.theta)],
         }  # fmt: skip
 
+    # pragma: no mutate end
+
+    # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
     def to_text(self) -> str:
         d = self.to_dict()
         pb = self.problem
@@ -138,9 +154,15 @@ class Certificate:
             lines.append(f"claim score: {self.evaluation.summary}; margin {d['margin']:.3g}")
         return "\n".join(lines)
 
+    # pragma: no mutate end
 
+
+# pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
 def _g(x: Any) -> str:
     return "n/a" if x is None else f"{float(x):.3g}"
+
+
+# pragma: no mutate end
 
 
 def _side_info(w: Witness) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -148,6 +170,17 @@ def _side_info(w: Witness) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     fact = fact_claim("F1").score(w).data["layers"] if w.problem.lam > 0 else []
     nfa = nfa_claim(None, 0.5, layers=None).score(w).data
     return fact, nfa
+
+
+def _certified(point: TrainResult, dps: int) -> bool:
+    """Certified stationary at ``dps`` digits: converged, and gradient <= floor as reported."""
+    return (
+        point.converged
+        and (point.dps or 0) >= dps
+        and point.grad_norm_mp is not None
+        and point.grad_floor_mp is not None
+        and point.grad_norm_mp <= point.grad_floor_mp
+    )
 
 
 def certify(
@@ -166,7 +199,7 @@ def certify(
         raise bad_input("claim", "apply to the witness", why_not, "Pick a matching claim.")
     point = polish(problem, theta, dps)
     be = mp_backend(dps)
-    if not point.converged:
+    if not _certified(point, dps):
         return Certificate(
             claim, Verdict.INCONCLUSIVE, f"not a certified stationary point: {point.reason}",
             point, None, {}, [], {}, origin or {},
@@ -175,22 +208,25 @@ def certify(
     ev = claim.score(w)
     fact, nfa = _side_info(w)
     recheck: dict[str, Any] = {}
-    if not ev.fails:
+    if ev.undefined:
+        verdict = Verdict.INCONCLUSIVE
+        reason = f"the claim's score is undefined at this point (trivial?): {ev.summary}"
+    elif not ev.fails:
         verdict = Verdict.NUMERICALLY_CONSISTENT
         reason = f"the claim holds at this certified point ({dps} digits): {ev.summary}"
     else:
         hi = dps + RECHECK_EXTRA_DPS
         high = polish(problem, point.theta_mp, hi)
-        ev_hi = claim.score(Witness(problem, high.theta_mp, mp_backend(hi))) if high.converged \
-            else None  # fmt: skip
+        ev_hi = claim.score(Witness(problem, high.theta_mp, mp_backend(hi))) \
+            if _certified(high, hi) else None  # fmt: skip
         # why 1e-10: both scores are of the same stationary point known to >= 40 digits; a
         # larger disagreement means the refinement moved to another point
         agree = ev_hi is not None and abs(ev_hi.violation - ev.violation) <= 1e-10 * max(
             1.0, abs(ev.violation)
         )
-        recheck = {"dps": hi, "certified": high.converged, "grad_norm": high.grad_norm_mp,
+        recheck = {"dps": hi, "certified": _certified(high, hi), "grad_norm": high.grad_norm_mp,
                    "violation": ev_hi.violation if ev_hi else None, "agrees": agree}  # fmt: skip
-        if agree and ev_hi is not None and ev_hi.fails:
+        if agree and ev_hi is not None and ev_hi.fails and not ev_hi.undefined:
             verdict = Verdict.REFUTED
             reason = (f"counterexample at a certified stationary point, confirmed at {hi} "
                       f"digits: {ev.summary}")  # fmt: skip
@@ -200,6 +236,7 @@ def certify(
     return Certificate(claim, verdict, reason, point, ev, recheck, fact, nfa, origin or {})
 
 
+# pragma: no mutate block  # rendering and file output, not a formula or a verdict rule (README)
 def save_certificate(cert: Certificate, path: str | os.PathLike[str]) -> tuple[str, str]:
     """Write the witness as a run file (verify.engine.runfile format) and the certificate as JSON
     next to it (same name, suffix .json). Returns (run file, JSON file)."""

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from verify.claims.features import LayerFeatures, correlation, fro, layer_features
+from verify.claims.features import LayerFeatures, all_zero, correlation, fro, layer_features
 from verify.engine.linalg import psd_eigh, psd_power_from_eigh
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop
 
@@ -92,10 +92,12 @@ class Evaluation:
     tolerance: float
     summary: str
     data: dict[str, Any] = field(default_factory=dict)
+    undefined: bool = False  # the score is 0/0 here (e.g. a correlation of a zero matrix)
 
     @property
     def fails(self) -> bool:
-        return bool(self.violation > self.tolerance)
+        """The claim fails at the witness: a defined score above the tolerance."""
+        return bool(not self.undefined and self.violation > self.tolerance)
 
     @property
     def margin(self) -> float:
@@ -174,11 +176,19 @@ def nfa_claim(
             grid = (a,) if a is not None else alpha_grid(net.depth - layer + 1)
             table = _by_alpha(w.features[layer - 1], w, centered, grid)
             best = max(table, key=lambda r: r[3])
+            feat = w.features[layer - 1]
+            zero = all_zero(feat.nfm) or all_zero(feat.agop_centered if centered else feat.agop)
             rows.append({"layer": layer, "by_alpha": table, "best_alpha": best[0],
                          "best_correlation": best[3], "pearson": best[1], "cosine": best[2],
+                         "undefined": zero,  # W^T W = 0 or AGOP = 0: correlations are 0/0
                          "alpha_to_0_cosine": _projector_cosine(w.features[layer - 1], w.be,
                                                                 centered)})  # fmt: skip
-            if worst is None or best[3] < worst["best_correlation"]:
+            # the worst layer among those with a defined score (an undefined one decides nothing)
+            if (
+                worst is None
+                or worst["undefined"]
+                or (not zero and best[3] < worst["best_correlation"])
+            ):
                 worst = rows[-1]
         assert worst is not None
         corr = float(worst["best_correlation"])
@@ -188,6 +198,7 @@ def nfa_claim(
             f"layer {worst['layer']}: max(Pearson, cosine) = {corr:.6f} at alpha = "
             f"{worst['best_alpha']:g} ({what}); threshold {t:g}",
             {"layers": rows, "correlation": corr, "threshold": t},
+            bool(worst["undefined"]),
         )  # fmt: skip
 
     what = f"alpha = {a:g}" if a is not None else "some alpha in the grid"

@@ -229,7 +229,8 @@ def family_report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
          "no weight decay"),
         ("deep-linear-unbalanced", "balance", "balancedness fails without weight decay"),
         ("dead-relu", "nfa", "NFA fails: dead ReLU units, no weight decay"),
-        ("adamw", "fact", "FACT's identity fails at the AdamW fixed point (hypothesis violated)"),
+        ("adamw", "fact", "F1 at the AdamW fixed point: hypothesis not met (not stationary for "
+         "L_lam), so FACT is neither confirmed nor refuted there"),
     ):  # fmt: skip
         t0 = time.perf_counter()
         add(run_family(family, claim, seed=seed, quick=quick), title, t0)

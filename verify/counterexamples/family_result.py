@@ -35,10 +35,25 @@ class FamilyResult:
     extra: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     point: tuple[Problem, np.ndarray] | None = None  # uncertified end point (adamw)
+    #: "" or "hypothesis_not_met": the claim's hypothesis fails at the point (e.g. AdamW's fixed
+    #: point is not stationary for L_lam), so the claim is neither confirmed nor refuted there
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        # a refutation needs its certificate (a witness certified at 50 digits, re-checked at 70)
+        if self.verdict is Verdict.REFUTED and self.certificate is None:
+            raise ValueError(f"family {self.family}: REFUTED without a certificate")
+        if (
+            self.certificate is not None
+            and self.verdict is Verdict.REFUTED
+            and (self.certificate.verdict is not Verdict.REFUTED)
+        ):
+            raise ValueError(f"family {self.family}: REFUTED but its certificate is not")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "family": self.family,
+            "outcome": self.outcome or None,
             "claim": self.claim.name,
             "tag": self.claim.tag,
             "statement": self.claim.statement,
@@ -54,6 +69,8 @@ class FamilyResult:
     def to_text(self) -> str:
         lines = [f"family {self.family}: {self.claim.statement}",
                  f"verdict: {self.verdict.value} - {self.reason}"]  # fmt: skip
+        if self.outcome:
+            lines.insert(1, f"outcome: {self.outcome.replace('_', ' ')} (not a refutation)")
         if self.sequence:
             keys = list(self.sequence[0])
             lines.append("  ".join(keys))

@@ -15,14 +15,11 @@ from typing import Any
 import numpy as np
 
 from theory._errors import bad_input
-from theory.deep_linear.balance import derive_d1, derive_d4, derive_flow
-from theory.deep_linear.nfa import (
-    MAX_DEPTH,
-    VARIANTS,
-    check_deep_linear_variant,
-    derive_nfa_deep_linear,
-    derive_nfa_induction,
-)
+from theory.deep_linear.balance import derive_d1, derive_d4
+from theory.deep_linear.flow import derive_flow
+from theory.deep_linear.induction import derive_nfa_induction
+from theory.deep_linear.nfa import MAX_DEPTH, VARIANTS, check_deep_linear_variant
+from theory.deep_linear.optimality import derive_nfa_deep_linear
 from verify.base.records import ReportEntry
 from verify.base.svgplot import line_plot
 from verify.deep_linear.dynamics import RTOL, _metrics, _unflatten, run_flow
@@ -42,7 +39,8 @@ def _entry_from(der: Any, section: str, t0: float, theorem: bool = True) -> Repo
 
 
 def report_entries(quick: bool = False, seed: int = 0) -> list[ReportEntry]:
-    """Derivations D1-D6 (L = 2..4 quick, 2..8 default), planted variants, and flow checks."""
+    """Derivations D1-D6 (L = 2..4 quick, 2..8 default; the NFA from stationarity), the
+    induction for every depth, planted variants, and flow checks."""
     section = "Deep linear networks"
     out: list[ReportEntry] = []
     for fn in (derive_d1, lambda: derive_flow(True), lambda: derive_flow(False), derive_d4,

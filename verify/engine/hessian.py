@@ -194,9 +194,17 @@ def hessian_summary(
         lo, hi = float(ev[0]), float(ev[-1])
     else:
         op = _hess_operator(problem, theta)
+        # a fixed start vector: without v0 ARPACK draws one from a process-wide generator, so the
+        # last digits would depend on how many Lanczos runs the process made before (the report
+        # with --jobs 1 and --jobs 2 would differ)
+        v0 = np.random.default_rng(0).standard_normal(p)
         try:  # why tol 1e-6: the summary needs a few digits, not the eigenvalues to full precision
-            hi = float(sla.eigsh(op, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0])
-            lo = float(sla.eigsh(op, k=1, which="SA", tol=1e-6, return_eigenvectors=False)[0])
+            hi = float(
+                sla.eigsh(op, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False)[0]
+            )
+            lo = float(
+                sla.eigsh(op, k=1, which="SA", tol=1e-6, v0=v0, return_eigenvectors=False)[0]
+            )
         except sla.ArpackNoConvergence:
             return HessianSummary(
                 "lanczos (no convergence)", p, None, None, None, sym, dead, None, "unknown"

@@ -299,8 +299,9 @@ def _markdown(
         "# factcheck report",
         "",
         f"Seed {seed}, {'quick' if quick else 'default'} run, {elapsed:.1f} s. Verdicts: "
-        "PROVED (symbolic), CERTIFIED (enclosure), NUMERICALLY_CONSISTENT (to stated digits), "
-        "INCONCLUSIVE, REFUTED (confirmed counterexample). Entries marked *planted* are "
+        "PROVED (symbolic, all sizes), EXACT_AT_SIZES (exact at the listed sizes only, not a "
+        "proof for all sizes), CERTIFIED (enclosure), NUMERICALLY_CONSISTENT (to stated "
+        "digits), INCONCLUSIVE, REFUTED (confirmed counterexample). Entries marked *planted* are "
         "deliberately false claims or known failures: REFUTED is the expected outcome there.",
         "",
         "| tag | claim | verdict | evidence | precision | time |",
@@ -328,7 +329,8 @@ def _markdown(
 
 
 _LEGEND = (
-    "Verdicts: PROVED (a symbolic difference reduces to zero), CERTIFIED (an enclosure proves "
+    "Verdicts: PROVED (a symbolic argument valid for all sizes), EXACT_AT_SIZES (exact checks "
+    "at the listed sizes only, not a proof for all sizes), CERTIFIED (an enclosure proves "
     "it), NUMERICALLY_CONSISTENT (agrees to the stated digits at the stated points), "
     "INCONCLUSIVE (could not decide; says why), REFUTED (a counterexample confirmed exactly or "
     "at higher precision). Entries marked 'expected failure' are planted false variants or "
@@ -342,7 +344,7 @@ body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0
 table{border-collapse:collapse;width:100%;font-size:14px}
 td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;white-space:pre-wrap;font-size:12.5px;line-height:1.35}.PROVED,.CERTIFIED{color:#176317;font-weight:bold}
-.NUMERICALLY_CONSISTENT{color:#1f5a99;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
+.EXACT_AT_SIZES{color:#4d7a1f;font-weight:bold}.NUMERICALLY_CONSISTENT{color:#1f5a99;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
 .REFUTED{color:#a11;font-weight:bold}.planted{color:#666;font-style:italic}figure{margin:1em 0}
 """
 
@@ -360,6 +362,7 @@ def _html(entries: list[ReportEntry], elapsed: float, quick: bool, seed: int) ->
         f"<h1>factcheck report</h1><p>Seed {seed}, {'quick' if quick else 'default'} run, "
         f"{elapsed:.1f} s. Entries marked <i>planted</i> are deliberately false claims or "
         "known failures: REFUTED is the expected outcome there.</p>",
+        f"<p>{esc(_LEGEND)}</p>",
         "<table><tr><th>tag</th><th>claim</th><th>verdict</th><th>evidence</th>"
         f"<th>precision</th><th>time</th></tr>{rows}</table>",
     ]

@@ -80,3 +80,22 @@ def test_engine_fact_matches_generated_code() -> None:
         # rounding: a few products of inner dimension <= n = 7, entries of size ~scale
         assert np.linalg.norm(feat.fact - generated) <= 1e-12 * scale
         assert np.linalg.norm(feat.fact.T - generated) > 1e-6 * scale  # FACT is not symmetric here
+
+
+def test_f2_numeric_tolerance_is_as_documented() -> None:
+    """F2: a right side off by 10x the documented rounding tolerance 8 k u T is caught (a
+    tolerance loosened 1000x would not catch it); off by 0.1x it passes."""
+    problem, theta = _problem(5, (4, 5, 3), "tanh", True, "mse", 0.1)
+    lhs_f, rhs_f = f2_function()
+    for factor, expected in ((10.0, Verdict.REFUTED), (0.1, Verdict.NUMERICALLY_CONSISTENT)):
+
+        def rhs(W, H, Gh, grad, n, lam, factor=factor):  # noqa: ANN001, ANN202
+            k = max(W.shape + H.shape)
+            T = (np.linalg.norm(W) ** 2 + np.linalg.norm(Gh) * np.linalg.norm(H) / (n * lam)
+                 + np.linalg.norm(W) * np.linalg.norm(grad) / lam)  # fmt: skip
+            e = np.zeros((W.shape[1], W.shape[1]))
+            e[0, 0] = factor * 8 * k * (np.finfo(np.float64).eps / 2) * T
+            return rhs_f(W, H, Gh, grad, n, lam) + e
+
+        checks = check_f2(problem, theta, (lhs_f, rhs))
+        assert all(c.verdict is expected for c in checks), (factor, checks)

@@ -101,12 +101,15 @@ def test_dead_relu_unit_never_moves() -> None:
 
 
 def test_adamw_violates_hypothesis_not_theorem() -> None:
-    """F1: AdamW's end point breaks FACT's identity but is not stationary; Adam with L2 agrees
-    with FACT up to its residual (F2)."""
+    """F1: AdamW's end point breaks FACT's identity but is not stationary: outcome "hypothesis
+    not met", verdict INCONCLUSIVE, never REFUTED; Adam with L2 agrees with FACT up to its
+    residual (F2)."""
     res = run_family("adamw", "fact", quick=True)
     adam_row, adamw_row = res.sequence
-    assert res.verdict is Verdict.REFUTED and res.claim.tag == "F1"
+    assert res.verdict is Verdict.INCONCLUSIVE and res.claim.tag == "F1"
+    assert res.outcome == "hypothesis_not_met" and res.to_dict()["outcome"] == "hypothesis_not_met"
     assert "hypothesis, not the theorem" in res.reason
+    assert "outcome: hypothesis not met" in res.to_text()
     assert adamw_row["fact_rel_error_max"] > 0.5 and adamw_row["grad_L_lam"] > 1e-3
     assert adam_row["fact_rel_error_max"] <= adam_row["f2_bound_rel_max"] * 1.0001
     assert res.extra["explained_by_f2"]
@@ -137,6 +140,9 @@ def test_report_entries_quick() -> None:
     entries = report_entries(quick=True, seed=0)
     theorems = [e for e in entries if e.theorem]
     assert len(theorems) == 1 and theorems[0].verdict == "NUMERICALLY_CONSISTENT"
-    assert all(e.verdict == "REFUTED" for e in entries if not e.theorem)
+    adamw = [e for e in entries if "adamw" in e.claim]
+    assert len(adamw) == 1 and adamw[0].verdict == "INCONCLUSIVE"
+    assert adamw[0].data["outcome"] == "hypothesis_not_met"
+    assert all(e.verdict == "REFUTED" for e in entries if not e.theorem and e not in adamw)
     assert all(e.section == "Counterexamples" for e in entries)
     # speed is measured by benchmarks/bench_counterexamples.py, never asserted in tests

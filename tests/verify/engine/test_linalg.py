@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -45,6 +46,21 @@ def test_mpmath_backend_agrees_and_floor_scales_with_precision() -> None:
     assert psd_floor([1.0, -2.0], FLOAT64, terms=50) == 100 * 50 * FLOAT64.unit_roundoff * 2
 
 
+def test_mpmath_power_keeps_its_precision_outside_a_working_block() -> None:
+    """N3: psd_power on mpmath numbers computes at the backend's precision even when the caller
+    is not inside ``be.working()`` (the float64 branch would lose all but ~16 digits)."""
+    q64 = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]) / 2
+    mp = mp_backend(40)
+    with mp.working():
+        q = mp.asarray(q64)
+        a = (q * mp.asarray(np.array([3.0, 1.0]))) @ q.T
+        exact = (q * np.array([mpmath.sqrt(3), mpmath.mpf(1)], dtype=object)) @ q.T
+    for fn in (psd_power, features.psd_power):
+        got = fn(a, 0.5, mp)
+        with mp.working():
+            assert np.max(np.abs(got - exact)) <= 1e-35
+
+
 def test_one_implementation_behind_the_old_names() -> None:
     """N3, D5: features, deep_linear_flow and rfm use the same PSD power."""
     a, _ = _rank_two()
@@ -57,3 +73,33 @@ def test_nonpositive_exponent_is_refused() -> None:
     """N3 (inputs): alpha must be > 0."""
     with pytest.raises(InputError, match="alpha must be > 0"):
         psd_power(np.eye(2), 0.0)
+
+
+def test_floor_counts_terms_and_matrix_size() -> None:
+    """N3: the floor uses k = max(matrix size, summed terms) and the largest |eigenvalue|; an
+    empty spectrum has floor 0."""
+    u = FLOAT64.unit_roundoff
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64) == 100 * 3 * u * 3.0
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64, terms=2) == 100 * 3 * u * 3.0
+    assert psd_floor([3.0, -1.0, 0.5], FLOAT64, terms=7) == 100 * 7 * u * 3.0
+    assert psd_floor([], FLOAT64) == 0
+    mp = mp_backend(40)
+    assert psd_floor([2.0], mp, terms=5) == 100 * 5 * mp.unit_roundoff * 2.0
+
+
+def test_terms_raise_the_floor_in_the_power() -> None:
+    """N3: a tiny genuine eigenvalue survives with few summed terms and is clipped when many
+    terms formed the matrix (the floor is k u ||A||, k = terms)."""
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((3, 3)))[0]
+    a = q @ np.diag([1.0, 1e-12, 0.0]) @ q.T
+    kept, clipped = psd_eigh(a, FLOAT64)[0], psd_eigh(a, FLOAT64, terms=10**6)[0]
+    assert np.sum(kept > 0) == 2 and np.sum(clipped > 0) == 1
+    assert np.linalg.norm(psd_power(a, 1.0, terms=10**6) - psd_power(a, 1.0)) > 1e-13
+    mp = mp_backend(20)
+    with mp.working():
+        am = mp.asarray(a)
+        # at 20 digits the floor with 10^8 terms is 100 * 1e8 * 5e-21 = 5e-11 > 1e-12
+        assert sum(1 for x in psd_eigh(am, mp)[0] if x > 0) == 2
+        assert sum(1 for x in psd_eigh(am, mp, terms=10**8)[0] if x > 0) == 1
+        pm = psd_power(am, 0.5, mp, terms=10**8)
+    assert pm.dtype == object and all(type(x).__name__ == "mpf" for x in pm.flat)

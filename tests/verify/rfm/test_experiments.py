@@ -189,7 +189,9 @@ def test_report_entries_quick() -> None:
     entries = E.report_entries(quick=True, seed=0)
     theorems = [e for e in entries if e.theorem]
     assert {e.tag for e in theorems} >= {"K1", "K2", "RFM"}
-    assert all(e.verdict in ("PROVED", "NUMERICALLY_CONSISTENT") for e in theorems)
+    assert all(e.verdict in ("EXACT_AT_SIZES", "NUMERICALLY_CONSISTENT") for e in theorems)
+    # fixed-size symbolic checks carry the weaker level, never PROVED (issue: all sizes only)
+    assert not any(e.verdict == "PROVED" for e in entries)
     planted = [e for e in entries if "planted" in e.claim]
     assert len(planted) == 4 and all(e.verdict == "REFUTED" for e in planted)
     runs = [e for e in entries if e.tag == "RFM" and not e.theorem]
