@@ -6,6 +6,8 @@ gradient), D4/D5 for the balanced deep linear draws, run files (F1 via ``factche
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -105,14 +107,22 @@ def test_run_files_round_trip(drawn: DrawnRunFile) -> None:
 @settings(max_examples=max(2, settings.default.max_examples // 3))
 @given(run_files(converged=True))
 def test_converged_run_files_pass_factcheck_check(drawn: DrawnRunFile) -> None:
-    """F1: `factcheck check` accepts every converged run file (FACT consistent, exit 0)."""
+    """F1: `factcheck check` accepts every converged run file: FACT consistent there. The exit
+    status is that of the weakest verdict, FACT's or the NFA's (3 when the NFA is undefined at
+    the point), never 2 (refused) or 1 (refuted)."""
+    import json
     import tempfile
 
     from verify.cli.main import main
 
     with tempfile.TemporaryDirectory() as tmp:
         path = drawn.write(Path(tmp) / "run.npz")
-        assert main(["check", str(path), "--json"]) == 0
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["check", str(path), "--json"])
+    out = json.loads(buf.getvalue())
+    assert out["verdict"] == "NUMERICALLY_CONSISTENT", out.get("reason")
+    assert code == (0 if out["overall_verdict"] == "NUMERICALLY_CONSISTENT" else 3)
 
 
 def test_strategies_usable_from_a_users_suite_without_project_profiles() -> None:
