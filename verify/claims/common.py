@@ -45,6 +45,8 @@ def _training_line(r: TrainResult) -> str:
             f"{h.near_zero if h.near_zero is not None else '?'} near zero "
             f"({h.symmetry_zero_modes} symmetry, {h.dead_unit_modes} dead-unit)"
         )
+    elif h is not None:  # say so: the verdicts never use the spectrum, but a reader may look
+        spec = f"; Hessian spectrum {h.method}"
     dps = f", {r.grad_norm_mp:.2e} at {r.dps} digits" if r.grad_norm_mp is not None else ""
     return (
         f"training: {r.status.value}, ||grad L_lam|| = {r.grad_norm:.2e} (float64){dps}, "

@@ -27,6 +27,7 @@ from typing import Any
 from theory._errors import InputError
 from verify.base.blas import set_blas_threads
 from verify.base.interrupt import Terminated, terminate_as_exception
+from verify.base.malloc import tune_allocator
 from verify.base.validate import MEMORY_ENV, parse_size
 from verify.base.version import __version__
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_allocator()  # keep NumPy temporaries in the heap (why and measured: verify/base/malloc.py)
     handlers = {s: signal.getsignal(s) for s in _TERMINATING}
     limit = os.environ.get(MEMORY_ENV)
     terminate_as_exception()

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.sparse import linalg as sla
 
+from verify.engine.backprop import hvp_many
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp
 from verify.engine.result import HessianSummary
 from verify.engine.rounding import rounding_analysis, safe_norm
@@ -99,14 +99,18 @@ def operator_norm(
 
 
 def dense_hessian(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Float64 Hessian of L_lam, column by column from exact Hessian-vector products."""
+    """Float64 Hessian of L_lam from exact Hessian-vector products, a block of columns at a time."""
     p = problem.net.n_params
     H = np.empty((p, p))
-    e = np.zeros(p)
-    for j in range(p):
-        e[j] = 1.0
-        H[:, j] = hvp(problem, theta, e)
-        e[j] = 0.0
+    # why this block size: the stacked R-operator holds ~ block * n * width numbers per array;
+    # 2^22 of them (32 MiB) keeps it in memory budget and amortises the Python overhead
+    block = max(1, min(p, (1 << 22) // max(1, problem.n * max(problem.net.sizes))))
+    eye = np.eye(block)
+    for j in range(0, p, block):
+        k = min(block, p - j)
+        E = np.zeros((k, p))
+        E[:, j : j + k] = eye[:k, :k]
+        H[j : j + k] = hvp_many(problem, theta, E)
     return (H + H.T) / 2
 
 
@@ -193,6 +197,8 @@ def hessian_summary(
         ev = np.linalg.eigvalsh(dense_hessian(problem, theta) if H is None else H)
         lo, hi = float(ev[0]), float(ev[-1])
     else:
+        from scipy.sparse import linalg as sla  # only here: its import costs 0.3 s CPU
+
         op = _hess_operator(problem, theta)
         # a fixed start vector: without v0 ARPACK draws one from a process-wide generator, so the
         # last digits would depend on how many Lanczos runs the process made before (the report
@@ -225,7 +231,9 @@ def hessian_summary(
     return HessianSummary(name, p, lo, hi, near, sym, dead, tol, kind)
 
 
-def _hess_operator(problem: Problem, theta: np.ndarray) -> sla.LinearOperator:
+def _hess_operator(problem: Problem, theta: np.ndarray) -> Any:
+    from scipy.sparse import linalg as sla
+
     p = problem.net.n_params
     return sla.LinearOperator((p, p), matvec=lambda v: hvp(problem, theta, v), dtype=np.float64)
 

@@ -24,6 +24,7 @@ from verify.engine.hessian import (
     mp_hessian,
 )
 from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, hvp, mp_backend
+from verify.engine.pieces import is_piecewise, refine_piecewise
 from verify.engine.result import Status, TrainResult
 from verify.engine.rounding import floor_ratio, rounding_analysis
 from verify.engine.switched_off import snap_switched_off
@@ -36,8 +37,9 @@ ROBUST_MAX = 120
 
 
 def refine_mp(
-    result: TrainResult, dps: int, max_steps: int = 6, robust_steps: int = 12
-) -> TrainResult:
+    result: TrainResult, dps: int, max_steps: int = 6, robust_steps: int = 12,
+    *, pieces: bool = True,
+) -> TrainResult:  # fmt: skip
     """Newton in mpmath at ``dps`` digits from ``result.theta`` (module docstring, step 3).
 
     Fast stage (``max_steps``): the exact mpmath Hessian enters through Hessian-vector products;
@@ -48,7 +50,12 @@ def refine_mp(
     steps from the dense exact mpmath Hessian and its eigendecomposition at ``dps`` digits,
     trying several eigenvalue cut-offs and allowing a few non-monotone steps
     (:func:`_robust_newton`).
+
+    ReLU (``pieces``): dead units removed, the pattern re-checked at ``dps`` digits
+    (:func:`verify.engine.pieces.refine_piecewise`).
     """
+    if pieces and is_piecewise(result.problem.net.activation):
+        return refine_piecewise(result, dps, max_steps, robust_steps)
     problem, be = result.problem, mp_backend(dps)
     if problem.net.n_params > 4 * DENSE_MAX:
         raise bad_input(

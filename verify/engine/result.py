@@ -21,6 +21,7 @@ class Status(str, enum.Enum):
     DIVERGED = "diverged"
     NON_FINITE = "non_finite"
     NOT_STATIONARY = "not_stationary"  # a given point (not trained here) above its gradient floor
+    ON_KINK = "on_kink"  # piecewise-smooth activation: not certified inside one smooth piece
 
     def __str__(self) -> str:
         return self.value
@@ -68,6 +69,7 @@ class TrainResult:
     newton_steps_mp: int = 0
     history: list[tuple[str, float]] = field(default_factory=list)
     moved: float = 0.0  # ||theta_final - theta_start|| / ||theta_start|| of the mpmath polish
+    pieces: Any = None  # ReLU: verify.engine.pieces.PieceReport (kink distance, dead units)
 
     @property
     def converged(self) -> bool:
@@ -110,4 +112,5 @@ class TrainResult:
             "seconds": self.seconds,
             "hessian": self.hessian.to_dict() if self.hessian else None,
             "moved_by_refinement": self.moved,
+            "pieces": self.pieces.to_dict() if self.pieces is not None else None,
         }

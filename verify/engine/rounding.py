@@ -59,7 +59,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from verify.engine.backends import FLOAT64, Array, Backend
 from verify.engine.backprop import Backprop, backprop
@@ -239,6 +238,8 @@ def _act_bounds(
     elif name == "softplus":
         terms = np.abs(s)  # the slope is the logistic function itself
     else:  # gelu: slope Phi(z) + z phi(z)
+        from scipy import special  # here: SciPy's import costs 0.5 s of CPU at start-up
+
         terms = special.ndtr(z) + np.abs(z) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
     slope = np.abs(s) + cu * terms  # >= |sigma'(z_computed)|
     curv = np.abs(c2) + cu * T2  # >= |sigma''(z_computed)|

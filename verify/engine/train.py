@@ -1,15 +1,20 @@
 """Certified convergence to a stationary point of L_lam: L-BFGS, then Newton, then mpmath Newton.
 
-1. Full-batch L-BFGS (SciPy) with the exact gradient, until the gradient is small relative to its
-   own scale (``newton_from``) or L-BFGS stops (line-search failure at the precision limit is
-   normal and expected).
-2. Newton steps in float64 with the exact Hessian (Hessian-vector products, R-operator). The
-   Hessian is singular along continuous symmetries (rotations of hidden units of linear networks,
-   bias shifts, the softmax shift), so the step is least-squares: a pseudo-inverse step from the
-   dense eigendecomposition for small networks, MINRES on a LinearOperator of Hessian-vector
-   products for large ones (never a dense Hessian). A step is kept only if it lowers the
-   gradient norm; otherwise a damped (Levenberg-Marquardt, saddle-free) step is tried, and if that
-   fails too, L-BFGS resumes.
+1. Full-batch L-BFGS (:mod:`verify.engine.lbfgs`, NumPy) with the exact gradient
+   (:mod:`verify.engine.objective64`), until the gradient is small relative to its own scale
+   (``newton_from``) or L-BFGS stops (line-search failure at the precision limit is normal and
+   expected).
+2. Newton steps in float64 with the exact Hessian (:mod:`verify.engine.newton64`: Hessian-vector
+   products, R-operator). The Hessian is singular along continuous symmetries (rotations of
+   hidden units of linear networks, bias shifts, the softmax shift), so the step is
+   least-squares: a pseudo-inverse step from the dense eigendecomposition for small networks,
+   MINRES on Hessian-vector products for large ones (never a dense Hessian). A step is kept only
+   if it halves the gradient norm; otherwise damped (Levenberg-Marquardt, saddle-free) steps are
+   tried, and if they fail too, L-BFGS resumes with a tighter hand-over.
+   For ReLU (:mod:`verify.engine.pieces`) dead units are switched off exactly and removed, Newton
+   runs on the smooth piece of the remaining network, a step that changes the activation pattern
+   is refused, and the point is certified only if the piece's Newton step stays inside the piece;
+   a point on a kink ends with status ``on_kink``.
 3. Optionally, Newton in mpmath at ``dps`` digits: the step solves H p = -g with the EXACT mpmath
    Hessian (mpmath Hessian-vector products, the same R-operator code), by iterative refinement
    preconditioned with the float64 pseudo-inverse of H: each refinement sweep gains about
@@ -26,30 +31,32 @@ Certified means: every entry of the computed gradient lies within its own roundi
 forward error bound computed alongside the gradient from the magnitudes of the terms summed
 (:mod:`verify.engine.rounding`, derivation there). Below it the computed gradient is
 indistinguishable from zero at that precision, and the exact gradient at the point is at most
-twice the floor, entry by entry. A result that is not certified is never turned
-into a verdict other than INCONCLUSIVE.
+twice the floor, entry by entry. For ReLU the same floor is used, and the point must also be
+certified inside one smooth piece (:mod:`verify.engine.pieces`). A result that is not certified
+is never turned into a verdict other than INCONCLUSIVE.
 
-Layout: this module holds the float64 optimisers (L-BFGS, Newton) and :func:`train`;
-:mod:`verify.engine.result` the result records, :mod:`verify.engine.hessian` the Hessian,
-spectrum and rounding floor, :mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`).
-Everything is re-exported here.
+The Hessian spectrum summary (``spectrum``) is not used by any verdict. "auto" computes it
+only where it is cheap (a dense eigendecomposition below :data:`SPECTRUM_AUTO_FLOPS`); otherwise
+it is reported as not computed; "lanczos" or "dense" ask for it explicitly.
+
+Layout: this module holds :func:`train` and :func:`evaluate`; :mod:`verify.engine.lbfgs` and
+:mod:`verify.engine.newton64` the float64 optimisers, :mod:`verify.engine.result` the result
+records, :mod:`verify.engine.hessian` the Hessian, spectrum and rounding floor,
+:mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`). Everything is re-exported
+here.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
 import numpy as np
-from scipy import optimize
-from scipy.sparse import linalg as sla
 
 from theory._errors import bad_input
 from verify.base.validate import check_seed
 from verify.engine.hessian import (
     DENSE_MAX,
     LANCZOS_MAX,
-    _eig_solver,
     dense_hessian,
     gradient_floor,
     handover_scale,
@@ -58,18 +65,21 @@ from verify.engine.hessian import (
     mp_hessian,
     symmetry_directions,
 )
+from verify.engine.lbfgs import lbfgs
 from verify.engine.memory import check_network_memory
-from verify.engine.network import MLP, Problem, backprop, hvp, mp_backend
+from verify.engine.network import MLP, Problem, backprop, mp_backend
+from verify.engine.newton64 import NonFinite, grad64, newton64
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
+from verify.engine.pieces import Reduction, is_piecewise, pattern, piece_report, settle
 from verify.engine.result import HessianSummary, Status, TrainResult
 from verify.engine.rounding import floor_ratio, safe_norm
 from verify.engine.scaling import scaling_hint
-from verify.engine.switched_off import snap_switched_off
 
 __all__ = [
     "DENSE_MAX",
     "LANCZOS_MAX",
     "ROBUST_MAX",
+    "SPECTRUM_AUTO_FLOPS",
     "HessianSummary",
     "Status",
     "TrainResult",
@@ -112,113 +122,10 @@ def synthetic_problem(
     return Problem(net, X, Y, loss, lam, decay_bias)
 
 
-# -- the optimisers ----------------------------------------------------------------------------
-class _NonFinite(Exception):
-    def __init__(self, theta: np.ndarray) -> None:
-        super().__init__("non-finite objective or gradient")
-        self.theta = theta.copy()
-
-
-def _grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
-    bp = backprop(problem, theta)
-    value = float(bp.value)
-    if not (np.isfinite(value) and np.isfinite(bp.grad).all()):
-        raise _NonFinite(theta)
-    return value, bp.grad
-
-
-def _lbfgs(
-    problem: Problem, theta: np.ndarray, gtol: float, maxiter: int, deadline: float
-) -> tuple[np.ndarray, int]:
-    def stop_at_deadline(intermediate_result: optimize.OptimizeResult) -> None:
-        if time.perf_counter() > deadline:
-            raise StopIteration
-
-    res = optimize.minimize(
-        lambda t: _grad(problem, t),
-        theta,
-        jac=True,
-        method="L-BFGS-B",
-        # ftol=0: stop on the gradient (or a failed line search at the precision limit), never on
-        # a small relative decrease of the objective
-        options={"maxiter": maxiter, "gtol": gtol, "ftol": 0.0, "maxcor": 20},
-        callback=stop_at_deadline,
-    )
-    return np.asarray(res.x, dtype=np.float64), int(res.nit)
-
-
-class _OutOfTime(Exception):
-    """The wall-time budget of :func:`train` ran out (raised inside a Krylov solve)."""
-
-
-def _timed_operator(problem: Problem, theta: np.ndarray, deadline: float) -> sla.LinearOperator:
-    """Hessian-vector products as a LinearOperator that stops the solve at the deadline."""
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        if time.perf_counter() > deadline:
-            raise _OutOfTime
-        return hvp(problem, theta, v)
-
-    p = problem.net.n_params
-    return sla.LinearOperator((p, p), matvec=matvec, dtype=np.float64)
-
-
-def _newton64(
-    problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
-    deadline: float = float("inf"),
-) -> tuple[np.ndarray, int, bool]:  # fmt: skip
-    """Least-squares Newton steps in float64; returns (theta, steps taken, certified)."""
-    dense = problem.net.n_params <= DENSE_MAX
-    lam = max(problem.lam, 1e-12)
-    for k in range(steps):
-        gn, floor = gradient_floor(problem, theta)
-        if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
-            return theta, k, True
-        if time.perf_counter() > deadline:
-            return theta, k, gn <= floor
-        _, g = _grad(problem, theta)
-        if dense:
-            ev, V, keep = _eig_solver(dense_hessian(problem, theta))
-            c = V.T @ -g
-            top = float(np.max(np.abs(ev)))
-            trials: Iterable[np.ndarray] = [V[:, keep] @ (c[keep] / ev[keep])] + [
-                V @ (c / (np.abs(ev) + mu * top)) for mu in (1e-6, 1e-3, 1e-1)
-            ]
-        else:
-            op = _timed_operator(problem, theta, deadline)
-            # why rtol 1e-10: the new gradient is ~ rtol |g| + O(|g|^2); ten digits per step
-            # reaches the float64 floor from the L-BFGS hand-over in two steps
-            # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is
-            # wasted work; L-BFGS (resumed by the caller) is cheaper there
-            trials = (sla.minres(op, -g, rtol=1e-10, maxiter=300, shift=-mu)[0] for mu in
-                      (0.0, lam))  # fmt: skip
-        try:
-            for p in trials:
-                cand = theta + p
-                try:
-                    gn_new = safe_norm(_grad(problem, cand)[1])
-                except _NonFinite:
-                    continue
-                # why halve: inside Newton's basin each step roughly squares the relative
-                # gradient; a step that does not halve it means the point is outside the basin,
-                # where L-BFGS (resumed by the caller with a tighter hand-over) is the better tool
-                if gn_new <= 0.5 * gn:
-                    theta = cand
-                    history.append(("newton", gn_new))
-                    break
-            else:
-                snapped = snap_switched_off(problem, theta)
-                if snapped is None:
-                    return theta, k, gn <= floor
-                gn_new, floor_new = gradient_floor(problem, snapped)
-                if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
-                    return theta, k, gn <= floor
-                theta = snapped  # switched-off units set to 0 (verify/engine/switched_off.py)
-                history.append(("snap", gn_new))
-        except _OutOfTime:  # the time budget ran out inside a Krylov solve
-            return theta, k, gn <= floor
-    gn, floor = gradient_floor(problem, theta)
-    return theta, steps, gn <= floor
+#: "auto" spectrum: a dense Hessian (p Hessian-vector products, ~2 n p^2 flops) and its
+#: eigenvalues (~4 p^3) only below this many flops. Why 1e9: about 0.2 s of one core, small next
+#: to training wherever it is below it; the standard 1,344-parameter net (n = 256) is above it
+SPECTRUM_AUTO_FLOPS = 1e9
 
 
 def train(
@@ -227,7 +134,7 @@ def train(
     seed: int = 0,
     theta0: np.ndarray | None = None,
     max_iter: int = 20_000,
-    newton_from: float = 1e-7,
+    newton_from: float = 1e-10,
     newton_steps: int = 6,
     dps: int | None = None,
     spectrum: str = "auto",
@@ -272,45 +179,75 @@ def _train(
     history: list[tuple[str, float]] = []
     iterations, steps, certified, status = 0, 0, False, Status.MAX_ITER
     reason = ""
-    start_value = None
+    piecewise = is_piecewise(problem.net.activation)
+    newton = _newton_piecewise if piecewise else newton64
+    # why 500 for ReLU: on the smooth nets measured here L-BFGS halves the gradient every 50-100
+    # iterations; at a kink it zigzags and the gradient stays put (the standard ReLU net used all
+    # 20,000 iterations at ||g|| ~ 2e-3). Smooth activations never stop for this reason
+    stall = 500 if piecewise else None
     try:
-        start_value = _grad(problem, theta)[0]
+        grad64(problem, theta)
         handover = newton_from * handover_scale(problem, theta)  # newton_from * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:
                 break
-            # why / sqrt(p): L-BFGS-B stops on the largest gradient component, and
-            # ||g||_2 <= sqrt(p) ||g||_inf; the hand-over is meant for the norm (with 1e5
-            # parameters L-BFGS otherwise stopped at ||g|| ~ 300 times the hand-over)
-            gtol = handover / np.sqrt(problem.net.n_params)
-            theta, nit = _lbfgs(problem, theta, gtol, budget, deadline)
-            iterations += nit
-            history.append(("lbfgs", safe_norm(_grad(problem, theta)[1])))
+            run = lbfgs(lambda t: grad64(problem, t), theta, gtol=handover, maxiter=budget,
+                        deadline=deadline, stall=stall)  # fmt: skip
+            theta, iterations = run.x, iterations + run.nit
+            history.append(("lbfgs", safe_norm(run.g)))
             if np.linalg.norm(theta) > 1e8:
                 status, reason = Status.DIVERGED, f"||theta|| = {np.linalg.norm(theta):.3g}"
                 break
-            theta, k, certified = _newton64(problem, theta, newton_steps, history, deadline)
+            theta, k, certified, left = newton(problem, theta, newton_steps, history, deadline)
             steps += k
             if certified:
                 status = Status.CONVERGED
                 break
+            if left and run.stop in ("line search", "stall"):
+                break  # at a kink: L-BFGS cannot go on, Newton's step leaves the piece
             handover *= 1e-2
-    except _NonFinite as exc:
+    except NonFinite as exc:
         theta, status = exc.theta, Status.NON_FINITE
         reason = "the objective or its gradient became NaN or infinite"
     return _finish(problem, theta, status, reason, iterations, steps, history, start, spectrum,
-                   start_value, dps)  # fmt: skip
+                   dps)  # fmt: skip
+
+
+def _newton_piecewise(
+    problem: Problem, theta: np.ndarray, steps: int, history: list[tuple[str, float]],
+    deadline: float,
+) -> tuple[np.ndarray, int, bool, bool]:  # fmt: skip
+    """Newton on the smooth piece of a ReLU network (:mod:`verify.engine.pieces`): dead units
+    switched off exactly and removed, steps that change the activation pattern refused."""
+    theta = settle(problem, theta)
+    red = Reduction.of(problem, theta)
+    sub, x = (red.reduced, red.shrink(theta)) if red is not None else (problem, theta)
+    ref = pattern(sub, x)
+
+    def inside(old: np.ndarray, cand: np.ndarray) -> bool:
+        return all(np.array_equal(a, b) for a, b in zip(ref, pattern(sub, cand), strict=True))
+
+    x, k, certified, left = newton64(sub, x, steps, history, deadline, inside)
+    # settled again: Newton leaves rounding-level weights on dead units when nothing was removed
+    # (a whole layer dead); they change no output, so the point stays certified
+    return (red.embed(x) if red is not None else settle(problem, x)), k, certified, left
 
 
 _REMEDIES = {
     Status.CONVERGED: "",
     Status.MAX_ITER: (
         "raise max_iter (--max-iter), increase lam (weight decay conditions the problem), or use "
-        "a smaller network; for ReLU avoid pre-activations at the kink (add --bias or change "
-        "seed); with undecayed biases a quadratic network may have no minimiser (decay_bias)"
+        "a smaller network; with undecayed biases a quadratic network may have no minimiser "
+        "(decay_bias)"
     ),
     Status.DIVERGED: "increase lam or standardise the data",
+    Status.ON_KINK: (
+        "F1 needs a differentiable stationary point: use a smooth activation (softplus, gelu, "
+        "tanh); with ReLU only narrow networks usually end inside a smooth piece (--width 2 "
+        "certifies at the defaults; of 32 runs of the (4, 16, 16, 2) network over seeds, bias "
+        "and loss, none did)"
+    ),
     Status.NOT_STATIONARY: (
         "train these weights to convergence (factcheck check --refine, or more iterations of "
         "your optimiser with the L2 term in the gradient, not decoupled AdamW decay)"
@@ -324,33 +261,54 @@ _REMEDIES = {
 
 def _finish(
     problem: Problem, theta: np.ndarray, status: Status, reason: str, iterations: int,
-    steps: int, history: list[tuple[str, float]], start: float, spectrum: str,
-    start_value: float | None, dps: int | None,
+    steps: int, history: list[tuple[str, float]], start: float, spectrum: str, dps: int | None,
 ) -> TrainResult:  # fmt: skip
+    pieces = None
     if status is Status.NON_FINITE:
         gn, floor, value = float("nan"), float("nan"), float("nan")
     else:
         gn, floor = gradient_floor(problem, theta)
         value = float(backprop(problem, theta).value)
+        if is_piecewise(problem.net.activation) and status is not Status.DIVERGED:
+            pieces = piece_report(problem, theta)
+            if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
+                status = Status.ON_KINK
+    done = f"after {iterations} L-BFGS iterations and {steps} Newton steps"
     if status is Status.CONVERGED:
         reason = (
             f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
-            f"floor) after {iterations} L-BFGS iterations and {steps} Newton steps"
+            f"floor) {done}"
         )
     elif status is Status.MAX_ITER:
-        reason = f"{_above_floor(gn, floor)} after {iterations} L-BFGS iterations and {steps} " + (
-            "Newton steps"
-        )
+        reason = f"{above_floor(gn, floor)} {done}"
+    elif status is Status.ON_KINK:
+        reason = f"||grad L_lam|| = {gn:.3g} (rounding floor {floor:.3g}) {done}"
+    if pieces is not None:
+        reason += "; " + pieces.text()
+        if status is Status.ON_KINK:
+            reason += _KINK_WHY
     summary = None
-    if status is not Status.NON_FINITE and spectrum != "none":
-        summary = hessian_summary(problem, theta, spectrum)
+    method = _spectrum_method(problem, spectrum)
+    if status is not Status.NON_FINITE and method != "none":
+        summary = hessian_summary(problem, theta, method)
+        if pieces is not None and (pieces.dead_at_kink or not pieces.inside):
+            summary.kind = "unknown"  # the Hessian of the piece's smooth extension, not of L_lam
+            summary.method += (
+                " (of the smooth piece; "
+                + ("on a kink" if not pieces.inside else "dead units at the kink")
+                + ": L_lam is not twice differentiable there)"
+            )
+    elif status is not Status.NON_FINITE and spectrum == "auto":
+        p = problem.net.n_params
+        summary = HessianSummary("not computed (costly here; ask with spectrum='lanczos')", p,
+                                 None, None, None, 0, 0, None, "unknown")  # fmt: skip
     remedy = _REMEDIES[status]
     hint = "" if status is Status.CONVERGED else scaling_hint(problem, theta)
     if hint:  # badly scaled data or weights (verify/engine/scaling.py)
         remedy = f"{hint}; otherwise {remedy}"
     result = TrainResult(
         problem, theta, status, reason, remedy, gn, floor, value, iterations, steps,
-        time.perf_counter() - start, summary, history=history,
+        time.perf_counter() - start, summary, history=history, pieces=pieces,
     )  # fmt: skip
     if dps is not None and status is Status.CONVERGED:
         result = refine_mp(result, dps)
@@ -358,28 +316,46 @@ def _finish(
     return result
 
 
+#: why a kink is not certified (appended to the reason of status on_kink)
+_KINK_WHY = (
+    ". L_lam is not differentiable on a kink, and F1 assumes a differentiable stationary point; "
+    "trained ReLU networks with weight decay usually end on one (a unit's hyperplane pinned at a "
+    "sample whose activation would raise the loss)"
+)
+
+
+def _spectrum_method(problem: Problem, spectrum: str) -> str:
+    """The summary actually computed: "auto" is dense where cheap (SPECTRUM_AUTO_FLOPS)."""
+    if spectrum != "auto":
+        return spectrum
+    p, n = problem.net.n_params, problem.n
+    return "dense" if 2 * n * p * p + 4 * p**3 <= SPECTRUM_AUTO_FLOPS else "none"
+
+
 def evaluate(problem: Problem, theta: np.ndarray, spectrum: str = "auto") -> TrainResult:
     """Status of a GIVEN point, without moving it: converged iff the float64 gradient is at its
-    rounding floor, otherwise ``not_stationary`` (for run files written by other code)."""
+    rounding floor (and, for ReLU, the point is certified inside a smooth piece), otherwise
+    ``not_stationary`` or ``on_kink`` (for run files written by other code)."""
     theta = np.asarray(theta, dtype=np.float64)
     start = time.perf_counter()
     try:
-        _grad(problem, theta)
-    except _NonFinite:
-        result = _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum,
-                         None, None)  # fmt: skip
+        grad64(problem, theta)
+    except NonFinite:
+        result = _finish(problem, theta, Status.NON_FINITE, "", 0, 0, [], start, spectrum, None)
         result.reason = "the loss or its gradient at the given point is not finite (overflow)"
         return result
     gn, floor = gradient_floor(problem, theta)
     if gn <= floor:
-        return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None, None)
-    result = _finish(problem, theta, Status.NOT_STATIONARY, "", 0, 0, [], start, spectrum,
-                     None, None)  # fmt: skip
-    result.reason = f"the given point is not stationary: {_above_floor(gn, floor)}"
+        return _finish(problem, theta, Status.CONVERGED, "", 0, 0, [], start, spectrum, None)
+    result = _finish(problem, theta, Status.NOT_STATIONARY, "", 0, 0, [], start, spectrum, None)
+    if result.status is Status.NOT_STATIONARY:
+        result.reason = (f"the given point is not stationary: {above_floor(gn, floor)}") + (
+            "; " + result.pieces.text() if result.pieces is not None else ""
+        )
     return result
 
 
-def _above_floor(gn: float, floor: float) -> str:
+def above_floor(gn: float, floor: float) -> str:
     """Why a gradient is not certified: the worst entry's multiple of its own floor."""
     ratio = floor_ratio(gn, floor)
     if not np.isfinite(ratio):

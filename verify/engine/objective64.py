@@ -1,0 +1,103 @@
+"""L_lam and its gradient in float64, with nothing else: the inner loop of training.
+
+:func:`verify.engine.backprop.backprop` keeps every intermediate (inputs, pre-activations,
+slopes, curvatures, per-layer deltas, the input gradient of every layer) because the FACT and NFA
+checks need them. Training needs only the value and the flat gradient, so this pass
+
+- skips the activation's second derivative (Hessian-vector products only),
+- skips the input gradient of layer 1 (dl/dx is not a parameter gradient),
+- writes each layer's gradient straight into one preallocated flat vector,
+- keeps nothing after it returns.
+
+The arithmetic is the same backpropagation (conventions: :mod:`verify.engine.network`):
+grad_W L_lam = (1/n) sum_i delta_i h_i^T + lam W, delta_{l-1} = (delta_l W_l) * sigma'(z_{l-1}).
+The tests check it against :func:`~verify.engine.backprop.backprop` to rounding.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from verify.engine.activations import ACTIVATIONS
+from verify.engine.backends import FLOAT64
+from verify.engine.backprop import _loss
+from verify.engine.problem import MLP, Problem
+
+__all__ = ["value_and_grad"]
+
+
+@lru_cache(maxsize=32)
+def _offsets(net: MLP) -> tuple[tuple[int, int, int], ...]:
+    """``(start of W_l, end of W_l, end of b_l)`` in the flat vector, per layer."""
+    out, k = [], 0
+    for (o, i), b in net.shapes:
+        w_end = k + o * i
+        b_end = w_end + (b[0] if b else 0)
+        out.append((k, w_end, b_end))
+        k = b_end
+    return tuple(out)
+
+
+def _value_slope(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """sigma(z) and sigma'(z); the slope None means 1 (identity). Reuses ``z``'s memory."""
+    if name == "tanh":
+        t = np.tanh(z, out=z)
+        s = t * t
+        np.subtract(1.0, s, out=s)  # tanh' = 1 - tanh^2
+        return t, s
+    if name == "relu":
+        s = (z > 0).astype(np.float64)  # step(0) = 0, as backends.Backend.step
+        return np.multiply(z, s, out=z), s
+    if name == "identity":
+        return z, None
+    h, s, _ = ACTIVATIONS[name](FLOAT64, z)
+    return h, s
+
+
+def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(L_lam(theta), grad L_lam(theta))`` in float64 (module docstring)."""
+    net, n, lam = problem.net, problem.n, problem.lam
+    X, Y, _ = problem.data(FLOAT64)
+    theta = np.asarray(theta, dtype=np.float64)
+    params = net.unflatten(theta)
+    offsets = _offsets(net)
+    depth = net.depth
+    with FLOAT64.working():
+        hs, slopes = [X], []
+        h = X
+        for layer, (w, b) in enumerate(params):
+            z = h @ w.T
+            if b is not None:
+                z += b
+            if layer < depth - 1:
+                h, s = _value_slope(net.activation, z)
+                hs.append(h)
+                slopes.append(s)
+        losses, g = _loss(problem.loss, FLOAT64, z, Y)
+        grad = np.empty(net.n_params)
+        decay = 0.0
+        for layer in range(depth - 1, -1, -1):
+            w, b = params[layer]
+            start, w_end, b_end = offsets[layer]
+            gw = grad[start:w_end].reshape(w.shape)
+            np.matmul(g.T, hs[layer], out=gw)
+            gw /= n
+            gw += lam * w  # grad_W L_lam = (1/n) sum delta h^T + lam W
+            wf = w.reshape(-1)
+            decay += float(wf @ wf)
+            if b is not None:
+                gb = grad[w_end:b_end]
+                np.sum(g, axis=0, out=gb)
+                gb /= n
+                if problem.decay_bias:
+                    gb += lam * b
+                    decay += float(b @ b)
+            if layer > 0:
+                g = g @ w
+                s = slopes[layer - 1]
+                if s is not None:
+                    g *= s
+        value = float(np.sum(losses)) / n + lam * decay / 2
+    return value, grad
