@@ -3,9 +3,9 @@
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < strategies (Hypothesis strategies of converged networks) < the middle layer
 (deep_linear, counterexamples, rfm, torch; siblings never import each other) < emergence (which
-runs RFM on its own data) < report < cli < the facade ``verify/__init__.py``. The checks read
-every module's source
-with ``ast``, including imports inside functions, so a lazy import cannot hide an upward one.
+runs RFM on its own data) < sweep (which runs tasks of all of them) < report < cli < the facade
+``verify/__init__.py``. The checks read every module's source with ``ast``, including imports
+inside functions, so a lazy import cannot hide an upward one.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ LAYERS: dict[str, int] = {
     "verify.rfm": 5,
     "verify.torch": 5,  # the PyTorch bridge: the engine's rules on a user's own model
     "verify.emergence": 6,  # above the middle layer: it runs RFM on its data (issue S1-S6)
-    "verify.report": 7,
-    "verify.cli": 8,
-    "verify": 9,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.sweep": 7,  # runs tasks of the middle layer and emergence; the report reads its stores
+    "verify.report": 8,
+    "verify.cli": 9,
+    "verify": 10,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

@@ -15,6 +15,7 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     rfm              Recursive Feature Machines and their experiments (K1-K3)
     torch            the PyTorch bridge: FACT and the NFA on a user's own model (optional extra)
     emergence        feature emergence from input structure (S1-S6), with RFM on the same data
+    sweep            a task over a grid of parameters on dask.distributed, in a resumable store
     report           ``factcheck report``: every entry into HTML, Markdown and JSON
     cli              the ``factcheck`` command, one module per subcommand
 

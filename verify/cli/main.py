@@ -49,6 +49,7 @@ _COMMAND_MODULES = (
     "verify.cli.conjecture",
     "verify.cli.rfm",
     "verify.cli.emergence",
+    "verify.cli.sweep",
 )
 
 

@@ -21,6 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice")
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="STORE",
+        help="add a sweep's store (factcheck sweep) as a section; repeatable; "
+        "--only sweeps gives that section alone",
+    )
     p.set_defaults(func=_run)
 
 
@@ -28,5 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     from verify.report.builder import run_report
 
     return run_report(
-        out=args.out, quick=args.quick, only=args.only, jobs=args.jobs, seed=args.seed
+        out=args.out,
+        quick=args.quick,
+        only=args.only,
+        jobs=args.jobs,
+        seed=args.seed,
+        sweeps=args.sweep,
     )

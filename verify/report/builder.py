@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -90,12 +91,12 @@ def _available(wanted: set[str] | None) -> list[tuple[str, str, str]]:
     return out
 
 
-def parse_only(only: str | None) -> set[str] | None:
-    """``--only`` as upper-case names (None: everything); strict (module docstring)."""
+def parse_only(only: str | None, sweeps: bool = False) -> set[str] | None:
+    """``--only`` as upper-case names (None: everything); strict; "Sweeps" too with ``sweeps``."""
     if only is None:
         return None
     tags = sorted({t for *_, tags in PRODUCERS for t in tags})
-    sections = [section for _, _, section, _ in PRODUCERS]
+    sections = [section for _, _, section, _ in PRODUCERS] + ["Sweeps"] * sweeps
     listing = f"tags {', '.join(tags)} or a section name ({'; '.join(sections)})"
     return {name.upper() for name in parse_list(only, "--only", [*tags, *sections], listing)}
 
@@ -117,10 +118,17 @@ def _wanted(entry: ReportEntry, only: set[str] | None, section: str) -> bool:
 
 
 def collect(
-    quick: bool = False, seed: int = 0, jobs: int = 1, only: str | None = None
+    quick: bool = False,
+    seed: int = 0,
+    jobs: int = 1,
+    only: str | None = None,
+    sweeps: Sequence[str] = (),
 ) -> list[ReportEntry]:
-    """Run every available producer; progress on stderr; entries in a fixed order."""
-    wanted = parse_only(only)
+    """Every producer's entries (progress on stderr), then those of the ``sweeps`` stores."""
+    wanted = parse_only(only, sweeps=bool(sweeps))
+    # sweep stores are read before any producer runs, so that a bad store fails at once
+    sweeps_module = importlib.import_module("verify.sweep.report") if sweeps else None
+    sweep_entries = sweeps_module.stores_entries(sweeps) if sweeps_module else []
     producers = _available(wanted)
     results: list[list[ReportEntry]] = [[] for _ in producers]
     total = len(producers)
@@ -149,6 +157,7 @@ def collect(
         for e in group
         if _wanted(e, wanted, section)
     ]
+    entries += [e for e in sweep_entries if _wanted(e, wanted, "Sweeps")]
     if wanted and not entries:
         raise bad_input(
             "--only",
@@ -177,14 +186,15 @@ def run_report(
     only: str | None = None,
     jobs: int = 1,
     seed: int = 0,
+    sweeps: Sequence[str] = (),
 ) -> int:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise bad_input("--jobs", "be an integer >= 1", jobs, "Pass --jobs 1 or --jobs 2.")
     check_seed(seed)
     outdir = check_output_dir("--out", out, REPORT_FILES)
-    parse_only(only)
+    parse_only(only, sweeps=bool(sweeps))
     t0 = time.perf_counter()
-    entries = collect(quick=quick, seed=seed, jobs=jobs, only=only)
+    entries = collect(quick=quick, seed=seed, jobs=jobs, only=only, sweeps=sweeps)
     elapsed = time.perf_counter() - t0
     with atomic_directory(outdir) as stage:  # the whole report appears at once, or not at all
 
