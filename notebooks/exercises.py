@@ -158,6 +158,46 @@ lost = check_derivation([*ANSWER_5[:2], "W.T*(lam*W + Delta*H.T)/lam", ANSWER_5[
 print("lost 1/n:", lost.verdict.value, "-", lost.reason)
 
 # %% [markdown]
+# ## Exercise 6 (N2): is the Neural Feature Ansatz a theorem?
+# State, as an expression over layer quantities, a claim about every converged tanh network:
+# W^T W = AGOP^(1/2) in the first layer. The toolkit searches converged networks (Hypothesis),
+# shrinks the first counterexample to the smallest network it can and certifies it at 50 digits.
+# In a pytest exercise file the same check is the fixture `claim_check` (installed with the
+# toolkit): `def test_nfa(claim_check): claim_check("NFM = AGOP**(1/2)", layers=[1])`.
+
+
+# %%
+ANSWER_6 = "NFM = AGOP**(1/2)"
+
+# %%
+from verify.counterexamples.exercises import assert_claim_holds
+
+try:
+    assert_claim_holds(
+        ANSWER_6, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED, layers=[1]
+    )
+    refuted = False
+except AssertionError as failure:
+    print(failure)
+    refuted = True
+check(refuted, "the NFA is not a theorem: the search found and certified a counterexample")
+
+# %% [markdown]
+# ## Exercise 7 (F1): which feature matrix does equal W^T W at convergence?
+# Replace the right-hand side so that the claim survives the same search.
+
+
+# %%
+ANSWER_7 = "NFM = FACT"
+
+# %%
+held = assert_claim_holds(ANSWER_7, family="tanh-mlp", budget=10 if SMALL else 30, seed=SEED)
+check(held.verdict is Verdict.NUMERICALLY_CONSISTENT, held.reason)
+
+# %% [markdown]
 # ## Verdict
-# All five answers are verified by the toolkit: exercises 1, 2 and 5 by symbolic proof (PROVED),
-# exercises 3 and 4 numerically at a certified stationary point and at an arbitrary point.
+# All seven answers are verified by the toolkit: exercises 1, 2 and 5 by symbolic proof (PROVED),
+# exercises 3 and 4 numerically at a certified stationary point and at an arbitrary point,
+# exercise 6 by a certified counterexample (REFUTED, re-checked at 70 digits) and exercise 7 by
+# a search that found none among the certified examples it tried (NUMERICALLY_CONSISTENT: at
+# those points, not a proof; F1 itself is PROVED in exercise 1).
