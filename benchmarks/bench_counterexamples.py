@@ -5,8 +5,9 @@
 Targets (2 cores):
 - ``quadratic``: ``counterexample nfa --family quadratic`` certifies best-alpha correlation
   <= 0.5, FACT relative error <= 1e-40 and ||grad|| <= 1e-45 at 50 digits (seconds reported);
-- ``nfa-search``: ``counterexample nfa --budget 200`` finds a certified NFA failure with
-  best-alpha correlation <= 0.8 in under 5 minutes;
+- ``nfa-search``: ``counterexample nfa --threshold 0.8 --budget 200`` finds a certified NFA
+  failure with best-alpha correlation <= 0.8 in under 5 minutes (the search stops at the first
+  failure of the claim it is given, so the target's 0.8 is the claim's threshold);
 - ``fact-search``: ``counterexample fact --budget 200`` finds no certified FACT violation;
 - ``families``: the quick report entries (< 15 s) and the full ones (< 60 s).
 ``--threads`` sets the BLAS thread count before NumPy loads (default 1: on a shared 2-core
@@ -51,13 +52,15 @@ def main() -> int:
                      f"grad {d['grad_norm_dps']:.2e}", ok))  # fmt: skip
     if "nfa-search" in wanted:
         t0 = time.perf_counter()
-        r = search(nfa_claim(None, 0.9), budget=200, seed=args.seed, quiet=True)
+        # the Hypothesis search stops at the first certified failure of the claim it is given,
+        # so the target "a certified failure with correlation <= 0.8" is the claim at 0.8
+        r = search(nfa_claim(None, 0.8), budget=200, seed=args.seed, quiet=True)
         sec = time.perf_counter() - t0
         corr = r.certificate.to_dict()["nfa_best_correlation"] if r.certificate else None
         ok = r.verdict.value == "REFUTED" and corr is not None and corr <= 0.8 and sec < 300
         rows.append(
             (
-                "nfa search, budget 200",
+                "nfa search (threshold 0.8), budget 200",
                 f"{sec:.1f} s",
                 f"{r.verdict.value}, corr {corr}, {r.converged}/{r.tried} converged",
                 ok,

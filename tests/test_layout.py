@@ -1,11 +1,12 @@
 """The layout shows the architecture: imports go downward only, modules stay small and named.
 
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
-engine < claims < the middle layer (deep_linear, counterexamples, rfm; siblings never import each
-other) < emergence (which runs RFM on its own data) < sweep (which runs tasks of all of them) <
-report and exercises < cli < the facade ``verify/__init__.py``. The checks read every module's
-source with ``ast``, including imports inside functions, so a lazy import cannot hide an upward
-one.
+engine < claims < strategies (Hypothesis strategies of converged networks) < the middle layer
+(deep_linear, counterexamples, rfm, torch; siblings never import each other) < emergence (which
+runs RFM on its own data) < sweep (which runs tasks of all of them) < report and
+exercises < cli < the facade
+``verify/__init__.py``. The checks read every module's source with ``ast``, including imports
+inside functions, so a lazy import cannot hide an upward one.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ LAYERS: dict[str, int] = {
     "verify.base": 1,
     "verify.engine": 2,
     "verify.claims": 3,
-    "verify.deep_linear": 4,
-    "verify.counterexamples": 4,
-    "verify.rfm": 4,
-    "verify.torch": 4,  # the PyTorch bridge: the engine's rules on a user's own model
-    "verify.emergence": 5,  # above the middle layer: it runs RFM on its data (issue S1-S6)
-    "verify.sweep": 6,  # runs tasks of the middle layer and emergence; the report reads its stores
-    "verify.report": 7,
-    "verify.exercises": 7,  # graded exercises: checks built on the middle layer
-    "verify.cli": 8,
-    "verify": 9,  # the facade (verify/__init__.py) re-exports from every part
+    "verify.strategies": 4,  # Hypothesis strategies: draw, train and certify networks
+    "verify.deep_linear": 5,
+    "verify.counterexamples": 5,
+    "verify.rfm": 5,
+    "verify.torch": 5,  # the PyTorch bridge: the engine's rules on a user's own model
+    "verify.emergence": 6,  # above the middle layer: it runs RFM on its data (issue S1-S6)
+    "verify.sweep": 7,  # runs tasks of the middle layer and emergence; the report reads its stores
+    "verify.report": 8,
+    "verify.exercises": 8,  # graded exercises: checks built on the middle layer
+    "verify.cli": 9,
+    "verify": 10,  # the facade (verify/__init__.py) re-exports from every part
 }
 
 #: at most this many lines per module (STYLE: one concept per module, 100-400 lines)

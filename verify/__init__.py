@@ -9,6 +9,7 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
                      Hessian, high-precision Newton, run files
     claims           FACT (F1-F5) and NFA (N1-N3) checks at a point, their tolerances and
                      verdict rules, and CERTIFIED enclosures
+    strategies       Hypothesis strategies: networks, converged networks, run files
     deep_linear      gradient flow of deep linear networks (D1-D7)
     counterexamples  claims as scores, certified witnesses, search, built-in families
     rfm              Recursive Feature Machines and their experiments (K1-K3)
@@ -19,8 +20,9 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     exercises        the graded exercises of notebooks/exercises.py (beside report)
     cli              the ``factcheck`` command, one module per subcommand
 
-deep_linear, counterexamples, rfm and torch form one middle layer: they import base, engine and
-claims, never each other; emergence sits above them because it runs RFM on its own data.
+deep_linear, counterexamples, rfm and torch form one middle layer: they import base, engine,
+claims and strategies, never each other; emergence sits above them because it runs RFM on its
+own data.
 
 The public API is re-exported here lazily (PEP 562): ``import verify`` loads nothing heavy, so
 the command-line tool can set its BLAS defaults before NumPy is first imported, and
@@ -61,6 +63,7 @@ _EXPORTS = {
     "load_run": "verify.engine.runfile",
     "run_flow": "verify.deep_linear.flow",
     "search": "verify.counterexamples",
+    "check_conjecture": "verify.counterexamples.conjecture",
     "certify": "verify.counterexamples",
     "fact_claim": "verify.counterexamples",
     "nfa_claim": "verify.counterexamples",

@@ -46,6 +46,7 @@ _COMMAND_MODULES = (
     "verify.cli.check_derivation",
     "verify.cli.check_torch",
     "verify.cli.counterexample",
+    "verify.cli.conjecture",
     "verify.cli.rfm",
     "verify.cli.emergence",
     "verify.cli.sweep",

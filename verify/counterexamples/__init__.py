@@ -12,8 +12,15 @@ when the score exceeds the claim's tolerance there. This module is the public fa
    verify.train.refine_mp), the claim scored there, a violation re-checked at ``dps + 20``
    digits before it is reported REFUTED (:func:`certify`, :func:`save_certificate`);
 3. :mod:`verify.counterexamples.space` and :mod:`verify.counterexamples.search`: candidates
-   (:class:`Candidate`, :class:`SearchSpace`), seeded random search with local refinement
-   around the worst violation (:func:`search`) and shrinking (:func:`shrink`).
+   (:class:`Candidate` = verify.strategies.NetworkSpec, :class:`SearchSpace` =
+   verify.strategies.NetworkSpace) and the search on Hypothesis (:func:`search`): a strategy
+   over network, data and hyperparameters, ``hypothesis.target`` toward larger violation,
+   Hypothesis's shrinking, then certification; seeded, budgets in examples, never seconds;
+4. :mod:`verify.counterexamples.expressions` and :mod:`verify.counterexamples.conjecture`:
+   conjectures from users, "NFM - AGOP**(1/2)" parsed safely over named layer quantities and
+   searched like any claim (:func:`check_conjecture`, ``factcheck conjecture``);
+5. :mod:`verify.counterexamples.exercises`: course exercises (a student's claim fails with the
+   shrunk counterexample as its message; the pytest fixture is verify.cli.pytest_plugin).
 
 The built-in families (quadratic, deep-linear-unbalanced, dead-relu, adamw) live in
 :mod:`verify.counterexamples.families`; ``factcheck counterexample`` is the command line.
@@ -47,25 +54,36 @@ from verify.counterexamples.claims import (
     make_claim,
     nfa_claim,
 )
-from verify.counterexamples.search import SearchResult, Trial, run_trial, search, shrink
+from verify.counterexamples.conjecture import (
+    ConjectureResult,
+    check_conjecture,
+    conjecture_claim,
+)
+from verify.counterexamples.search import SearchResult, Trial, run_trial, search
 from verify.counterexamples.space import (
     ACTIVATION_CHOICES,
+    DEFAULT_SPACE,
     INPUT_CHOICES,
     TARGET_CHOICES,
     Candidate,
     SearchSpace,
+    candidates,
+    space_summary,
+    spec_changes,
 )
 
 __all__ = [
     "ACTIVATION_CHOICES",
     "CERT_DPS",
     "CLAIMS",
+    "DEFAULT_SPACE",
     "INPUT_CHOICES",
     "RECHECK_EXTRA_DPS",
     "TARGET_CHOICES",
     "Candidate",
     "Certificate",
     "Claim",
+    "ConjectureResult",
     "Evaluation",
     "SearchResult",
     "SearchSpace",
@@ -73,7 +91,10 @@ __all__ = [
     "Witness",
     "alpha_grid",
     "balance_claim",
+    "candidates",
     "certify",
+    "check_conjecture",
+    "conjecture_claim",
     "custom_claim",
     "fact_claim",
     "make_claim",
@@ -83,7 +104,8 @@ __all__ = [
     "run_trial",
     "save_certificate",
     "search",
-    "shrink",
+    "space_summary",
+    "spec_changes",
 ]
 
 

@@ -1,38 +1,63 @@
-"""Counterexample search: seeded random search, local refinement, shrinking, certification.
+"""Counterexample search on Hypothesis: a strategy, targeting, shrinking, then certification.
 
-:func:`search` trains candidates (verify.train.train, float64) drawn from a
-:class:`verify.counterexample_space.SearchSpace`: a seeded random search over the first half of
-the budget, then local refinement of the input distribution, target, decay and initialisation
-around the worst violation. Only candidates certified stationary in float64 are scored;
-the others are skipped and counted, never refutations. The worst failing candidates are shrunk
-(:func:`shrink`: fewer samples, smaller widths and input dimension, data rounded to few digits)
-and certified at 50 digits (:func:`verify.counterexample_certify.certify`).
+:func:`search` hands Hypothesis a strategy over network, data and hyperparameters
+(:func:`verify.counterexamples.space.candidates`, drawing :class:`NetworkSpec` records) and a
+probe that trains each candidate (verify.strategies.train_spec: the engine's training, then the
+engine's certificate at the trained point). Only certified candidates are scored; the others
+are skipped and counted, never refutations, and so are collapsed ones (a layer with W = 0,
+where a claim about feature matrices compares zero with zero). For a scored candidate,
+``hypothesis.target`` reports how close it came to failing (violation / tolerance), which
+steers generation toward larger violations. The first candidate whose float64 score fails
+ends generation; Hypothesis then shrinks it (each step retrains a simpler candidate: fewer
+samples, smaller widths and input dimension, simpler numbers) to the smallest failing one in
+its order. That witness is certified at ``dps`` digits and re-checked at ``dps + 20``
+(:func:`verify.counterexamples.certify.certify`); if it is not confirmed, the first failing
+candidate is certified too. A float64 failure that no certificate confirms makes the verdict
+INCONCLUSIVE, never "no violation".
+
+Reproducible: the search is seeded (``hypothesis.seed``), uses no example database and no
+deadline, and every limit counts examples, never seconds: ``budget`` examples in generation,
+``shrink_budget`` trainings while shrinking (a memo answers every candidate seen before, so
+Hypothesis's replay of the final example agrees). Hypothesis's only wall-clock rule left is a
+five-minute ceiling on shrinking, far above ``shrink_budget`` trainings of these small networks.
+One more thing Hypothesis does would tie results to the environment: it mixes into its draws
+numeric constants it finds in the source of "local" modules (those not installed in
+site-packages, e.g. an editable install), and caches them under ``.hypothesis/`` in the current
+directory. The search switches that off while it runs (:func:`_without_local_constants`), so a
+seed gives the same search from a checkout and from an installed package, and nothing is
+written to the user's directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+from hypothesis import seed as hypothesis_seed
 
 from theory._errors import bad_input
 from theory._verdict import Verdict
 from verify.base.validate import check_seed
 from verify.counterexamples.certify import CERT_DPS, Certificate, certify
 from verify.counterexamples.claims import Claim, Evaluation, Witness
-from verify.counterexamples.space import Candidate, SearchSpace, _mutate, _random_candidate
+from verify.counterexamples.space import SearchSpace, candidates, space_summary, spec_changes
+from verify.strategies import NetworkSpec, is_collapsed, train_spec
 
-__all__ = ["SearchResult", "Trial", "run_trial", "search", "shrink"]
+__all__ = ["SearchResult", "Trial", "run_trial", "search"]
 
 
 @dataclass
 class Trial:
     """One trained candidate: training status and, if certified in float64, the claim's score."""
 
-    candidate: Candidate
+    candidate: NetworkSpec
     status: str
     evaluation: Evaluation | None
     theta: np.ndarray | None
@@ -42,22 +67,33 @@ class Trial:
     def violation(self) -> float:
         return self.evaluation.violation if self.evaluation else -math.inf
 
+    @property
+    def closeness(self) -> float:
+        """How close to failing: violation / tolerance (the quantity Hypothesis targets)."""
+        ev = self.evaluation
+        if ev is None:
+            return -math.inf
+        return ev.violation / ev.tolerance if ev.tolerance > 0 else ev.violation
 
-def run_trial(claim: Claim, cand: Candidate, *, max_iter: int = 3000) -> Trial:
-    """Train ``cand`` (verify.train.train, float64) and score ``claim`` if it converged."""
-    from verify.engine.train import train
 
+def run_trial(claim: Claim, cand: NetworkSpec, *, cache: bool = False) -> Trial:
+    """Train ``cand`` and score ``claim`` if the engine certifies the trained point."""
     t0 = time.perf_counter()
     problem = cand.problem()
     if claim.applies_to(problem) is not None:
         return Trial(cand, "not applicable", None, None, time.perf_counter() - t0)
-    res = train(problem, theta0=cand.theta0(problem), max_iter=max_iter, spectrum="none")
-    if not res.converged:
-        return Trial(cand, res.status.value, None, None, time.perf_counter() - t0)
-    ev = claim.score(Witness(problem, res.theta))
+    net = train_spec(cand, cache=cache)
+    assert net.result is not None
+    if not net.converged:
+        return Trial(cand, net.result.status.value, None, None, time.perf_counter() - t0)
+    if is_collapsed(problem, net.theta):
+        # W = 0 in some layer: a claim about feature matrices holds or fails there as 0 vs 0
+        # (the NFA's correlation of two zero matrices counts as 0), so this is no evidence
+        return Trial(cand, "collapsed (W = 0)", None, None, time.perf_counter() - t0)
+    ev = claim.score(Witness(problem, net.theta))
     if not math.isfinite(ev.violation):
         return Trial(cand, "non_finite score", None, None, time.perf_counter() - t0)
-    return Trial(cand, "converged", ev, res.theta, time.perf_counter() - t0)
+    return Trial(cand, "converged", ev, net.theta, time.perf_counter() - t0)
 
 
 @dataclass
@@ -68,7 +104,7 @@ class SearchResult:
     verdict: Verdict
     reason: str
     certificate: Certificate | None
-    tried: int
+    tried: int  # examples Hypothesis ran while generating (the budget counts these)
     converged: int
     skipped: dict[str, int]
     seconds: float
@@ -77,6 +113,9 @@ class SearchResult:
     space: dict[str, Any]
     seed: int
     budget: int
+    trained: int = 0  # distinct candidates trained, shrinking included
+    shrink_trainings: int = 0
+    witnesses: list[Trial] = field(default_factory=list)  # shrunk witness, then the first found
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         """JSON-able summary; ``timings=False`` drops wall times (reproducible output)."""
@@ -84,7 +123,9 @@ class SearchResult:
             "claim": self.claim.name, "tag": self.claim.tag, "statement": self.claim.statement,
             "verdict": self.verdict.value, "evidence": self.verdict.evidence,
             "reason": self.reason, "seed": self.seed, "budget": self.budget,
-            "candidates_tried": self.tried, "converged": self.converged,
+            "examples_tried": self.tried, "candidates_tried": self.tried,
+            "converged": self.converged, "candidates_trained": self.trained,
+            "shrink_trainings": self.shrink_trainings,
             "skipped": self.skipped, **({"seconds": self.seconds} if timings else {}),
             "best_float64": None if self.best is None else {
                 "candidate": self.best.candidate.to_dict(),
@@ -99,10 +140,12 @@ class SearchResult:
         lines = [
             f"[{self.claim.tag}] counterexample search for: {self.claim.statement}",
             f"verdict: {self.verdict.value} - {self.reason}",
-            f"tried {self.tried} candidates{took} (seed {self.seed}): "
-            f"{self.converged} certified stationary in float64, skipped "
+            f"tried {self.tried} example{'s' if self.tried != 1 else ''}{took} (Hypothesis, "
+            f"seed {self.seed}, budget "
+            f"{self.budget}): {self.converged} certified stationary in float64, skipped "
             + (", ".join(f"{v} {k}" for k, v in self.skipped.items()) or "none")
-            + " (never counted as refutations)",
+            + f" (never counted as refutations); {self.trained} distinct candidates trained, "
+            f"{self.shrink_trainings} of them while shrinking",
             "search space: " + "; ".join(f"{k}: {v}" for k, v in self.space.items()),
         ]  # fmt: skip
         if self.shrink_log:
@@ -114,16 +157,58 @@ class SearchResult:
 
 def _progress(msg: str, quiet: bool) -> None:
     if not quiet:
-        import sys
-
         print(msg, file=sys.stderr, flush=True)
 
 
-def _check_budget(budget: int) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise bad_input("budget", "be an integer >= 1 (candidates to train)", budget,
+def _check_budget(budget: int, name: str = "budget", least: int = 1) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < least:
+        raise bad_input(name, f"be an integer >= {least} (examples to run)", budget,
                         "Pass e.g. --budget 200.")  # fmt: skip
     return int(budget)
+
+
+class _Violation(Exception):
+    """Raised by the probe at a failing candidate; Hypothesis shrinks and re-raises it."""
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        super().__init__(spec.describe())
+        self.spec = spec
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """No constants harvested from "local" source files in Hypothesis's draws (module docstring).
+
+    Hypothesis (>= 6.13x) gets them from ``providers._get_local_constants`` and caches the
+    allowed ones in ``providers.CONSTANTS_CACHE``; both are replaced for the duration of the
+    search. Older versions have neither, and draw no such constants."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the module
+        yield
+        return
+    getter = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if getter is None or cache is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = getter
+        cache.cache.clear()
+
+
+def _settings(budget: int) -> settings:
+    return settings(
+        settings.get_profile("default"), max_examples=budget, database=None, deadline=None,
+        derandomize=False, phases=(Phase.generate, Phase.target, Phase.shrink),
+        suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+        verbosity=Verbosity.quiet, print_blob=False,
+    )  # fmt: skip
 
 
 def search(
@@ -131,168 +216,120 @@ def search(
     *,
     budget: int = 200,
     seed: int = 0,
-    max_seconds: float = 240.0,
     dps: int = CERT_DPS,
-    shrink_budget: int = 20,
+    shrink_budget: int = 40,
     quiet: bool = False,
     space: SearchSpace | None = None,
+    cache: bool = False,
 ) -> SearchResult:
-    """Seeded random search (first half of the budget) and local refinement around the worst
-    violation found (second half), then shrinking and 50-digit certification of the witness.
+    """Search for a certified counterexample to ``claim`` (module docstring).
 
-    Deterministic for a seed unless the wall-time budget ``max_seconds`` cuts it short (the
-    result then says so). Non-converged candidates are skipped and counted.
+    ``budget``: examples Hypothesis runs while generating; ``shrink_budget``: trainings spent
+    shrinking the first failure; ``cache``: reuse trained points from the on-disk cache
+    (verify.strategies.cache). Deterministic for a seed.
     """
     budget = _check_budget(budget)
-    rng = np.random.default_rng(check_seed(seed, "seed"))
+    shrink_budget = _check_budget(shrink_budget, "shrink_budget", 0)
+    seed = check_seed(seed, "seed")
     t0 = time.perf_counter()
-    trials: list[Trial] = []
+    memo: dict[NetworkSpec, Trial] = {}
+    examples: list[Trial] = []
+    shrink_trials: list[Trial] = []
     skipped: dict[str, int] = {}
-    best: Trial | None = None
-    timed_out = False
-    for i in range(budget):
-        if time.perf_counter() - t0 > max_seconds:
-            timed_out = True
-            break
-        explore = i < max(budget // 2, 1) or best is None or best.evaluation is None
-        if explore:
-            cand = _random_candidate(rng, claim, space or SearchSpace())
+    failures: list[Trial] = []
+
+    def probe(spec: NetworkSpec) -> None:
+        if spec in memo:
+            trial = memo[spec]
+        elif failures:  # generation is over: this is a shrinking step
+            if len(shrink_trials) >= shrink_budget:
+                return  # shrink budget spent: an unseen candidate is not trained
+            trial = memo[spec] = run_trial(claim, spec, cache=cache)
+            shrink_trials.append(trial)
         else:
-            assert best is not None
-            cand = _mutate(rng, best.candidate, claim)
-        trial = run_trial(claim, cand)
-        trials.append(trial)
+            trial = memo[spec] = run_trial(claim, spec, cache=cache)
+        if not failures:
+            examples.append(trial)
+            if trial.evaluation is None:
+                skipped[trial.status] = skipped.get(trial.status, 0) + 1
+            if len(examples) % max(budget // 20, 1) == 0:
+                best = max((t.violation for t in examples), default=-math.inf)
+                _progress(f"[counterexample {claim.name}] {len(examples)}/{budget} examples, "
+                          f"{sum(skipped.values())} skipped, best violation {best:.4g}, "
+                          f"{time.perf_counter() - t0:.1f} s", quiet)  # fmt: skip
         if trial.evaluation is None:
-            skipped[trial.status] = skipped.get(trial.status, 0) + 1
-        elif best is None or trial.violation > best.violation:
-            best = trial
-        if (i + 1) % max(budget // 20, 1) == 0 or i + 1 == budget:
-            bv = "n/a" if best is None else f"{best.violation:.4g}"
-            _progress(f"[counterexample {claim.name}] {i + 1}/{budget} candidates, "
-                      f"{sum(skipped.values())} skipped, best violation {bv}, "
-                      f"{time.perf_counter() - t0:.1f} s", quiet)  # fmt: skip
-    converged = sum(t.evaluation is not None for t in trials)
-    tried_space = _space_summary(trials, claim)
+            return
+        target(trial.closeness, label="violation / tolerance")
+        if trial.evaluation.fails:
+            if not failures:
+                failures.append(trial)
+            raise _Violation(spec)
+
+    strategy = candidates(claim, space)
+    run = hypothesis_seed(seed)(_settings(budget)(given(strategy)(probe)))
+    minimal: NetworkSpec | None = None
+    try:
+        with _without_local_constants():
+            run()
+    except _Violation as found:
+        minimal = found.spec
+    return _finish(claim, memo, examples, shrink_trials, skipped, failures, minimal,
+                   space, seed, budget, dps, quiet, t0)  # fmt: skip
+
+
+def _finish(claim: Claim, memo: dict[NetworkSpec, Trial], examples: list[Trial],
+            shrink_trials: list[Trial], skipped: dict[str, int], failures: list[Trial],
+            minimal: NetworkSpec | None, space: SearchSpace | None, seed: int, budget: int,
+            dps: int, quiet: bool, t0: float) -> SearchResult:  # fmt: skip
+    scored = [t for t in examples if t.evaluation is not None]
+    best = max(scored, key=lambda t: t.closeness, default=None)
     cert: Certificate | None = None
     log: list[str] = []
-    failing = sorted((t for t in trials if t.evaluation is not None and t.evaluation.fails),
-                     key=lambda t: -t.violation)  # fmt: skip
-    for trial in failing[:3]:
-        small, log = shrink(claim, trial, budget=shrink_budget, quiet=quiet)
-        for witness in (small, trial) if small is not trial else (trial,):
-            _progress(f"[counterexample {claim.name}] certifying at {dps} digits: "
-                      f"{witness.candidate.describe()}", quiet)  # fmt: skip
-            assert witness.theta is not None
-            cert = certify(claim, witness.candidate.problem(), witness.theta, dps=dps,
-                           origin={"candidate": witness.candidate.to_dict(),
-                                   "description": witness.candidate.describe()})  # fmt: skip
-            if cert.verdict is Verdict.REFUTED:
-                break
-        if cert is not None and cert.verdict is Verdict.REFUTED:
+    witnesses: list[Trial] = []
+    if minimal is not None:
+        small = memo[minimal]
+        witnesses.append(small)
+        log = spec_changes(failures[0].candidate, minimal)
+        if small is not failures[0]:
+            witnesses.append(failures[0])
+    for trial in witnesses:
+        _progress(f"[counterexample {claim.name}] certifying at {dps} digits: "
+                  f"{trial.candidate.describe()}", quiet)  # fmt: skip
+        assert trial.theta is not None
+        cert = certify(claim, trial.candidate.problem(), trial.theta, dps=dps,
+                       origin={"candidate": trial.candidate.to_dict(),
+                               "description": trial.candidate.describe()})  # fmt: skip
+        if cert.verdict is Verdict.REFUTED:
             break
-    if cert is None and best is not None and best.theta is not None:
+    if not witnesses and best is not None and best.theta is not None:
         # nothing fails: certify the closest call, so the "holds" answer is also at dps digits
         _progress(f"[counterexample {claim.name}] no violation; certifying the closest call",
                   quiet)  # fmt: skip
-        cert = certify(
-            claim,
-            best.candidate.problem(),
-            best.theta,
-            dps=dps,
-            origin={
-                "candidate": best.candidate.to_dict(),
-                "description": best.candidate.describe(),
-                "role": "closest call (largest violation score found)",
-            },
-        )
-    seconds = time.perf_counter() - t0
-    verdict, reason = _search_verdict(claim, cert, converged, len(trials), timed_out, failing)
-    return SearchResult(claim, verdict, reason, cert, len(trials), converged, skipped, seconds,
-                        best, log, tried_space, seed, budget)  # fmt: skip
+        origin = {"candidate": best.candidate.to_dict(), "description": best.candidate.describe(),
+                  "role": "closest call (largest violation / tolerance found)"}  # fmt: skip
+        cert = certify(claim, best.candidate.problem(), best.theta, dps=dps, origin=origin)
+    verdict, reason = _search_verdict(claim, cert, len(scored), len(examples), witnesses)
+    return SearchResult(claim, verdict, reason, cert, len(examples), len(scored), skipped,
+                        time.perf_counter() - t0, best, log,
+                        space_summary([t.candidate for t in examples]), seed, budget,
+                        len(memo), len(shrink_trials), witnesses)  # fmt: skip
 
 
 def _search_verdict(
-    claim: Claim, cert: Certificate | None, converged: int, tried: int, timed_out: bool,
-    failing: list[Trial],
-) -> tuple[Verdict, str]:  # fmt: skip
-    cut = " (stopped by the wall-time budget)" if timed_out else ""
+    claim: Claim, cert: Certificate | None, converged: int, tried: int, failing: list[Trial]
+) -> tuple[Verdict, str]:
     if cert is not None and cert.verdict is Verdict.REFUTED:
-        return Verdict.REFUTED, f"certified counterexample found{cut}: {cert.reason}"
-    if converged == 0:
-        return Verdict.INCONCLUSIVE, (f"none of the {tried} candidates reached a certified "
-                                      f"stationary point{cut}; nothing was tested")  # fmt: skip
+        return Verdict.REFUTED, f"certified counterexample found: {cert.reason}"
     if failing:
         return Verdict.INCONCLUSIVE, (
-            f"{len(failing)} float64 violations, none confirmed at high precision{cut}"
+            f"{len(failing)} float64 violations, none confirmed at high precision (each was "
+            f"certified): {cert.reason if cert else 'none'}"
         )
+    if converged == 0:
+        return Verdict.INCONCLUSIVE, (f"none of the {tried} examples reached a certified "
+                                      "stationary point; nothing was tested")  # fmt: skip
     closest = f"; closest call: {cert.reason}" if cert is not None else ""
     return Verdict.NUMERICALLY_CONSISTENT, (
         f"no certified violation exists among {converged} certified stationary points of "
-        f"{tried} candidates{cut}{closest}"
-    )  # fmt: skip
-
-
-def _space_summary(trials: list[Trial], claim: Claim) -> dict[str, Any]:
-    cs = [t.candidate for t in trials]
-    if not cs:
-        return {}
-    lams = [c.lam for c in cs]
-    return {
-        "activations": sorted({c.activation for c in cs}),
-        "depths": sorted({len(c.widths) + 1 for c in cs}),
-        "widths": sorted({w for c in cs for w in c.widths}),
-        "input dims": sorted({c.d for c in cs}),
-        "inputs": sorted({c.inputs for c in cs}),
-        "targets": sorted({c.target for c in cs}),
-        "lam range": [min(lams), max(lams)],
-        "samples": sorted({c.n for c in cs}),
-        "inits": "Gaussian, first/last layer scaled by 1/e..e",
-    }
-
-
-def shrink(
-    claim: Claim, trial: Trial, *, budget: int = 20, quiet: bool = True
-) -> tuple[Trial, list[str]]:
-    """Greedy simplification of a failing candidate: fewer samples, smaller widths and input
-    dimension, data rounded to 3 then 2 significant digits; a step is kept only if the result
-    still trains to a certified stationary point at which the claim fails (float64) with at
-    least half the original margin."""
-    cur, log, spent = trial, [], 0
-    start_margin = trial.evaluation.margin if trial.evaluation else 0.0
-    improved = True
-    while improved and spent < budget:
-        improved = False
-        c = cur.candidate
-        moves: list[tuple[str, Candidate]] = []
-        if c.n > 8:
-            moves.append(
-                (f"n {c.n}->{max(8, (3 * c.n) // 4)}", replace(c, n=max(8, (3 * c.n) // 4)))
-            )
-        for i, w in enumerate(c.widths):
-            if w > 1:
-                ws = c.widths[:i] + (w - 1,) + c.widths[i + 1 :]
-                moves.append((f"width {i + 1} {w}->{w - 1}", replace(c, widths=ws)))
-        if c.d > 2:
-            moves.append((f"d {c.d}->{c.d - 1}", replace(c, d=c.d - 1)))
-        for digits in (3, 2):
-            if c.digits is None or c.digits > digits:
-                moves.append((f"data to {digits} digits", replace(c, digits=digits)))
-                break
-        for what, cand in moves:
-            if spent >= budget:
-                break
-            spent += 1
-            t = run_trial(claim, cand)
-            # why half the margin: a simpler witness must stay a clear counterexample, not
-            # trade the violation away for simplicity
-            if (
-                t.evaluation is not None
-                and t.evaluation.fails
-                and t.evaluation.margin >= (0.5 * start_margin)
-            ):
-                cur, improved = t, True
-                log.append(f"{what} (violation {t.violation:.4g})")
-                break
-    _progress(f"[counterexample {claim.name}] shrunk in {spent} trainings: "
-              + ("; ".join(log) or "no simpler witness"), quiet)  # fmt: skip
-    return cur, log
+        f"{tried} examples{closest}"
+    )

@@ -25,7 +25,7 @@ def test_unconfirmed_violation_is_not_no_violation(cert: SimpleNamespace | None)
     (saying none was confirmed), never NUMERICALLY_CONSISTENT ("no certified violation")."""
     claim = nfa_claim(0.5, 0.9)
     failing = [object(), object()]
-    verdict, reason = search_mod._search_verdict(claim, cert, 5, 8, False, failing)
+    verdict, reason = search_mod._search_verdict(claim, cert, 5, 8, failing)
     assert verdict is Verdict.INCONCLUSIVE
     assert "2 float64 violations, none confirmed" in reason and "no certified" not in reason
 
@@ -34,33 +34,37 @@ def test_only_a_certified_counterexample_is_refuted() -> None:
     """N2: REFUTED needs a REFUTED certificate; with nothing failing the search is consistent at
     the points it certified; with no certified point nothing was tested."""
     claim = nfa_claim(0.5, 0.9)
-    verdict, reason = search_mod._search_verdict(claim, _cert(Verdict.REFUTED), 5, 8, False, [1])
+    verdict, reason = search_mod._search_verdict(claim, _cert(Verdict.REFUTED), 5, 8, [1])
     assert verdict is Verdict.REFUTED and reason.startswith("certified counterexample found")
     ok = _cert(Verdict.NUMERICALLY_CONSISTENT)
-    verdict, reason = search_mod._search_verdict(claim, ok, 5, 8, False, [])
+    verdict, reason = search_mod._search_verdict(claim, ok, 5, 8, [])
     assert verdict is Verdict.NUMERICALLY_CONSISTENT
     assert "no certified violation exists among 5 certified stationary points of 8" in reason
-    verdict, reason = search_mod._search_verdict(claim, None, 0, 8, False, [])
+    verdict, reason = search_mod._search_verdict(claim, None, 0, 8, [])
     assert verdict is Verdict.INCONCLUSIVE and "nothing was tested" in reason
 
 
-def test_cli_search_has_no_wall_clock_limit_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    """N2: `factcheck counterexample nfa` runs its whole candidate budget unless --max-seconds is
-    given, so the same seed gives the same result on a slow machine."""
+def test_cli_search_has_no_wall_clock_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """N2: `factcheck counterexample nfa` runs its whole example budget: the search takes no
+    wall-clock limit at all (budgets count examples), so the same seed gives the same result on
+    a slow machine; --max-seconds does not exist."""
     import verify.counterexamples as cx
     from verify.cli.main import main
 
-    seen: list[float] = []
+    seen: list[dict[str, object]] = []
 
     class Stop(Exception):
         pass
 
-    def fake_search(claim: object, **kw: float) -> None:
-        seen.append(kw["max_seconds"])
+    def fake_search(claim: object, **kw: object) -> None:
+        seen.append(kw)
         raise Stop
 
     monkeypatch.setattr(cx, "search", fake_search)
-    for argv, limit in ((["--quiet"], float("inf")), (["--max-seconds", "5"], 5.0)):
-        with pytest.raises(Stop):
-            main(["counterexample", "nfa", "--budget", "3", *argv])
-        assert seen.pop() == limit
+    with pytest.raises(Stop):
+        main(["counterexample", "nfa", "--budget", "3", "--quiet"])
+    kw = seen.pop()
+    assert kw["budget"] == 3 and "max_seconds" not in kw
+    with pytest.raises(SystemExit) as stop:  # argparse: an unknown option, exit status 2
+        main(["counterexample", "nfa", "--max-seconds", "5"])
+    assert stop.value.code == 2
