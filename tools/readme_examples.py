@@ -207,8 +207,9 @@ class Block:
 
 
 #: commands whose README blocks are transcripts, not rerun: sweeps need a dask cluster, minutes,
-#: and some show a Ctrl-C or a remote scheduler
-NOT_RERUN = ("factcheck sweep",)
+#: and some show a Ctrl-C or a remote scheduler; the conjecture search is not yet specified here
+#: (its keep ranges are still to be chosen)
+NOT_RERUN = ("factcheck sweep", "factcheck conjecture")
 
 
 def blocks(readme: str) -> list[Block]:
