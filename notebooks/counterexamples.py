@@ -12,13 +12,21 @@
 # ---
 
 # %% [markdown]
-# # Where the NFA fails and FACT does not (section 6)
+# # Where the NFA fails and FACT does not
 #
-# The Neural Feature Ansatz (N2) says W_1^T W_1 is proportional to AGOP^alpha. It is an ansatz,
-# not a theorem, and it fails for some networks that fit their data. FACT (F1) is a theorem: at
-# a true stationary point of the weight-decayed loss it cannot fail. This notebook shows both,
-# with certificates: every failure below is found at a point certified stationary at 50 digits
-# and re-checked at 70, and FACT is checked at the same points.
+# **The claim.** The Neural Feature Ansatz (N2) says
+# $W_1^\top W_1 \propto \mathrm{AGOP}^\alpha$; it is an ansatz, not a theorem, and it fails for
+# some networks that fit their data. FACT (F1), $W^\top W = \mathrm{FACT}$, is a theorem: at a
+# true stationary point of the weight-decayed loss it cannot fail.
+#
+# **Source.** Radhakrishnan, Beaglehole, Pandit, Belkin, Science 2024, arXiv:2212.13881 (the NFA);
+# Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644, Theorem 6.1 (a quadratic network where
+# the NFA fails and FACT holds; the exact distribution could not be confirmed).
+#
+# **This notebook shows** both, with certificates: every failure below is found at a point
+# certified stationary at 50 digits and re-checked at 70, and FACT is checked at the same points;
+# (1) quadratic networks with anisotropic inputs, (2) the other built-in families, (3) a search
+# from scratch, which finds NFA failures and no FACT failure.
 
 # %% Parameters
 import os
@@ -33,10 +41,11 @@ from verify import fact_claim, nfa_claim, run_family, search
 
 # %% [markdown]
 # ## 1. Quadratic networks with anisotropic inputs
-# For f(x) = x^T A x with A = W^T diag(a) W, the AGOP is 4 A Sigma A: it depends on the input
-# covariance Sigma, while at the global minimum W^T W = 2^{1/3} |A|^{2/3} does not. Make the
-# inputs more and more anisotropic (kappa) and the best NFA correlation over every exponent
-# alpha in (0, 1] falls, while FACT keeps holding.
+# For $f(x) = x^\top A x$ with $A = W^\top \mathrm{diag}(a) W$, the AGOP is
+# $4 A \hat\Sigma A$: it depends on the input second moment $\hat\Sigma$, while at the global
+# minimum $W^\top W = 2^{1/3} |A|^{2/3}$ does not. Make the inputs more and more anisotropic
+# (condition number $\kappa$) and the best NFA correlation over every exponent
+# $\alpha \in (0, 1]$ falls, while FACT keeps holding.
 
 # %%
 quad = run_family("quadratic", "nfa", seed=SEED, quick=SMALL)
@@ -57,7 +66,8 @@ assert quad.verdict is Verdict.REFUTED
 # ## 2. The other built-in families
 # Unbalanced deep linear networks without weight decay (the imbalance is conserved, D2), ReLU
 # units that are dead on the training set (without weight decay they never move), and AdamW,
-# whose fixed points are not stationary points of L_lam (so FACT's hypothesis fails, not FACT).
+# whose fixed points are not stationary points of $L_\lambda$ (so FACT's hypothesis fails, not
+# FACT).
 
 # %%
 for family, claim in (("deep-linear-unbalanced", "nfa"), ("dead-relu", "nfa"), ("adamw", "fact")):
@@ -87,8 +97,8 @@ assert sound.verdict is not Verdict.REFUTED
 
 # %% [markdown]
 # ## Verdict
-# The NFA is REFUTED at certified stationary points (quadratic family: best correlation over
-# alpha in (0, 1] about 0.41 at full size), while FACT holds at the same points to ~1e-43 at 50
-# digits. How closely this matches the FACT paper's Theorem 6.1: the mechanism (AGOP depends on
-# the data, W^T W does not) is the paper's; the exact distribution of its theorem could not be
-# confirmed, so this family is our own construction in its spirit.
+# The NFA is **REFUTED** at certified stationary points (quadratic family: best correlation over
+# $\alpha \in (0, 1]$ about 0.41 at full size), while FACT holds at the same points to about
+# $10^{-43}$ at 50 digits. How closely this matches the FACT paper's Theorem 6.1: the mechanism
+# (the AGOP depends on the data, $W^\top W$ does not) is the paper's; the exact distribution of
+# its theorem could not be confirmed, so this family is our own construction in its spirit.

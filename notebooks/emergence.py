@@ -14,17 +14,22 @@
 # %% [markdown]
 # # Feature emergence from input structure (S1-S6), seen through FACT (F1) and the AGOP (N1)
 #
-# Shi, Wei, Liang ("A Theoretical Analysis on Feature Learning in Neural Networks: Emergence from
-# Inputs and Advantage over Fixed Features", ICLR 2022, arXiv:2206.01717) study data built from
-# D orthonormal patterns M_j in R^d. A hidden code phi~ in {0,1}^D says which patterns are
-# present; the label depends only on k class-relevant patterns A (here: their parity), and the
-# other patterns are background, each on with probability p_o. Inputs are x = M phi, with
-# phi = (phi~ - E phi~)/s normalised so E||x||^2 = 1 (S2).
+# **The claim.** Data are built from $D$ orthonormal patterns $M_j \in \mathbb{R}^d$: a hidden
+# code $\tilde\phi \in \{0,1\}^D$ says which patterns are present, the label depends only on
+# $k$ class-relevant patterns $A$ (here: their parity), and the other patterns are background,
+# each on with probability $p_o$. Inputs are $x = M\phi$ with
+# $\phi = (\tilde\phi - \mathbb{E}\tilde\phi)/s$, normalised so $\mathbb{E}\|x\|^2 = 1$ (S2).
+# A two-layer network trained by gradient descent learns the relevant patterns (its first-layer
+# weights move into $\mathrm{span}(M_A)$) and succeeds (S4, S5); linear models on
+# data-independent features do worse; without the input structure, learning fails (S6).
 #
-# Their claims: a two-layer network trained by gradient descent learns the relevant patterns
-# (its first-layer weights move into span(M_A)) and succeeds; linear models on data-independent
-# features do worse; without the input structure, learning fails. This notebook reproduces that
-# at laptop size and looks at the learned features through FACT and the AGOP.
+# **Source.** Shi, Wei, Liang, "A Theoretical Analysis on Feature Learning in Neural Networks:
+# Emergence from Inputs and Advantage over Fixed Features", ICLR 2022, arXiv:2206.01717.
+#
+# **This notebook shows** the data model and its assumptions checked exactly (1), the network
+# learning the relevant patterns (2) and beating fixed features (3), FACT and the AGOP at a
+# certified stationary point (4), RFM on the same data (5), and verdicts over seeds (6), at
+# laptop size.
 
 # %% Parameters
 import os
@@ -58,8 +63,9 @@ from verify.emergence.rfm_recovery import rfm_recovery
 # %% [markdown]
 # ## 1. The data model and its assumptions (S1, S2)
 # The law of the relevant patterns: with probability 1/2 all on or all off, otherwise uniform.
-# A0 (balanced labels), A1 (gamma = E[y phi~_j] - E[y] E[phi~_j] > 0) and S2 are computed
-# exactly by enumerating the 2^k codes.
+# A0 (balanced labels), A1
+# ($\gamma = \mathbb{E}[y\tilde\phi_j] - \mathbb{E}[y]\,\mathbb{E}[\tilde\phi_j] > 0$) and S2
+# are computed exactly by enumerating the $2^k$ codes.
 
 # %%
 model = EmergenceModel()
@@ -77,9 +83,10 @@ print("relevant patterns A =", inst.A.tolist(), "; mean ||x||^2 =", np.mean(trai
 
 # %% [markdown]
 # ## 2. The network learns the relevant patterns (S3, S4)
-# Two feature-learning steps (weight decay 1/(2 eta): each step replaces W by the scaled negative
-# gradient), then gradient descent with weight decay on all parameters. The share of the
-# first-layer NFM W^T W inside span(M_A) starts at about k/d.
+# Two feature-learning steps (weight decay $1/(2\eta)$: each step replaces $W$ by the scaled
+# negative gradient), then gradient descent with weight decay on all parameters. The share of
+# the first-layer NFM $W^\top W$ inside $\mathrm{span}(M_A)$,
+# $\mathrm{tr}(P_A W^\top W)/\mathrm{tr}(W^\top W)$, starts at about $k/d$.
 
 # %%
 sched = Schedule(width=WIDTH, steps=STEPS)
@@ -97,7 +104,7 @@ print(f"control: test error {ctl.final.test_error:.3f}, share {ctl.final.share:.
 # ## 3. Fixed features do worse (S5 Theorem 2, S6)
 # Random features of the network's own initial first layer, and the infinite-width NNGP and NTK
 # kernels of a ReLU layer, fitted by ridge regression (ridge chosen by test error, which favours
-# them). A linear threshold on the relevant count errs 5/32 = 0.156 of the time on this law.
+# them). A linear threshold on the relevant count errs $5/32 = 0.156$ of the time on this law.
 
 # %%
 fits = [random_features(train, test, N, "truncated-relu", model.k, np.random.default_rng(1))
@@ -110,8 +117,8 @@ print(f"network: test error {hist.final.test_error:.4f}")
 # %% [markdown]
 # ## 4. FACT and the AGOP at a certified stationary point (F1, N1)
 # The engine trains a small tanh network (MSE, weight decay) to a point whose gradient is at its
-# rounding floor. There W^T W = FACT (F1) to rounding, so FACT's share of span(M_A) is the NFM's;
-# the AGOP is a different matrix with its own share.
+# rounding floor. There $W^\top W = \mathrm{FACT}$ (F1) to rounding, so FACT's share of
+# $\mathrm{span}(M_A)$ is the NFM's; the AGOP is a different matrix with its own share.
 
 # %%
 cert = certified_features(inst, train, test, np.random.default_rng(2), n=CERT_N)
@@ -128,7 +135,8 @@ assert abs(cert.fact_share - cert.nfm_share) <= bound + 1e-15
 
 # %% [markdown]
 # ## 5. RFM on the same data
-# NFA-RFM (M <- AGOP^s) and FACT-RFM (M <- (FACT FACT^T)^{1/2}) from M = I, same share measure.
+# NFA-RFM ($M \leftarrow \mathrm{AGOP}^s$) and FACT-RFM
+# ($M \leftarrow (\mathrm{FACT}\,\mathrm{FACT}^\top)^{1/2}$) from $M = I$, same share measure.
 
 # %%
 for method in ("nfa", "fact"):
@@ -155,15 +163,15 @@ assert verdicts["certified-fact"] is Verdict.NUMERICALLY_CONSISTENT
 
 # %% [markdown]
 # ## Verdict
-# At the default size (5 seeds; `factcheck emergence`), the first claim of the paper holds here:
-# the share of W^T W in span(M_A) rises from about k/d = 0.078 to about 0.95, the network's test
-# error falls to about 0.05% while the best fixed-feature model stays at the linear level
-# (~15.5%), and on the structure-removed control the same network stays at chance. At a certified
-# stationary point W^T W = FACT to ~1e-14 and both FACT and the AGOP lie almost entirely in
-# span(M_A). RFM recovers the subspace only partly at these settings (see the verdicts).
-# How closely this matches the paper: the data model, network, loss and the shape of the
-# schedule are the paper's; its sizes (d = 500, D = 100, m = 300), step sizes, the updates of
-# a and b in the first two steps and the experiment details are in appendices we could not
-# read, so those are ours, at laptop size. The comparison is qualitative (network high, fixed
-# features clearly lower, control near chance), as is the paper's, not a reproduction of its
-# numbers.
+# At the default size (5 seeds; `factcheck emergence`), the first claim of the paper holds here: the
+# share of $W^\top W$ in $\mathrm{span}(M_A)$ rises from about $k/d = 0.078$ to about 0.95, the
+# network's test error falls to about 0.05% while the best fixed-feature model stays at the linear
+# level (about 15.5%), and on the structure-removed control the same network stays at chance. At a
+# certified stationary point $W^\top W = \mathrm{FACT}$ to about $10^{-14}$ and both FACT and the
+# AGOP lie almost entirely in $\mathrm{span}(M_A)$. RFM recovers the subspace only partly at these
+# settings (see the verdicts). How closely this matches the paper: the data model, network, loss and
+# the shape of the schedule are the paper's; its sizes ($d = 500$, $D = 100$, $m = 300$), step
+# sizes, the updates of $a$ and $b$ in the first two steps and the experiment details are in
+# appendices we could not read, so those are ours, at laptop size. The comparison is qualitative
+# (network high, fixed features clearly lower, control near chance), as is the paper's, not a
+# reproduction of its numbers.

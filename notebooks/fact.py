@@ -14,18 +14,25 @@
 # %% [markdown]
 # # FACT from first-order optimality (F1, F2, F4, F5)
 #
-# The Features at Convergence Theorem (Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644)
-# says that at any stationary point of a weight-decayed loss, each weight matrix satisfies
+# **The claim.** At any stationary point of a loss with weight decay $\lambda > 0$, each weight
+# matrix $W$ (entering the network as $z = W h$) satisfies
 #
-#     W^T W = FACT := -(1/(n lam)) sum_i grad_h l_i h_i^T          (F1)
+# $$W^\top W \;=\; \mathrm{FACT}
+# \;:=\; -\frac{1}{n\lambda} \sum_{i=1}^{n} \nabla_h \ell_i \, h_i^\top \qquad \text{(F1)}$$
 #
-# and that away from a stationary point the defect is exactly a rescaled gradient:
+# and away from a stationary point the defect is exactly a rescaled gradient:
 #
-#     W^T W - FACT = (1/lam) W^T grad_W L_lam                        (F2)
+# $$W^\top W - \mathrm{FACT} \;=\; \frac{1}{\lambda}\, W^\top \nabla_W L_\lambda
+# \qquad \text{(F2)}.$$
 #
-# This notebook (1) derives both with SymPy, every step checked, (2) shows that planted false
-# versions are refuted, and (3) trains a network and watches the FACT defect shrink with the
-# gradient, exactly as F2 predicts, down to a certified stationary point.
+# **Source.** Boix-Adsera, Mallinar, Simon, Belkin (the Features at Convergence Theorem, FACT),
+# arXiv:2507.05644 (F1 with the backward form F4 and the symmetry F5; F2 is its proof read at any
+# parameters).
+#
+# **This notebook shows** (1) both identities derived with SymPy, every step checked
+# symbolically and on exact instances; (2) planted false versions refuted; (3) along gradient
+# descent, the FACT defect following the gradient exactly as F2 predicts, and (4) FACT holding to
+# rounding at a certified stationary point.
 
 # %% Parameters
 import os
@@ -43,11 +50,12 @@ import numpy as np
 from theory import Verdict
 from theory.fact import VARIANTS, check_fact_variant, derive_fact
 from verify import MLP, Problem, gradient, layer_features, train
+from verify.base.showplot import show_lines
 
 # %% [markdown]
 # ## 1. The derivation
-# A hidden layer of an MLP with an arbitrary activation sigma, a bias, and an arbitrary loss ell.
-# Each step is checked symbolically and exactly on explicit instances.
+# A hidden layer of an MLP with an arbitrary activation $\sigma$, a bias, and an arbitrary loss
+# $\ell$. Each step is checked symbolically and exactly on explicit instances.
 
 # %%
 result = derive_fact("mlp", depth=3, layer=2, bias=True, activation="sigma")
@@ -71,7 +79,8 @@ for name, (text, _) in VARIANTS.items():
 # %% [markdown]
 # ## 3. Along training, the FACT defect follows the gradient (F2)
 # Plain full-batch gradient descent with the L2 term in the gradient (the papers' protocol).
-# F2 bounds the defect: |W^T W - FACT| <= |W| |grad_W L_lam| / lam.
+# F2 bounds the defect:
+# $\|W^\top W - \mathrm{FACT}\| \le \|W\|\, \|\nabla_W L_\lambda\| / \lambda$.
 
 # %%
 rng = np.random.default_rng(SEED)
@@ -93,18 +102,15 @@ for step, defect, bound, gn in history:
     print(f"{step:>6} {defect:14.3e} {bound:10.3e} {gn:10.3e}")
 
 # %%
-try:  # the plot is optional: matplotlib is not a dependency
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-if plt is not None and not SMALL:
-    h = np.array(history)
-    plt.loglog(h[:, 3], h[:, 1], "o-", label="FACT defect")
-    plt.loglog(h[:, 3], h[:, 2], "--", label="F2 bound |W||grad|/lam")
-    plt.xlabel("gradient norm")
-    plt.ylabel("|W^T W - FACT|_F (layer 1)")
-    plt.legend()
-    plt.show()
+h = np.array(history)
+show_lines(  # matplotlib if installed, else the toolkit's own SVG plotter
+    {"FACT defect": (h[:, 3], h[:, 1]), "F2 bound |W||grad|/lam": (h[:, 3], h[:, 2])},
+    title="FACT defect against the gradient (layer 1)",
+    xlabel="gradient norm",
+    ylabel="|W^T W - FACT|_F",
+    logx=True,
+    logy=True,
+)
 
 # %% [markdown]
 # ## 4. At a certified stationary point, FACT holds to rounding
@@ -121,8 +127,8 @@ assert max(f.fact_rel_error for f in layer_features(problem, res.theta)) < 1e-10
 # %% [markdown]
 # ## Verdict
 # F1, F2, F4 and F5: **PROVED** symbolically for a hidden layer with arbitrary activation, bias
-# and loss; false variants REFUTED exactly; numerically, the defect tracks the gradient along
-# gradient descent and falls to ~1e-15 relative at a certified stationary point.
+# and loss; false variants **REFUTED** exactly; numerically, the defect tracks the gradient
+# along gradient descent and falls to about $10^{-15}$ relative at a certified stationary point.
 # How closely this matches the paper: the statement and proof are the paper's; the paper checks
 # FACT on networks trained by SGD/Adam and reads agreement off correlations, whereas here the
 # point is certified stationary, so agreement is to rounding rather than approximate.

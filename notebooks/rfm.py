@@ -14,12 +14,24 @@
 # %% [markdown]
 # # FACT-RFM vs NFA-RFM: grokking and the sparse-parity transition (K1-K3)
 #
-# A Recursive Feature Machine alternates kernel ridge regression with a learned Mahalanobis
-# metric M and an update of M. NFA-RFM sets M <- AGOP^s; FACT-RFM (Boix-Adsera et al.,
-# arXiv:2507.05644, Section 5) sets M <- (FACT FACT^T)^{1/2}, with FACT computed through the
-# ridge coefficients so it is defined at ridge 0. Its Section 5 explains why the two usually
-# agree: AGOP = M S_tau M and FACT = (r/(n lam)) M S_k' differ only by the pair weights tau vs k'
-# (K1, K2, K3).
+# **The claim.** A Recursive Feature Machine alternates kernel ridge regression with a learned
+# Mahalanobis metric $M$ and an update of $M$: NFA-RFM sets $M \leftarrow \mathrm{AGOP}^s$,
+# FACT-RFM sets $M \leftarrow (\mathrm{FACT}\,\mathrm{FACT}^\top)^{1/2}$, with FACT computed
+# through the ridge coefficients so it is defined at ridge 0. The two usually agree because, for
+# a kernel machine,
+#
+# $$\mathrm{AGOP} = M S_\tau M \quad \text{(K1)}, \qquad
+# \mathrm{FACT} = \frac{r}{n\lambda} M S_{k'} \quad \text{(K2)},$$
+#
+# which differ only by the pair weights $\tau$ against $k'$ (K3). Both are reported to grok
+# modular addition and to learn sparse parity with a sharp transition in the sample size.
+#
+# **Source.** Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644, Section 5 (FACT-RFM and
+# the kernel expansion); Radhakrishnan, Beaglehole, Pandit, Belkin, arXiv:2212.13881 (RFM).
+#
+# **This notebook shows** (1) both machines grokking modular addition, with the block-circulant
+# structure of the learned metric, and (2) the sparse-parity transition, with $M$ concentrating
+# on the hidden coordinates; then the learning curves as a figure.
 
 # %% Parameters
 import os
@@ -35,10 +47,12 @@ SEED = 0
 
 # %%
 from verify import run_modular, run_parity
+from verify.base.showplot import show_lines
 
 # %% [markdown]
 # ## 1. Grokking modular addition
-# Inputs are one-hot pairs (a, b), targets one-hot (a + b) mod p, half the pairs for training.
+# Inputs are one-hot pairs $(a, b)$, targets one-hot $(a + b) \bmod p$, half the pairs for
+# training.
 # Watch train accuracy reach 1 long before test accuracy moves.
 
 # %%
@@ -61,7 +75,7 @@ for method in ("fact", "nfa"):
 
 # %% [markdown]
 # ## 2. Sparse parity: a sharp transition in the sample size
-# Labels are the product of k hidden coordinates of x in {-1, 1}^d.
+# Labels are the product of $k$ hidden coordinates of $x \in \{-1, 1\}^d$.
 
 # %%
 par = run_parity(d=PARITY_D, k=PARITY_K, n_values=PARITY_N, seed=SEED)
@@ -76,24 +90,20 @@ for method, accs in par.test_acc.items():
     )
 
 # %%
-try:  # optional plot
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-if plt is not None and not SMALL:
-    for method, r in results.items():
-        plt.plot(r.train_acc, "--", label=f"{method} train")
-        plt.plot(r.test_acc, label=f"{method} test")
-    plt.xlabel("RFM iteration")
-    plt.ylabel("accuracy")
-    plt.legend()
-    plt.show()
+curves = {}
+for method, r in results.items():
+    its = list(range(len(r.test_acc)))
+    curves[f"{method} train"] = (its, r.train_acc)
+    curves[f"{method} test"] = (its, r.test_acc)
+show_lines(  # matplotlib if installed, else the toolkit's own SVG plotter
+    curves, title=f"RFM on modular addition mod {P}", xlabel="RFM iteration", ylabel="accuracy"
+)
 
 # %% [markdown]
 # ## Verdict
-# Both FACT-RFM and NFA-RFM show the phenomena at full size (p = 61, d = 50; see the README's
+# Both FACT-RFM and NFA-RFM show the phenomena at full size ($p = 61$, $d = 50$; see the README's
 # tables for the measured numbers): delayed generalisation on modular addition with a
-# block-circulant metric, and a sharp sample-size transition on sparse parity with M
+# block-circulant metric, and a sharp sample-size transition on sparse parity with $M$
 # concentrating on the hidden coordinates. At the small size used in the test suite these are
 # smoke runs only. How closely this matches the paper: the phenomena are reproduced
 # qualitatively; the exact iteration counts, bandwidths and sample sizes differ from the paper's

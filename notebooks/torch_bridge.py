@@ -14,21 +14,24 @@
 # %% [markdown]
 # # FACT and the NFA in your own PyTorch model (F1-F4, N1-N3)
 #
-# FACT (Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644) says that at a stationary point
-# of a weight-decayed loss every weight matrix satisfies
+# **The claim.** At a stationary point of a weight-decayed loss every weight matrix satisfies
 #
-#     W^T W = FACT := -(1/lam) W^T grad_W L_data                      (F1, in the F3 form)
+# $$W^\top W = \mathrm{FACT} := -\frac{1}{\lambda} W^\top \nabla_W L_{\mathrm{data}}
+# \qquad \text{(F1, in the F3 form)}$$
 #
-# and, at ANY point, W^T W - FACT = W^T grad_W L_lam / lam (F2): away from convergence the
-# FACT defect is a rescaled gradient. The Neural Feature Ansatz (Radhakrishnan et al., Science
-# 2024) says W^T W is proportional to AGOP^(1/2) (N2), with no such guarantee.
+# and, at any point, $W^\top W - \mathrm{FACT} = W^\top \nabla_W L_\lambda / \lambda$ (F2): away
+# from convergence the FACT defect is a rescaled gradient. The Neural Feature Ansatz says
+# $W^\top W \propto \mathrm{AGOP}^{1/2}$ (N2), with no such guarantee.
 #
-# Here a PyTorch MLP and a small CNN are trained on scikit-learn's bundled digits (no download)
-# with full-batch SGD (momentum) and weight decay, the way a researcher would, and checked with
-# `verify.torch.feature_report` along training: the FACT paper's claim (a) is that FACT's
-# agreement with W^T W rises to 1 as training converges, while the NFA's plateaus. Then
-# `verify.torch.polish` takes the weights to a certified stationary point, where FACT holds to
-# rounding. Needs the extras: `pip install '.[torch,tabular]'`.
+# **Source.** Boix-Adsera, Mallinar, Simon, Belkin, arXiv:2507.05644 (FACT); Radhakrishnan,
+# Beaglehole, Pandit, Belkin, Science 2024, arXiv:2212.13881 (the NFA).
+#
+# **This notebook shows**, on your own kind of model: a PyTorch MLP and a small CNN are trained on
+# scikit-learn's bundled digits (no download) with full-batch SGD (momentum) and weight decay, the
+# way a researcher would, and checked with `verify.torch.feature_report` along training: the FACT
+# paper's claim (a) is that FACT's agreement with $W^\top W$ rises to 1 as training converges, while
+# the NFA's plateaus. Then `verify.torch.polish` takes the weights to a certified stationary point,
+# where FACT holds to rounding. Needs the extras: `pip install '.[torch,tabular]'`.
 
 # %% Parameters
 import os
@@ -47,6 +50,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from theory import Verdict
+from verify.base.showplot import show_lines
 from verify.claims.features import correlation
 from verify.torch import cross_entropy_loss, feature_report, polish
 
@@ -60,7 +64,8 @@ print(f"digits: n = {len(labels)}, d = {X.shape[1]}, 10 classes; lam = {LAM}")
 # ## 1. Train, and watch FACT and the NFA along the way
 # `feature_report` runs full batch in float64 on a copy of the model. Agreement is scored as in
 # the papers, by the Pearson correlation of matrix entries (N3), for the first layer:
-# corr(W^T W, FACT) and corr(W^T W, AGOP^(1/2)). Until the gradient reaches its rounding floor
+# $\mathrm{corr}(W^\top W, \mathrm{FACT})$ and $\mathrm{corr}(W^\top W, \mathrm{AGOP}^{1/2})$.
+# Until the gradient reaches its rounding floor
 # the verdict is INCONCLUSIVE, and the report says the defect is bounded by F2.
 
 
@@ -103,8 +108,9 @@ cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(144, 
 cnn_rows = train_and_watch(cnn, images, lr=0.1)
 
 # %% [markdown]
-# Both tables show claim (a): 1 - corr(W^T W, FACT) falls with the gradient towards 0, while
-# 1 - corr(W^T W, AGOP^(1/2)) settles at a constant.
+# Both tables show claim (a): $1 - \mathrm{corr}(W^\top W, \mathrm{FACT})$ falls with the
+# gradient towards 0, while $1 - \mathrm{corr}(W^\top W, \mathrm{AGOP}^{1/2})$ settles at a
+# constant.
 
 # %%
 for rows in (mlp_rows, cnn_rows):
@@ -113,18 +119,19 @@ for rows in (mlp_rows, cnn_rows):
     assert last[1] < first[1]  # as the gradient shrinks
 
 # %%
-try:  # the plot is optional: matplotlib is not a dependency
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-if plt is not None and not SMALL:
-    for name, rows in (("MLP", mlp_rows), ("CNN", cnn_rows)):
-        h = np.array(rows[1:])
-        plt.loglog(h[:, 0], 1 - h[:, 3], "o-", label=f"{name}: 1 - corr(W'W, FACT)")
-        plt.loglog(h[:, 0], 1 - h[:, 4], "s--", label=f"{name}: 1 - corr(W'W, AGOP^1/2)")
-    plt.xlabel("SGD step")
-    plt.legend()
-    plt.show()
+curves = {}
+for name, rows in (("MLP", mlp_rows), ("CNN", cnn_rows)):
+    h = np.array(rows[1:])
+    curves[f"{name}: 1 - corr(W'W, FACT)"] = (h[:, 0], 1 - h[:, 3])
+    curves[f"{name}: 1 - corr(W'W, AGOP^1/2)"] = (h[:, 0], 1 - h[:, 4])
+show_lines(  # matplotlib if installed, else the toolkit's own SVG plotter
+    curves,
+    title="FACT and NFA agreement along SGD",
+    xlabel="SGD step",
+    ylabel="1 - correlation",
+    logx=True,
+    logy=True,
+)
 
 # %% [markdown]
 # ## 2. Polish to a certified stationary point

@@ -3,7 +3,8 @@
 Layers, bottom to top (verify/__init__.py has the map): theory (symbolic, SymPy only) < base <
 engine < claims < strategies (Hypothesis strategies of converged networks) < the middle layer
 (deep_linear, counterexamples, rfm, torch; siblings never import each other) < emergence (which
-runs RFM on its own data) < sweep (which runs tasks of all of them) < report < cli < the facade
+runs RFM on its own data) < sweep (which runs tasks of all of them) < report and
+exercises < cli < the facade
 ``verify/__init__.py``. The checks read every module's source with ``ast``, including imports
 inside functions, so a lazy import cannot hide an upward one.
 """
@@ -33,6 +34,7 @@ LAYERS: dict[str, int] = {
     "verify.emergence": 6,  # above the middle layer: it runs RFM on its data (issue S1-S6)
     "verify.sweep": 7,  # runs tasks of the middle layer and emergence; the report reads its stores
     "verify.report": 8,
+    "verify.exercises": 8,  # graded exercises: checks built on the middle layer
     "verify.cli": 9,
     "verify": 10,  # the facade (verify/__init__.py) re-exports from every part
 }

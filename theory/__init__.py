@@ -8,8 +8,9 @@ a symbolic depth),
 ``matrix_calculus`` (gradients never taken on one route's word), ``chain_rule`` (the chain-rule
 lemma for symbolic sizes), ``free_algebra`` and ``rewriting`` (identities for all sizes, with
 concrete and with symbolic exponents), ``psd_root`` (what a PSD root step checks).
-``derivation_checker`` checks a person's own derivation step by step. The shared records live
-in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
+``derivation_checker`` checks a person's own derivation step by step; ``typeset`` renders the
+maths as LaTeX (complete documents for pdflatex) and MathML (for the report). The shared records
+live in private modules: ``_verdict`` (verdicts, JSON; no SymPy),
 ``_records`` (claims, steps, derivations), ``_errors`` (the error types; no SymPy) and
 ``_options`` (the names a user can choose; no SymPy).
 

@@ -34,6 +34,8 @@ from typing import Any
 import sympy as sp
 
 from theory._verdict import Verdict, to_jsonable
+from theory.typeset.latex import latex
+from theory.typeset.prose import prose_latex
 
 __all__ = [
     "STEP_KINDS",
@@ -267,12 +269,12 @@ class Derivation:
             )
             if s.verdict is not None:
                 tick = rf"\textbf{{{_tex_text(s.verdict.value)}}}"
-            out.append(rf"  \intertext{{\small {k}. {_tex_text(s.justification)} {tick}}}")
+            out.append(rf"  \intertext{{\small {k}. {prose_latex(s.justification)} {tick}}}")
             out.append(rf"  & {_latex(s.lhs)} = {_latex(s.rhs)} \\")
         out.append(r"\end{align*}")
         out.append(
             rf"\noindent{{\small verdict: {_tex_text(self.verdict.value)} "
-            rf"({_tex_text(self.reason)})}}"
+            rf"({prose_latex(self.reason)})}}"
         )
         return "\n".join(out)
 
@@ -284,20 +286,9 @@ def _text(expr: Any) -> str:
     return sp.sstr(expr)
 
 
-#: symbol names that SymPy's printer spells poorly, and their conventional LaTeX
-_LATEX_NAMES = {
-    r"grad_{W L \lambda}": r"\nabla_{W} L_{\lambda}",
-    r"grad_{W}": r"\nabla_{W}",
-}
-
-
 def _latex(expr: Any) -> str:
-    if isinstance(expr, str):
-        return rf"\text{{{_tex_text(expr)}}}"
-    out = sp.latex(expr)
-    for bad, good in _LATEX_NAMES.items():
-        out = out.replace(bad, good)
-    return out
+    """Math-mode LaTeX; symbol names in the toolkit's notation (theory.typeset.latex)."""
+    return latex(expr)
 
 
 _TEX_ESCAPES = {

@@ -17,6 +17,7 @@ A map of the parts, bottom to top; a part imports only from the parts above it i
     emergence        feature emergence from input structure (S1-S6), with RFM on the same data
     sweep            a task over a grid of parameters on dask.distributed, in a resumable store
     report           ``factcheck report``: every entry into HTML, Markdown and JSON
+    exercises        the graded exercises of notebooks/exercises.py (beside report)
     cli              the ``factcheck`` command, one module per subcommand
 
 deep_linear, counterexamples, rfm and torch form one middle layer: they import base, engine,

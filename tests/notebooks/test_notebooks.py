@@ -11,10 +11,11 @@ import pytest
 
 #: notebooks with optional extras run with their own tests (torch_bridge: tests/verify/torch/)
 OPTIONAL = {"torch_bridge"}
+#: files of answers next to a notebook (exercises_solutions.py) are not notebooks
 NOTEBOOKS = sorted(
     p
     for p in (Path(__file__).resolve().parents[2] / "notebooks").glob("*.py")
-    if p.stem not in OPTIONAL
+    if p.stem not in OPTIONAL and not p.stem.endswith("_solutions")
 )
 
 

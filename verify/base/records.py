@@ -25,6 +25,17 @@ class ReportEntry:
     ``attachments`` maps a file name to its bytes (e.g. a certificate's run file, as written by
     ``verify.runfile.save_run``); the report writes them into ``DIR/certificates/`` and lists them
     in ``files``. Bytes, not paths, so entries cross process boundaries (``--jobs``) intact.
+
+    How the entry is labelled (the same words in HTML, Markdown, JSON and on the command line;
+    :mod:`verify.report.labels`): ``role`` is one of "theorem", "empirical" (a claim the toolkit
+    measures but does not state as a theorem), "planted" (a deliberately false variant) or
+    "known-failure" (a claim outside its hypotheses, shown to fail); empty means "theorem" when
+    ``theorem`` is True, else "empirical". ``expected`` is the verdict the entry should get, or
+    "supported" (any verdict that supports the claim); empty means the role's default (theorem
+    and empirical: "supported", planted and known-failure: "REFUTED"). ``key`` fixes the entry's
+    id in results.json (default: from section, tag and claim). ``typeset`` holds the MathML of a
+    derivation for the HTML page (:func:`theory.typeset.mathml.derivation_typeset`); it stays out of
+    results.json.
     """
 
     section: str
@@ -42,6 +53,10 @@ class ReportEntry:
     theorem: bool = True
     files: list[str] = field(default_factory=list)
     attachments: dict[str, bytes] = field(default_factory=dict)
+    role: str = ""
+    expected: str = ""
+    key: str = ""
+    typeset: dict[str, Any] | None = None
 
     @classmethod
     def from_derivation(
@@ -53,8 +68,15 @@ class ReportEntry:
         precision: str = "exact (symbolic)",
         theorem: bool = True,
         data: dict[str, Any] | None = None,
+        role: str = "",
+        expected: str = "",
+        key: str = "",
     ) -> ReportEntry:
-        """The entry for a symbolic derivation: its claim, verdict, text and LaTeX."""
+        """The entry for a symbolic derivation: its claim, verdict, text, LaTeX and MathML.
+
+        A theorem derived symbolically is expected to be PROVED."""
+        from theory.typeset.mathml import derivation_typeset
+
         return cls(
             section=section,
             claim=d.claim.name,
@@ -68,4 +90,8 @@ class ReportEntry:
             latex=d.to_latex(),
             data={"steps": len(d.steps), "all_checked": d.all_checked} | dict(data or {}),
             theorem=theorem,
+            role=role,
+            expected=expected or ("PROVED" if theorem else ""),
+            key=key,
+            typeset=derivation_typeset(d),
         )

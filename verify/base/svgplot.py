@@ -108,6 +108,7 @@ def line_plot(
     xt = _ticks(x0, x1)
     if logx:
         xt = [float(k) for k in range(math.ceil(x0), math.floor(x1) + 1)] or xt
+        xt = xt[:: max(1, len(xt) // 6)]
     for t in xt:
         xlab = f"1e{int(t)}" if logx and float(t).is_integer() else _fmt(10**t if logx else t)
         out.append(

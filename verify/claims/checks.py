@@ -73,6 +73,7 @@ def report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
                 check.to_dict(),
                 None,
                 theorem,
+                role="" if theorem else "planted",
             )  # fmt: skip
         )
 

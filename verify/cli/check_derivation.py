@@ -26,7 +26,11 @@ def register(subparsers: Any) -> None:
         "2 malformed file (one line naming the step and the problem).",
     )
     parser.add_argument("file", metavar="FILE", help="derivation file (.toml)")
-    parser.add_argument("--format", default="text", help=f"one of {', '.join(FORMATS)}")
+    parser.add_argument(
+        "--format",
+        default="text",
+        help=f"one of {', '.join(FORMATS)} (latex: a complete document for pdflatex)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -39,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "json":
         print(result.to_json())
     elif fmt == "latex":
-        print(result.to_latex())
+        from verify.cli.derive import latex_document
+
+        title = f"check of {args.file}"
+        print(latex_document([result.to_latex()], title, f"factcheck check-derivation {args.file}"))
     else:
         print(result.to_text())
     if result.verdict is Verdict.REFUTED:

@@ -30,7 +30,9 @@ def register_derive(nested: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--depth", type=int, required=True, help="number of layers L, 2..8")
     p.add_argument("--layer", type=int, default=1, help="the layer j in 1..L (default 1)")
-    p.add_argument("--format", default="text", help="text, latex or json")
+    p.add_argument(
+        "--format", default="text", help="text, latex (a complete document for pdflatex) or json"
+    )
     p.add_argument("--from", dest="start", default="stationarity",
                    help="stationarity (default: D4 then D5) or balanced (D5 only)")  # fmt: skip
     p.set_defaults(func=_run_derive)
@@ -53,7 +55,10 @@ def _run_derive(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(result.to_json())
     elif args.format == "latex":
-        print(result.to_latex())
+        from verify.cli.derive import latex_document
+
+        command = f"factcheck derive nfa-deep-linear --depth {depth} --layer {layer}"
+        print(latex_document([result.to_latex()], result.claim.name, command))
     else:
         print(result.to_text())
     return exit_status(result.verdict)

@@ -46,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"mlp only: {', '.join(ACTIVATIONS)} (sigma = arbitrary symbolic function)",
     )
     f.add_argument("--bias", action="store_true", help="mlp only: layer has a bias z = W h + b")
-    f.add_argument("--format", default="text", help="text, latex or json")
+    f.add_argument(
+        "--format",
+        default="text",
+        help="text, latex (a complete document: pipe it into a .tex file and run pdflatex) or json",
+    )
     f.set_defaults(func=_run_fact)
     try:
         extra = importlib.import_module("verify.cli.deep_linear")
@@ -63,6 +67,17 @@ def check_format(value: str) -> str:
     return value
 
 
+def latex_document(fragments: list[str], title: str, command: str) -> str:
+    """The complete LaTeX document that ``--format latex`` prints (compiles with pdflatex)."""
+    from theory.typeset.latex import latex_document as document
+    from theory.typeset.prose import tex_escape
+    from verify.base.version import __version__
+
+    cmd = tex_escape(command)
+    made = rf"\noindent{{\small Written by factcheck {__version__}: \texttt{{{cmd}}}}}"
+    return document([made, *fragments], title)
+
+
 def _run_fact(args: argparse.Namespace) -> int:
     from theory.fact import derive_fact
 
@@ -74,7 +89,10 @@ def _run_fact(args: argparse.Namespace) -> int:
     if fmt == "json":
         print(json.dumps(result.to_dict(), indent=2))
     elif fmt == "latex":
-        print(result.to_latex())
+        command = f"factcheck derive fact --arch {args.arch} --depth {depth} --layer {args.layer}"
+        if args.arch == "mlp":
+            command += f" --activation {args.activation}" + (" --bias" if args.bias else "")
+        print(latex_document([d.to_latex() for d in result.all], result.f1.claim.name, command))
     else:
         print(result.to_text())
     return exit_status(result.verdict)

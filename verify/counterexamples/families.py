@@ -195,19 +195,32 @@ def _certificate_files(cert: Certificate, stem: str) -> dict[str, bytes]:
         }
 
 
+def _fact_rows(cert: Certificate) -> str:
+    """FACT at a certificate's point, layer by layer (the entry's own evidence, not the NFA's)."""
+    lines = cert.to_text().splitlines()[2:3]  # the witness line: network, gradient, digits
+    lines += [
+        f"layer {r['layer']}: FACT relative error {r['rel_error']:.3g} (tolerance "
+        f"{r['tolerance']:.3g})"
+        for r in cert.fact
+    ]
+    return "\n".join(lines)
+
+
 def family_report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
     """Report entries: every family certified. The FACT entry at the quadratic witness is a
     theorem (theorem=True); the others are known failures or planted claims (REFUTED expected)."""
     entries = []
 
     def add(res: FamilyResult, title: str, t0: float, theorem: bool = False,
-            verdict: Verdict | None = None, reason: str | None = None) -> None:  # fmt: skip
+            verdict: Verdict | None = None, reason: str | None = None,
+            details: str | None = None) -> None:  # fmt: skip
         v = verdict or res.verdict
         entry = ReportEntry(
             "Counterexamples", f"{title} [family {res.family}]", "F1" if theorem else
             res.claim.tag, v.value, v.evidence, reason or res.reason,
             f"{CERT_DPS} digits (mpmath)" if res.certificate else "float64 (fixed point)",
-            time.perf_counter() - t0, res.to_text(), "", res.to_dict(), None, theorem,
+            time.perf_counter() - t0, details or res.to_text(), "", res.to_dict(), None, theorem,
+            role="" if theorem else "known-failure",
         )  # fmt: skip
         if res.certificate is not None and not theorem:
             entry.attachments = _certificate_files(res.certificate, f"{res.family}-{res.claim.tag}")
@@ -223,7 +236,8 @@ def family_report_entries(quick: bool, seed: int = 0) -> list[ReportEntry]:
         add(quad, "FACT holds at the same certified quadratic witness", time.perf_counter(), True,
             Verdict.NUMERICALLY_CONSISTENT if ok else Verdict.REFUTED,
             f"max relative FACT defect {worst:.3g} at {CERT_DPS} digits, within the F2 bound "
-            "plus rounding" if ok else "FACT defect above its tolerance")  # fmt: skip
+            "plus rounding" if ok else "FACT defect above its tolerance",
+            _fact_rows(cert))  # fmt: skip
     for family, claim, title in (
         ("deep-linear-unbalanced", "nfa", "NFA (alpha = 1/2) fails: unbalanced deep linear, "
          "no weight decay"),

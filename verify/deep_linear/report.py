@@ -30,11 +30,10 @@ __all__ = ["ConvergedCheck", "converged_check", "report_entries"]
 
 
 def _entry_from(der: Any, section: str, t0: float, theorem: bool = True) -> ReportEntry:
-    return ReportEntry(
-        section=section, claim=der.claim.name, tag=der.claim.tag, verdict=der.verdict.value,
-        evidence=der.verdict.evidence, reason=der.reason, precision="exact",
-        seconds=time.perf_counter() - t0, details=der.to_text(), latex=der.to_latex(),
-        data=der.to_dict(), theorem=theorem,
+    """A derivation's entry; not a theorem means a planted false variant (expected REFUTED)."""
+    return ReportEntry.from_derivation(
+        der, section, seconds=time.perf_counter() - t0, precision="exact", theorem=theorem,
+        data=der.to_dict(), role="" if theorem else "planted",
     )  # fmt: skip
 
 

@@ -3,10 +3,14 @@
 Producers are functions ``f(quick: bool, seed: int) -> list[ReportEntry]`` living next to the code
 they exercise; this module runs them (optionally in worker processes), then writes into DIR:
 
-- ``report.html``: one self-contained page (figures inline as SVG, maths as readable text);
-- ``report.md``: the same content for reading on GitHub, figures as files in ``figures/``;
-- ``results.json``: one entry per claim with verdict and evidence. It holds no timings, so the
-  same seed gives byte-identical results.json (timings are in the HTML and Markdown only).
+- ``report.html``: one self-contained document (summary, contents, chapters in lecture order,
+  maths typeset as MathML, figures inline as SVG; :mod:`verify.report.html`);
+- ``report.md``: the same content for reading on GitHub, figures as files in ``figures/``
+  (:mod:`verify.report.markdown`);
+- ``results.json``: one entry per claim with its stable ``id``, ``role``, ``expected`` outcome,
+  whether it was met (``as_expected``), verdict and evidence (:mod:`verify.report.labels`). It
+  holds no timings, so the same seed gives byte-identical results.json (timings are in the HTML
+  and Markdown only).
 
 Exit status 1 if any claim the toolkit states as a theorem is REFUTED, else 0.
 
@@ -17,7 +21,6 @@ beside DIR once every producer has finished, then swapped in whole
 
 from __future__ import annotations
 
-import html
 import importlib
 import json
 import re
@@ -35,6 +38,10 @@ from verify.base.files import atomic_directory
 from verify.base.interrupt import quiet_worker
 from verify.base.records import ReportEntry
 from verify.base.validate import check_output_dir, check_seed, parse_list
+from verify.report.html import render_html
+from verify.report.labels import as_expected, entry_ids, expected_of, role_of
+from verify.report.markdown import render_markdown
+from verify.report.summary import cli_table, headline
 
 __all__ = ["PRODUCERS", "REPORT_FILES", "collect", "parse_only", "run_report"]
 
@@ -196,6 +203,7 @@ def run_report(
     t0 = time.perf_counter()
     entries = collect(quick=quick, seed=seed, jobs=jobs, only=only, sweeps=sweeps)
     elapsed = time.perf_counter() - t0
+    ids = entry_ids(entries)
     with atomic_directory(outdir) as stage:  # the whole report appears at once, or not at all
 
         def put(name: str, data: str | bytes) -> None:
@@ -212,13 +220,13 @@ def run_report(
             if e.figure_svg:
                 figures[k] = f"figures/{k:02d}-{e.tag.lower().replace('/', '-')}.svg"
                 put(figures[k], e.figure_svg)
-        claims = [_entry_json(e) for e in entries]
+        claims = [_entry_json(e) | _labels(e, i) for e, i in zip(entries, ids, strict=True)]
         results = {"toolkit": "factcheck", "seed": seed, "quick": quick, "claims": claims}
         put("results.json", json.dumps(results, indent=2, sort_keys=True))
-        put("report.md", _markdown(entries, figures, elapsed, quick, seed))
-        put("report.html", _html(entries, elapsed, quick, seed))
-    print(_summary_table(entries))
-    print("\n" + _counts(entries))
+        put("report.md", render_markdown(entries, ids, figures, elapsed, quick, seed))
+        put("report.html", render_html(entries, ids, elapsed, quick, seed))
+    print(cli_table(entries))
+    print("\n" + "\n".join(headline(entries)))
     shown = Path(out)
     print(
         f"\nwrote {shown / 'report.html'}, {shown / 'report.md'}, {shown / 'results.json'} "
@@ -259,142 +267,16 @@ def _entry_json(e: ReportEntry) -> dict[str, Any]:
     d = asdict(e)
     d.pop("figure_svg")
     d.pop("attachments")
+    d.pop("typeset")  # MathML for the page; the same derivation is in details and latex
     d["has_figure"] = e.figure_svg is not None
     return _strip_timings(to_jsonable(d))
 
 
-def _role(e: ReportEntry, fmt: str) -> str:
-    """'' for theorems; 'expected failure' for refuted planted or known-false claims; else
-    'empirical' (a claim the toolkit measures but does not state as a theorem)."""
-    if e.theorem:
-        return ""
-    return " " + fmt.format("expected failure" if e.verdict == "REFUTED" else "empirical")
-
-
-def _counts(entries: list[ReportEntry]) -> str:
-    theorems = [e for e in entries if e.theorem]
-    by: dict[str, int] = {}
-    for e in theorems:
-        by[e.verdict] = by.get(e.verdict, 0) + 1
-    parts = ", ".join(f"{v} {k}" for k, v in sorted(by.items()))
-    others = len(entries) - len(theorems)
-    return (
-        f"{len(theorems)} theorems: {parts}; {others} other claims (planted variants, "
-        "known failures, empirical measurements)"
-    )
-
-
-def _summary_table(entries: list[ReportEntry]) -> str:
-    rows = [("tag", "verdict", "precision", "time", "claim")]
-    rows += [
-        (
-            e.tag,
-            e.verdict + ("" if e.theorem else " (planted)"),
-            e.precision,
-            f"{e.seconds:.1f}s",
-            e.claim[:70],
-        )
-        for e in entries
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
-    lines.insert(1, "-" * min(120, sum(widths) + 80))
-    return "\n".join(lines)
-
-
-def _markdown(
-    entries: list[ReportEntry], figures: dict[int, str], elapsed: float, quick: bool, seed: int
-) -> str:
-    md = [
-        "# factcheck report",
-        "",
-        f"Seed {seed}, {'quick' if quick else 'default'} run, {elapsed:.1f} s. Verdicts: "
-        "PROVED (symbolic, all sizes), EXACT_AT_SIZES (exact at the listed sizes only, not a "
-        "proof for all sizes), CERTIFIED (enclosure), NUMERICALLY_CONSISTENT (to stated "
-        "digits), INCONCLUSIVE, REFUTED (confirmed counterexample). Entries marked *planted* are "
-        "deliberately false claims or known failures: REFUTED is the expected outcome there.",
-        "",
-        "| tag | claim | verdict | evidence | precision | time |",
-        "|---|---|---|---|---|---|",
-    ]
-    for e in entries:
-        planted = " *planted*" if not e.theorem else ""
-        md.append(
-            f"| {e.tag} | {e.claim.replace('|', '/')}{planted} | **{e.verdict}** | "
-            f"{e.evidence} | {e.precision} | {e.seconds:.1f} s |"
-        )
-    section = None
-    for k, e in enumerate(entries):
-        if e.section != section:
-            section = e.section
-            md += ["", f"## {section}"]
-        md += ["", f"### [{e.tag}] {e.claim}", "", f"**{e.verdict}**: {e.reason}", ""]
-        if e.details:
-            md += ["```text", e.details.rstrip(), "```"]
-        if e.files:
-            md += ["", "Files: " + ", ".join(f"[{f}]({f})" for f in e.files)]
-        if k in figures:
-            md += ["", f"![{e.tag}]({figures[k]})"]
-    return "\n".join(md) + "\n"
-
-
-_LEGEND = (
-    "Verdicts: PROVED (a symbolic argument valid for all sizes), EXACT_AT_SIZES (exact checks "
-    "at the listed sizes only, not a proof for all sizes), CERTIFIED (an enclosure proves "
-    "it), NUMERICALLY_CONSISTENT (agrees to the stated digits at the stated points), "
-    "INCONCLUSIVE (could not decide; says why), REFUTED (a counterexample confirmed exactly or "
-    "at higher precision). Entries marked 'expected failure' are planted false variants or "
-    "known failures of a claim outside its hypotheses: there REFUTED shows the toolkit can "
-    "fail a claim. Entries marked 'empirical' are measured, not stated as theorems. The exit "
-    "status is non-zero only if a theorem is REFUTED."
-)
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;width:100%;font-size:14px}
-td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;white-space:pre-wrap;font-size:12.5px;line-height:1.35}.PROVED,.CERTIFIED{color:#176317;font-weight:bold}
-.EXACT_AT_SIZES{color:#4d7a1f;font-weight:bold}.NUMERICALLY_CONSISTENT{color:#1f5a99;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
-.REFUTED{color:#a11;font-weight:bold}.planted{color:#666;font-style:italic}figure{margin:1em 0}
-"""
-
-
-def _html(entries: list[ReportEntry], elapsed: float, quick: bool, seed: int) -> str:
-    esc = html.escape
-    rows = "".join(
-        f"<tr><td>{esc(e.tag)}</td><td><a href='#c{k}'>{esc(e.claim)}</a>"
-        f"{_role(e, '<span class=planted>({})</span>')}</td>"
-        f"<td class='{esc(e.verdict)}'>{esc(e.verdict)}</td><td>{esc(e.evidence)}</td>"
-        f"<td>{esc(e.precision)}</td><td>{e.seconds:.1f} s</td></tr>"
-        for k, e in enumerate(entries)
-    )
-    body = [
-        f"<h1>factcheck report</h1><p>Seed {seed}, {'quick' if quick else 'default'} run, "
-        f"{elapsed:.1f} s. Entries marked <i>planted</i> are deliberately false claims or "
-        "known failures: REFUTED is the expected outcome there.</p>",
-        f"<p>{esc(_LEGEND)}</p>",
-        "<table><tr><th>tag</th><th>claim</th><th>verdict</th><th>evidence</th>"
-        f"<th>precision</th><th>time</th></tr>{rows}</table>",
-    ]
-    section = None
-    for k, e in enumerate(entries):
-        if e.section != section:
-            section = e.section
-            body.append(f"<h2>{esc(section)}</h2>")
-        body.append(
-            f"<h3 id='c{k}'>[{esc(e.tag)}] {esc(e.claim)}</h3>"
-            f"<p><span class='{esc(e.verdict)}'>{esc(e.verdict)}</span>: "
-            f"{esc(e.reason)}</p>"
-        )
-        if e.details:
-            body.append(f"<pre>{esc(e.details.rstrip())}</pre>")
-        if e.files:
-            body.append("<p>Files: " + ", ".join(esc(f) for f in e.files) + "</p>")
-        if e.figure_svg:
-            body.append(f"<figure>{e.figure_svg}</figure>")
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>factcheck report</title><style>{_CSS}</style></head><body>"
-        + "\n".join(body)
-        + "</body></html>\n"
-    )
+def _labels(e: ReportEntry, eid: str) -> dict[str, Any]:
+    """The entry's id, role and expected outcome (the vocabulary of verify.report.labels)."""
+    return {
+        "id": eid,
+        "role": role_of(e),
+        "expected": expected_of(e),
+        "as_expected": as_expected(e),
+    }

@@ -28,6 +28,15 @@ def _layers(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _key(tag: str, case: dict[str, Any]) -> str:
+    """A short stable id, e.g. ``fact/f1/mlp-depth3-layer2-bias-tanh``."""
+    parts = [case["arch"]]
+    parts += [f"{k}{case[k]}" for k in ("depth", "layer") if k in case]
+    parts += ["bias"] if case.get("bias") else []
+    parts += [case["activation"]] if "activation" in case else []
+    return f"fact/{tag.lower()}/{'-'.join(parts)}"
+
+
 def report_entries(quick: bool = False, seed: int = 0) -> list[ReportEntry]:
     """Every FACT derivation for a set of layers, then the planted variants of F1."""
     del seed  # the derivations are exact; their explicit instances use fixed seeds
@@ -37,7 +46,9 @@ def report_entries(quick: bool = False, seed: int = 0) -> list[ReportEntry]:
         result = derive_fact(**case)
         dt = (time.perf_counter() - t0) / 4
         out += [
-            ReportEntry.from_derivation(d, SECTION, seconds=dt, data={"arch": case})
+            ReportEntry.from_derivation(
+                d, SECTION, seconds=dt, data={"arch": case}, key=_key(d.claim.tag, case)
+            )
             for d in result.all
         ]
     for name, (text, _) in VARIANTS.items():
@@ -51,6 +62,9 @@ def report_entries(quick: bool = False, seed: int = 0) -> list[ReportEntry]:
             precision="exact (rational witness)" if planted else "exact (symbolic)",
             theorem=not planted,
             data={"variant": name, "expected": "REFUTED" if planted else "PROVED"},
+            role="planted" if planted else "",
+            expected="REFUTED" if planted else "PROVED",
+            key=f"fact-variants/f1/{name}",
         )
         entry.claim = f"variant '{name}': {text}"
         out.append(entry)

@@ -26,7 +26,10 @@ SECTION = "Recursive Feature Machines"
 
 
 def _derivation_entry(d: Any, seconds: float, *, theorem: bool = True) -> ReportEntry:
-    return ReportEntry.from_derivation(d, SECTION, seconds=seconds, theorem=theorem)
+    """A derivation's entry; not a theorem means a planted false variant (expected REFUTED)."""
+    return ReportEntry.from_derivation(
+        d, SECTION, seconds=seconds, theorem=theorem, role="" if theorem else "planted"
+    )
 
 
 def _numeric_entries(seed: int) -> list[ReportEntry]:

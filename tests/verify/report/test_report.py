@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -59,13 +57,24 @@ def test_report_files_and_self_contained_html(tmp_path: Path, fast_producers: No
         assert claim["verdict"] in {
             "PROVED",
             "CERTIFIED",
+            "EXACT_AT_SIZES",
             "NUMERICALLY_CONSISTENT",
             "INCONCLUSIVE",
             "REFUTED",
         }
         assert claim["evidence"] and claim["reason"]
+        assert claim["role"] in {"theorem", "empirical", "planted", "known-failure"}
+        assert claim["expected"] in {"supported", "PROVED", "REFUTED", "INCONCLUSIVE"}
+        assert claim["as_expected"] is True and "typeset" not in claim
+    ids = [c["id"] for c in data["claims"]]
+    assert (
+        len(set(ids)) == len(ids) and "fact-numeric-f2/f2/f2-at-random-parameters-single" in ids[0]
+    )
+    assert "<meta name='viewport'" in page and "<math" in page and "id='summary'" in page
+    assert "width=" not in page[page.index("<svg") : page.index(">", page.index("<svg"))]
     md = (tmp_path / "report.md").read_text()
-    assert "| tag | claim | verdict |" in md
+    assert "| result | proved | verified | inconclusive | refuted | as expected |" in md
+    assert "## Contents" in md and "$$" in md  # derivations as display maths
     for fig in (tmp_path / "figures").glob("*.svg"):
         assert f"({fig.relative_to(tmp_path).as_posix()})" in md
 
@@ -120,30 +129,6 @@ def test_bad_input(
         report.run_report(
             out=str(out), quick=True, **({"jobs": 0} if "--jobs" in argv else {"only": "Z9"})
         )
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (optional)")
-def test_html_renders_in_headless_browser(tmp_path: Path, fast_producers: None) -> None:
-    """F2, D7: a real browser renders the page with its figures (headless screenshot)."""
-    report.run_report(out=str(tmp_path), quick=True)
-    shot = tmp_path / "page.png"
-    cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1000,1400",
-        f"--screenshot={shot}",
-        (tmp_path / "report.html").as_uri(),
-    ]
-    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
-    assert shot.exists() and shot.stat().st_size > 20_000  # a blank page is a few kB
 
 
 def test_attachments_are_written_and_listed(
