@@ -61,7 +61,7 @@ def snap_switched_off(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
             if small_in and small_out and nonzero:
                 w_in[j, :] = zero
                 w_out[:, j] = zero
-                if a_b is not None and a_b[j] <= SNAP_RELATIVE * top_b:
+                if b_in is not None and a_b is not None and a_b[j] <= SNAP_RELATIVE * top_b:
                     b_in[j] = zero
                 changed = True
     return out if changed else None
