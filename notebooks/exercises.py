@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Exercises for a course on feature learning
 #
-# **What is tested.** Thirteen exercises across the course: FACT and its off-convergence identity
+# **What is tested.** Fourteen exercises across the course: FACT and its off-convergence identity
 # (F1, F2), deep linear networks (D1, D3, D6), the Neural Feature Ansatz (N1, N3), where the NFA
 # fails and FACT does not (section 6 of REFERENCE), and Recursive Feature Machines (K2, RFM).
 #
@@ -200,6 +200,23 @@ ANSWER_CX_OPTIMIZERS = None
 sheet.check("cx-optimizers", ANSWER_CX_OPTIMIZERS)
 
 # %% [markdown]
+# ### Exercise `cx-claim` (F1): a claim about $W^\top W$ that survives the search
+# State a claim about the first layer of every converged tanh network as `"NFM = RHS"`, with a
+# right side built from the data and the loss gradients (names `AGOP`, `AGOP_centered`, `FACT`,
+# `bFACT`, `H`, `n`, `lam`; not `W`). The toolkit searches converged networks for a
+# counterexample (Hypothesis draws, trains and certifies them), shrinks the first one it finds to
+# the smallest network it can and certifies it at 50 digits. Try the NFA's
+# `"NFM = AGOP**(1/2)"` first and read the counterexample; then find a claim that survives. In a
+# pytest exercise file the same check is the fixture `claim_check` (installed with the toolkit):
+# `def test_nfa(claim_check): claim_check("NFM = AGOP**(1/2)", layers=[1])`.
+
+# %%
+ANSWER_CX_CLAIM = None
+
+# %%
+sheet.check("cx-claim", ANSWER_CX_CLAIM)
+
+# %% [markdown]
 # ## Part 5: kernel machines and RFM
 #
 # ### Exercise `rfm-residual` (K2): residuals from the coefficients
@@ -234,7 +251,7 @@ counts = sheet.report()
 
 # %% [markdown]
 # ## Verdict
-# With the model answers (`exercises_solutions.py`) all thirteen are right: the formulas and
+# With the model answers (`exercises_solutions.py`) all fourteen are right: the formulas and
 # derivations are PROVED by the toolkit for all sizes, the numerical answers agree at a certified
 # stationary point to rounding, and the counterexample is confirmed against the closed forms of
 # the quadratic network. A wrong answer is answered with where it fails, never with a traceback.

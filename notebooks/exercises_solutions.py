@@ -92,6 +92,7 @@ ANSWERS = {
     "nfa-pearson": nfa_pearson,
     "cx-quadratic": cx_quadratic(),
     "cx-optimizers": {"gd", "sgd", "adam"},
+    "cx-claim": "NFM = FACT",
     "rfm-residual": rfm_residual,
     "rfm-update": rfm_update,
 }

@@ -1,9 +1,9 @@
 """The exercise notebook and its grader: every exercise reported, wrong answers never stop it.
 
-The notebook runs three ways: with no answers (all 13 not yet attempted; test_notebooks.py),
+The notebook runs three ways: with no answers (all 14 not yet attempted; test_notebooks.py),
 with the model answers (all right), and with deliberately wrong answers
-(tests/notebooks/wrong_answers.py: eleven wrong in typical ways, one right, one left out), where
-it must finish, print each wrong answer's counterexample and list all 13 exercises.
+(tests/notebooks/wrong_answers.py: twelve wrong in typical ways, one right, one left out), where
+it must finish, print each wrong answer's counterexample and list all 14 exercises.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def test_model_answers_are_all_right(tmp_path: Path) -> None:
     """F1, F2, D1, D3, D6, N1, N2, N3, K2: the solutions file makes every exercise right."""
     out = _run(tmp_path, ROOT / "notebooks" / "exercises_solutions.py")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "13 right, 0 wrong, 0 not yet attempted, of 13" in out.stdout
+    assert "14 right, 0 wrong, 0 not yet attempted, of 14" in out.stdout
 
 
 def test_wrong_answers_are_all_reported(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_wrong_answers_are_all_reported(tmp_path: Path) -> None:
     assert counts is not None
     right, wrong, open_, total = map(int, counts.groups())
     # exercises the notebook adds beyond the catalogue are not in wrong_answers.py: not attempted
-    assert (right, wrong, open_) == (1, 11, total - 12) and total >= 13
+    assert (right, wrong, open_) == (1, 12, total - 13) and total >= 14
     assert "Traceback" not in text + out.stderr
     table = text[text.rindex("exercise  ") :].splitlines()[1 : 1 + len(EXERCISES)]
     assert [line.split()[0] for line in table] == [e.key for e in EXERCISES]
@@ -75,7 +75,8 @@ def test_wrong_answers_are_all_reported(tmp_path: Path) -> None:
     assert "your answer raised InputError: step 1 must have matching shapes" in text
     assert "for L = 3, j = 2 your exponent is 1/3" in text
     assert "the toolkit's AdamW family:" in text  # its verdict at the quick size is the family's
-    assert text.count("counterexample:") >= 7
+    assert "the search found a certified counterexample" in text
+    assert text.count("counterexample:") >= 8
 
 
 def test_grader_never_raises_and_takes_new_exercises(capsys: pytest.CaptureFixture[str]) -> None:

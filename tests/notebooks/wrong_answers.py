@@ -52,6 +52,7 @@ ANSWERS = {
     "nfa-pearson": nfa_pearson,
     "cx-quadratic": np.eye(3),  # isotropic inputs: the NFA holds at alpha = 1/3
     "cx-optimizers": {"gd", "sgd", "adam", "adamw"},
+    "cx-claim": "NFM = AGOP**(1/2)",
     "rfm-residual": lambda alpha, ridge: -ridge * alpha,  # right
     "rfm-update": None,  # not yet attempted
 }

@@ -1,5 +1,5 @@
 """The course's exercises in the order of the lectures: FACT, deep linear networks, the NFA,
-counterexamples, RFM (13 exercises). Each topic module defines its own ``EXERCISES``."""
+counterexamples, RFM (14 exercises). Each topic module defines its own ``EXERCISES``."""
 
 from __future__ import annotations
 

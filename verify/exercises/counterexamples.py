@@ -10,10 +10,17 @@
   ``factcheck counterexample nfa --family quadratic``; here the closed forms are used.
 - ``cx-optimizers`` (F1 hypotheses): which optimizers converge to stationary points of L_lam, so
   that FACT applies; a wrong choice is answered with the toolkit's AdamW counterexample.
+- ``cx-claim`` (F1 against N1): state ``NFM = RHS``, a claim about the first layer of every
+  converged tanh network, with a right side built from the data and the loss gradients (not
+  from W). The toolkit searches converged networks for a counterexample (Hypothesis, shrunk,
+  certified at 50 digits: :func:`verify.counterexamples.conjecture.check_conjecture`). A claim
+  that survives the search is right *at the points tried* (FACT is the theorem behind it, F1);
+  the NFA's ``NFM = AGOP**(1/2)`` is answered with the certified, shrunk counterexample.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -90,6 +97,33 @@ def _cx_optimizers(answer: Any, small: bool) -> Outcome:
                          "(a fixed point of the update has grad L_lam = 0)")  # fmt: skip
 
 
+_WEIGHT_NAMES = frozenset({"W", "NFM", "grad_W"})  # a right side made of these is circular
+
+
+def _cx_claim(answer: Any, small: bool) -> Outcome:
+    from theory._verdict import Verdict
+    from verify.counterexamples.conjecture import check_conjecture
+    from verify.counterexamples.exercises import counterexample_message
+
+    text = str(answer)
+    left, sep, right = text.partition("=")
+    if not sep or left.strip() != "NFM" or "=" in right:
+        return Outcome.wrong(f"write the claim as 'NFM = RHS'; got {text!r}")
+    circular = sorted(set(re.findall(r"[A-Za-z_]\w*", right)) & _WEIGHT_NAMES)
+    if circular:
+        return Outcome.wrong(f"the right side must not use the weights ({', '.join(circular)}): "
+                             "build it from the data and the loss gradients")  # fmt: skip
+    res = check_conjecture(text, family="tanh-mlp", budget=10 if small else 30, seed=0,
+                           layers=[1])  # fmt: skip
+    if res.verdict is Verdict.NUMERICALLY_CONSISTENT:
+        return Outcome.right(f"{res.reason} (consistent at those points; F1 proves FACT for "
+                             "every stationary point)")  # fmt: skip
+    if res.verdict is Verdict.REFUTED:
+        return Outcome.wrong("the search found a certified counterexample",
+                             counterexample_message(res))  # fmt: skip
+    return Outcome.undecided(res.reason)
+
+
 EXERCISES = [
     Exercise("cx-quadratic", "N2", "counterexamples", "make the NFA fail (quadratic network)",
              "a 3 x 3 symmetric positive definite NumPy array Sigma (the input second moment)",
@@ -97,4 +131,7 @@ EXERCISES = [
     Exercise("cx-optimizers", "F1", "counterexamples", "when FACT applies: which optimizers",
              "a set of names among 'gd', 'sgd', 'adam' (L2 in the gradient), 'adamw'",
              _cx_optimizers),
+    Exercise("cx-claim", "F1", "counterexamples", "a claim about W^T W that survives the search",
+             "a string 'NFM = RHS', RHS an expression in AGOP, AGOP_centered, FACT, bFACT, H, n, "
+             "lam (e.g. 'NFM = AGOP**(1/2)')", _cx_claim),
 ]  # fmt: skip
