@@ -55,7 +55,8 @@ _ROLE_HELP = {
     "empirical": "measured, not stated as a theorem; expected to be supported",
     "planted": "a deliberately false variant of a theorem; expected REFUTED, which shows the "
     "check can fail",
-    "known-failure": "a claim taken outside its hypotheses, where it fails; expected REFUTED",
+    "known-failure": "a claim taken outside its hypotheses, where it fails; expected REFUTED "
+    "(INCONCLUSIVE where the hypothesis itself is not met)",
 }
 
 
@@ -72,7 +73,8 @@ def _expectation(e: ReportEntry) -> str:
     exp = expected_of(e)
     if as_expected(e):
         return f"<span class='ok'>as expected ({esc(exp)})</span>"
-    return f"<span class='surprise'>not as expected: expected {esc(EXPECTED_TEXT[exp])}</span>"
+    wanted = esc(EXPECTED_TEXT.get(exp, exp))
+    return f"<span class='surprise'>not as expected: expected {wanted}</span>"
 
 
 def scalable_svg(svg: str) -> str:

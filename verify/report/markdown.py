@@ -42,7 +42,7 @@ def _outcome(e: ReportEntry) -> str:
     exp = expected_of(e)
     if as_expected(e):
         return f"as expected ({exp})"
-    return f"**not as expected**: expected {EXPECTED_TEXT[exp]}"
+    return f"**not as expected**: expected {EXPECTED_TEXT.get(exp, exp)}"
 
 
 def _summary(entries: Sequence[ReportEntry], ids: Sequence[str]) -> list[str]:
@@ -141,7 +141,8 @@ def render_markdown(
         "REFUTED means a counterexample confirmed exactly or at higher precision. "
         "EXACT_AT_SIZES (exact at the listed sizes only) is weaker than PROVED. Roles: *theorem* "
         "(REFUTED would be a bug), *empirical claim* (measured, expected to be supported), "
-        "*planted false variant* and *known failure* (expected REFUTED).",
+        "*planted false variant* and *known failure* (expected REFUTED; INCONCLUSIVE where a "
+        "hypothesis is not met).",
         "",
         *_summary(entries, ids),
         "",
