@@ -80,6 +80,10 @@ _NETWORK_QUANTITIES = (
 )
 
 _SEED = Param("seed", "int", 0, "seed (set with seeds)", minimum=0)
+#: the RFM feature update of both RFM tasks (the CLI's choices; "fact-inner" is not swept)
+_RFM_METHOD = Param(
+    "method", "str", "fact", "the feature update", ("nfa", "fact", "fact-geometric", "kernel")
+)
 
 #: every task, by name
 TASKS: dict[str, Task] = {
@@ -175,13 +179,7 @@ TASKS: dict[str, Task] = {
                 Param("d", "int", 30, "input dimension, e.g. 30", minimum=1),
                 Param("k", "int", 3, "number of hidden coordinates, e.g. 3", minimum=1),
                 Param("n", "int", 500, "training-set size, e.g. 500", minimum=2),
-                Param(
-                    "method",
-                    "str",
-                    "fact",
-                    "the feature update",
-                    ("nfa", "fact", "fact-geometric", "kernel"),
-                ),
+                _RFM_METHOD,
                 Param("iters", "int", 5, "RFM iterations, e.g. 5", minimum=0),
                 Param(
                     "bandwidth",
@@ -214,13 +212,7 @@ TASKS: dict[str, Task] = {
                     minimum=0.0,
                     above=True,
                 ),
-                Param(
-                    "method",
-                    "str",
-                    "fact",
-                    "the feature update",
-                    ("nfa", "fact", "fact-geometric", "kernel"),
-                ),
+                _RFM_METHOD,
                 Param("iters", "int", 30, "RFM iterations, e.g. 30", minimum=0),
                 Param(
                     "bandwidth",
