@@ -91,6 +91,24 @@ class Network:
         r = self.result
         return r is not None and r.converged and bool(r.grad_norm <= r.grad_floor)
 
+    def at_digits(self, dps: int, *, drawn: bool = True) -> tuple[Any, Any]:
+        """The trained point refined by the engine's ``dps``-digit Newton, and that backend:
+        ``(theta, backend)``. A point the refined certificate does not certify says nothing
+        either way (INCONCLUSIVE): inside a Hypothesis test (``drawn``) it is rejected with
+        ``assume``, never counted as passing or failing; otherwise it is an AssertionError.
+        Certified means converged AND the ``dps``-digit gradient at its floor."""
+        from verify.engine.network import mp_backend
+        from verify.engine.train import refine_mp
+
+        if self.result is None:
+            raise ValueError("only a trained network (converged_networks()) can be refined")
+        refined = refine_mp(self.result, dps)
+        be = mp_backend(dps)
+        if drawn:
+            assume(refined.certified_at(be))
+        assert refined.certified_at(be), refined.reason
+        return refined.point(be), be
+
     def __repr__(self) -> str:
         state = "initial parameters" if self.result is None else f"trained: {self.result.status}"
         return f"Network({self.spec.describe()}; {state})"

@@ -13,13 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.claims.identities import check_identity
 from verify.claims.statements import Statement, statement
 from verify.engine.network import mp_backend
-from verify.engine.train import refine_mp
 from verify.strategies import (
     CERTIFIED_ACTIVATIONS,
     CONVERGED_SPACE,
@@ -40,18 +39,6 @@ SMALL = CONVERGED_SPACE.with_(depths=(1, 2, 3), max_width=4, max_d=3, samples=(1
 def _assert_all(checks: list) -> None:  # type: ignore[type-arg]
     bad = [str(c) for c in checks if not c.ok]
     assert not bad, "\n".join(bad)
-
-
-def _at_50_digits(net: Network, drawn: bool = True):  # type: ignore[no-untyped-def]  # noqa: ANN202
-    refined = refine_mp(net.result, DPS)  # type: ignore[arg-type]
-    if drawn:
-        # a point the engine's 50-digit Newton does not certify says nothing either way (it
-        # would be INCONCLUSIVE): such draws are rejected, never counted as passing or failing.
-        # Certified means converged AND the 50-digit gradient at its floor (certified_at)
-        assume(refined.certified_at(mp_backend(DPS)))
-    be = mp_backend(DPS)
-    assert refined.certified_at(be), refined.reason
-    return refined.point(be), be
 
 
 # -- F1 -------------------------------------------------------------------------------------------
@@ -87,7 +74,7 @@ def test_f1_f4_f5_with_cross_entropy(net: Network) -> None:
 @given(converged_networks(SMALL))
 def test_f1_at_50_digits(net: Network) -> None:
     """F1: the same statement at 50 digits, where the F2 bound is ~1e-48."""
-    theta, be = _at_50_digits(net)
+    theta, be = net.at_digits(DPS)
     checks = check_identity("F1", net.problem, theta, be)
     _assert_all(checks)
     assert max(c.tolerance / c.scale for c in checks) < 1e-40
@@ -142,7 +129,7 @@ def test_f4_identity_at_50_digits(net: Network) -> None:
 @given(converged_networks(SMALL))
 def test_f4_at_50_digits(net: Network) -> None:
     """F4: both forms at 50 digits, at certified stationary points."""
-    theta, be = _at_50_digits(net)
+    theta, be = net.at_digits(DPS)
     _assert_all(check_identity("F4", net.problem, theta, be))
 
 
@@ -157,7 +144,7 @@ def test_f5_at_converged_networks(net: Network) -> None:
 @given(converged_networks(SMALL))
 def test_f5_at_50_digits(net: Network) -> None:
     """F5: the same at 50 digits, where the tolerance is ~1e-24 of |W^T W|."""
-    theta, be = _at_50_digits(net)
+    theta, be = net.at_digits(DPS)
     checks = check_identity("F5", net.problem, theta, be)
     _assert_all(checks)
     assert max(c.tolerance / c.scale for c in checks) < 1e-20

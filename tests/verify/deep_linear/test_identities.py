@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.claims.features import correlation, layer_features
@@ -20,7 +20,6 @@ from verify.claims.generated import numeric
 from verify.claims.identities import check_identity
 from verify.claims.statements import Statement, d1_gradients, statement
 from verify.engine.network import mp_backend
-from verify.engine.train import refine_mp
 from verify.strategies import Network, NetworkSpec, deep_linear_networks, train_spec
 
 DPS = 50
@@ -30,18 +29,6 @@ FEW = settings(max_examples=max(2, settings.default.max_examples // 3))
 def _assert_all(checks: list) -> None:  # type: ignore[type-arg]
     bad = [str(c) for c in checks if not c.ok]
     assert not bad, "\n".join(bad)
-
-
-def _at_50_digits(net: Network, drawn: bool = True):  # type: ignore[no-untyped-def]  # noqa: ANN202
-    refined = refine_mp(net.result, DPS)  # type: ignore[arg-type]
-    if drawn:
-        # a point the engine's 50-digit Newton does not certify says nothing either way (it
-        # would be INCONCLUSIVE): such draws are rejected, never counted as passing or failing.
-        # Certified means converged AND the 50-digit gradient at its floor (certified_at)
-        assume(refined.certified_at(mp_backend(DPS)))
-    be = mp_backend(DPS)
-    assert refined.certified_at(be), refined.reason
-    return refined.point(be), be
 
 
 # -- D1 -------------------------------------------------------------------------------------------
@@ -88,7 +75,7 @@ def test_d4_stationary_points_with_weight_decay_are_balanced(net: Network) -> No
 @given(deep_linear_networks(balanced=True, converged=True, depths=(2, 3, 4)))
 def test_d4_at_50_digits(net: Network) -> None:
     """D4: at 50 digits the imbalance is below ~1e-45."""
-    theta, be = _at_50_digits(net)
+    theta, be = net.at_digits(DPS)
     checks = check_identity("D4", net.problem, theta, be)
     _assert_all(checks)
     assert max(c.defect / c.scale for c in checks) < 1e-40
@@ -117,7 +104,7 @@ def test_d1_d4_d5_d6_for_every_depth(depth: int, data: st.DataObject) -> None:
 @given(deep_linear_networks(balanced=True, converged=True, depths=(2, 3, 4)))
 def test_d5_d6_at_50_digits(net: Network) -> None:
     """D5, D6: at 50 digits, where the Hoelder tolerance is far below the exponent's effect."""
-    theta, be = _at_50_digits(net)
+    theta, be = net.at_digits(DPS)
     _assert_all(check_identity("D5", net.problem, theta, be))
 
 
@@ -183,7 +170,7 @@ def test_mutated_statements_fail(deep: list[Network], precision: str) -> None:
         "D5": [_exponent_mutation, _half],
     }
     for net in deep:
-        theta, be = (net.theta, None) if precision == "float64" else _at_50_digits(net, False)
+        theta, be = (net.theta, None) if precision == "float64" else net.at_digits(DPS, drawn=False)
         args = (net.problem, theta) if be is None else (net.problem, theta, be)
         for tag, stmts in wrong.items():
             _assert_all(check_identity(tag, *args))  # the true statements pass here
