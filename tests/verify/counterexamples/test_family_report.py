@@ -34,3 +34,16 @@ def test_fact_entry_details_are_fact_rows_not_the_nfa_verdict() -> None:
         "layer 1: FACT relative error 2.07e-43 (tolerance 1.1e-40)",
         "layer 2: FACT relative error 7.41e-43 (tolerance 9e-41)",
     ]
+
+
+def test_family_entries_get_their_expected_outcomes() -> None:
+    """F1, N2: the report's family entries are as expected: the known failures REFUTED, the
+    FACT entry at the witness supported, and AdamW INCONCLUSIVE, its end point being outside
+    FACT's hypothesis (a REFUTED there, or an expectation of REFUTED, would misreport FACT)."""
+    from verify.report.labels import as_expected, expected_of
+
+    entries = families.family_report_entries(quick=True)
+    adamw = [e for e in entries if "[family adamw]" in e.claim]
+    assert len(adamw) == 1 and expected_of(adamw[0]) == "INCONCLUSIVE"
+    assert adamw[0].verdict == "INCONCLUSIVE"
+    assert all(as_expected(e) for e in entries), [(e.claim, e.verdict) for e in entries]
