@@ -37,7 +37,7 @@ through the steps of :func:`verify.engine.backprop.backprop`:
   and the slope s = sigma'(z) that backprop uses: e_s = |sigma''(z)| e_z + L3 e_z^2 / 2 +
   c u T, with L2, L3 global bounds on |sigma''|, |sigma'''|, T the size of the summands of
   the slope formula (1 + t^2 for tanh's 1 - t^2) and c = ELEMENTWISE_ULPS (both tabled in
-  :mod:`verify.engine.rounding_rules`). ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its
+  :mod:`verify.engine.stepbounds`). ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its
   slope is unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials.
 - mse: delta = f - y, e_delta = e_f + u |delta|. cross-entropy: delta = p sum(y) - y with
   p = softmax(f); p_k changes by at most p_k ((1 - p_k) e_f_k + sum_{j != k} p_j e_f_j) e^{4m}
@@ -88,7 +88,7 @@ import numpy as np
 from verify.engine.backends import FLOAT64, Array, Backend
 from verify.engine.backprop import Backprop, backprop
 from verify.engine.problem import Problem
-from verify.engine.rounding_rules import ELEMENTWISE_ULPS, act_bounds, delta_bound, gamma
+from verify.engine.stepbounds import ELEMENTWISE_ULPS, act_bounds, delta_bound, gamma
 
 __all__ = [
     "ELEMENTWISE_ULPS",

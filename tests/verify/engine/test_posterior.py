@@ -179,8 +179,9 @@ def test_a_gradient_only_the_prior_floor_explains_is_not_certified() -> None:
 def test_without_extended_precision_the_floor_is_the_a_priori_one(monkeypatch) -> None:  # noqa: ANN001
     """F1 (certificate): where long double is float64 (or for GELU) the a priori floor stands
     alone, unchanged, and still certifies a trained point."""
-    problem = synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0)
-    theta = train(problem, seed=0, spectrum="none").theta
+    trained = synthetic_problem(MLP((4, 8, 2), "tanh"), 32, seed=0)
+    theta = train(trained, seed=0, spectrum="none").theta
+    problem = Problem(trained.net, trained.X, trained.Y)  # a fresh one: no analysis kept
     monkeypatch.setattr(posterior, "extended_backend", lambda: None)
     ra = rounding_analysis(problem, theta)
     assert not ra.posterior

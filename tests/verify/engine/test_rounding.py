@@ -22,7 +22,7 @@ from verify.engine.rounding import (
     rounding_analysis,
     safe_norm,
 )
-from verify.engine.rounding_rules import _SMOOTH
+from verify.engine.stepbounds import _SMOOTH
 from verify.engine.switched_off import snap_switched_off
 from verify.engine.train import evaluate, gradient_floor, synthetic_problem, train
 
