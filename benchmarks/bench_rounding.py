@@ -2,10 +2,12 @@
 ``python benchmarks/bench_rounding.py``).
 
 For each case: the float64 gradient at the point, its error (against the same gradient at 50
-digits, same float64 inputs), the per-entry floor (norm, and max_i |g_i| / floor_i, the
-certificate's ratio), the ratio ||floor|| / ||error||, the certificate's decision, and what the
-previous global floor u (k G + ||H|| ||theta||) decided. Then the cost of the floor against one
-backpropagation. Not collected by pytest.
+digits, same float64 inputs), the floor the certificate uses (a posteriori where the a priori
+threshold certifies, verify/engine/posterior.py) and the a priori floor, each as
+||floor|| / ||error||, the weights' rounding allowance R over the error, the certificate's
+ratio max_i |g_i| / (2 floor_i + R_i) and decision, and what the previous global floor
+u (k G + ||H|| ||theta||) decided. Then the cost of the analysis against one backpropagation.
+Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -79,23 +81,24 @@ def main() -> None:
     ]
     u = FLOAT64.unit_roundoff
     print(
-        "| case | norm of grad | norm of error | norm of floor | floor/error | max g/floor "
-        "| certified | old floor | old decision |"
+        "| case | norm of grad | norm of error | floor / error | a priori / error "
+        "| R / error | max g / threshold | certified | old floor | old decision |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, problem, theta in cases:
         ra = rounding_analysis(problem, theta)
-        err = _error(problem, theta)
+        err = safe_norm(_error(problem, theta))
         gn = safe_norm(ra.abs_grad)
         old = u * handover_scale(problem, theta)
+        kind = "a posteriori" if ra.posterior else "a priori"
         print(
-            f"| {name} | {gn:.3g} | {safe_norm(err):.3g} | {safe_norm(ra.floor):.3g} | "
-            f"{safe_norm(ra.floor) / safe_norm(err):.3g} | {ra.ratio:.3g} | "
-            f"{'yes' if ra.certified else 'no'} | {old:.3g} | "
+            f"| {name} | {gn:.3g} | {err:.3g} | {safe_norm(ra.floor) / err:.3g} ({kind}) | "
+            f"{safe_norm(ra.prior) / err:.3g} | {safe_norm(ra.allowance) / err:.3g} | "
+            f"{ra.ratio:.3g} | {'yes' if ra.certified else 'no'} | {old:.3g} | "
             f"{'certified' if gn <= old else 'not certified'} |"
         )
     print()
-    print("| network | backprop (ms) | backprop + floor (ms) | ratio |")
+    print("| network | backprop (ms) | backprop + analysis (ms) | ratio |")
     print("|---|---|---|---|")
     for name, problem in (
         ("default (4,8,2) n=32", default),

@@ -95,7 +95,7 @@ class Problem:
     loss: str = "mse"
     lam: float = 1e-2
     decay_bias: bool = False
-    _cache: dict[str, tuple[Array, Array, Any]] = field(
+    _cache: dict[Any, Any] = field(  # the data in each backend; the last rounding analyses
         default_factory=dict, repr=False, compare=False
     )
 

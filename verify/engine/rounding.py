@@ -1,13 +1,27 @@
-"""The rounding floor of the gradient: a forward error analysis of backpropagation, per entry.
+"""The rounding floor of the gradient: a forward error analysis of backpropagation, per entry,
+and the certificate of stationarity built on it.
 
-A point is certified stationary at a precision when every entry of its computed gradient lies
-within the bound on that entry's own rounding error: then the computed gradient cannot be told
-from zero at that precision, and the exact gradient at the stored weights is at most twice the
-bound, entry by entry. The bound is computed alongside the gradient, from the magnitudes of the
-terms actually summed, so a feature scaled by 1e9 raises the bounds of the entries its products
-reach and no others. (The floor this replaces, u (k G + ||H|| ||theta||) from global norms, let
-one large entry raise the threshold of all: badly scaled data passed points far from
-stationary.)
+Three per-entry quantities at a point theta (float64 or mpmath weights):
+
+- the **floor** F_i >= |g_i computed - g_i exact|, the rounding error of the computed gradient;
+- the **allowance** R_i >= |g_i exact(theta (1 + d)) - g_i exact(theta)| for every relative
+  perturbation |d_j| <= u of the weights: how much the exact gradient changes when the weights
+  move by their own rounding. Stored weights are at best the rounding of a stationary point, so
+  even the best point a precision can hold shows an exact gradient up to R;
+- the **threshold** T_i = 2 F_i + R_i. The certificate: every |g_i computed| <= T_i. Why 2 F:
+  Newton's last step removed the gradient computed at the previous iterate, which was wrong by
+  up to F (that error is left in the exact gradient at the new point, H H^-1 e = e to first
+  order), and the new gradient is computed with an error up to F again; R covers the rounding
+  of the step to stored weights. So T is what a converged iterate shows at that precision (to
+  first order), and a gradient above T in any entry is evidence of a point that is not
+  stationary. Whatever the verdict, the exact gradient at the stored weights obeys
+  |g exact| <= |g computed| + F entrywise, rigorously; every tolerance downstream (the F2
+  allowance of :mod:`verify.claims.defect_bounds`) uses that, never T.
+
+All three are computed from the magnitudes of the terms actually summed, so a feature scaled by
+1e9 raises the bounds of the entries its products reach and no others. (The floor this
+replaces, u (k G + ||H|| ||theta||) from global norms, let one large entry raise the threshold of
+all: badly scaled data passed points far from stationary.)
 
 Derivation (running error analysis, Higham, *Accuracy and Stability of Numerical Algorithms*,
 2nd ed., sections 2.2, 3.1-3.5), in the standard model: every basic operation is exact up to a
@@ -21,10 +35,10 @@ through the steps of :func:`verify.engine.backprop.backprop`:
 - z = h W^T + b: e_z = gamma_{in+1} (|h||W|^T + |b|) + e_h |W|^T.
 - h' = sigma(z): by the mean value theorem, e_h' = |sigma'(z)| e_z + L2 e_z^2 / 2 + c u |h'|,
   and the slope s = sigma'(z) that backprop uses: e_s = |sigma''(z)| e_z + L3 e_z^2 / 2 +
-  c u T, with L2, L3 global bounds on |sigma''|, |sigma'''| (table :data:`_SMOOTH`), T the size
-  of the summands of the slope formula (1 + t^2 for tanh's 1 - t^2) and c =
-  :data:`ELEMENTWISE_ULPS`. ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its slope is
-  unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials.
+  c u T, with L2, L3 global bounds on |sigma''|, |sigma'''|, T the size of the summands of
+  the slope formula (1 + t^2 for tanh's 1 - t^2) and c = ELEMENTWISE_ULPS (both tabled in
+  :mod:`verify.engine.stepbounds`). ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its
+  slope is unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials.
 - mse: delta = f - y, e_delta = e_f + u |delta|. cross-entropy: delta = p sum(y) - y with
   p = softmax(f); p_k changes by at most p_k ((1 - p_k) e_f_k + sum_{j != k} p_j e_f_j) e^{4m}
   (m = max_j e_f_j; the factor bounds p along the segment), and the shift, exp, row sum and
@@ -35,6 +49,12 @@ through the steps of :func:`verify.engine.backprop.backprop`:
 - dl/dh = delta W (inner dimension out); delta' = (dl/dh) * s: e = e_gh |s| + (|dl/dh| +
   e_gh) e_s + u |delta'|.
 
+The allowance R is the same propagation in exact arithmetic (u = 0 in every rule above) with
+the weights and biases as the only inputs in error, |dW| <= u_w |W|: z gains
+u_w ((|h| + e_h) |W|^T + |b|), dl/dh gains u_w (|delta| + e_delta) |W|, and grad_W gains
+u_w lam |W| (:func:`_bounds` with ``(u, u_w) = (0, u)``; the floor is ``(u, 0)``). The
+activation's second-order terms L2 e_z^2 / 2 keep it a bound, not only a first-order estimate.
+
 In float64 an underflow may add up to 2^-1074 per operation (Higham section 2.2); the floor adds
 that times a count of the operations. The floor of an entry is :data:`SAFETY` times its bound;
 the factor covers only the float64 evaluation of the bound itself (for mpmath, its magnitudes
@@ -43,14 +63,19 @@ NumPy's products obey the gamma_k bound (true for every summation order, blocked
 multiply-add), and each elementwise function is within c ulps. A bound that overflows float64
 is infinite; an infinite or NaN floor never certifies (the callers say INCONCLUSIVE and why).
 
-Being rigorous, the bound is pessimistic: it adds the errors of the n samples as if they had
-the same sign, where in practice they partly cancel. Measured against the error of the float64
-gradient (recomputed at 50 digits), the floor is ~10^2 times larger on networks with tens of
-samples and ~3 x 10^3 times on n = 256 (tests/verify/engine/test_rounding.py, README).
+Being rigorous, the a priori bound is pessimistic: it adds the errors of the n samples as if
+they had the same sign, where in practice they partly cancel. Measured against the error of the
+float64 gradient (recomputed at 50 digits), it is ~10^2 times larger on networks with tens of
+samples and ~3 x 10^3 times on n = 256. Where the a priori threshold already certifies, the
+floor is therefore tightened by an a posteriori bound, the error measured against a
+recomputation in extended precision plus that recomputation's own a priori bound
+(:mod:`verify.engine.posterior`): as rigorous, and within a small factor of the measured error
+(2.5 times on the standard network; README, ``benchmarks/bench_rounding.py``). The tightened
+floor is the one the certificate and the tolerances use.
 
-The floor along the gradient (:func:`directional_floor`), the largest t with
-t |g_i| / ||g|| <= floor_i for every i, is a single number with ||g|| <= t exactly when every
-entry is within its floor; the training reports print it as the "rounding floor".
+The threshold along the gradient (:func:`directional_floor`), the largest t with
+t |g_i| / ||g|| <= T_i for every i, is a single number with ||g|| <= t exactly when every
+entry is within its threshold; the training reports print it as the "rounding floor".
 """
 
 from __future__ import annotations
@@ -63,6 +88,7 @@ import numpy as np
 from verify.engine.backends import FLOAT64, Array, Backend
 from verify.engine.backprop import Backprop, backprop
 from verify.engine.problem import Problem
+from verify.engine.stepbounds import ELEMENTWISE_ULPS, act_bounds, delta_bound, gamma
 
 __all__ = [
     "ELEMENTWISE_ULPS",
@@ -77,32 +103,11 @@ __all__ = [
     "to_float64",
 ]
 
-#: c: ulps of error of one elementwise function value (module docstring). Why 8: glibc's exp,
-#: log and tanh are accurate to < 1 ulp, NumPy's SIMD versions and Cephes' expit and ndtr to
-#: <= 4 ulps, mpmath's functions to < 1 ulp of the working precision; the formulas built on them
-#: (z * Phi(z), 1 - t * t, s * (1 - s), log(s) + m) add at most 3 roundings.
-ELEMENTWISE_ULPS = 8
 #: floor = SAFETY * bound. Why 1 + 2^-20: the bound is rigorous in the model (module docstring)
 #: except for its own evaluation in float64, sums of nonnegative terms over fewer than 1e6
 #: roundings on the longest chain (relative error < 1e6 * 2^-53 ~ 1e-10), and the rounding of
 #: mpmath magnitudes to float64 (relative 2^-53): 2^-20 ~ 1e-6 covers both.
 SAFETY = 1.0 + 2.0**-20
-#: the smallest positive float64 (subnormal): what an underflow can add to one operation
-_TINY = 2.0**-1074
-
-#: per smooth activation (L2, L3, T2): L2 >= sup|sigma''| and L3 >= sup|sigma'''| for the
-#: second-order terms of the mean-value bounds; T2 >= the summands of the curvature formula of
-#: verify/engine/activations.py (for the rounding of the computed curvature).
-#: tanh: sigma'' = -2 t (1 - t^2), max 4 / (3 sqrt 3) = 0.770; |sigma'''| max 2 (at 0).
-#: sigmoid: max |sigma''| = sqrt(3) / 18 = 0.0962, max |sigma'''| = 1/8 (at 0).
-#: softplus: sigma'' = sigmoid' <= 1/4, sigma''' = sigmoid'' <= 0.0962.
-#: gelu: sigma'' = phi(z) (2 - z^2) <= 2 phi(0) = 0.798, |sigma'''| = phi |z^3 - 4 z| <= 0.779.
-_SMOOTH: dict[str, tuple[float, float, float]] = {
-    "tanh": (0.77, 2.0, 4.0),
-    "sigmoid": (0.0963, 0.125, 1.0),
-    "softplus": (0.25, 0.0963, 1.0),
-    "gelu": (0.798, 0.779, 1.0),
-}
 
 
 @dataclass
@@ -121,13 +126,23 @@ class LayerRounding:
 
 @dataclass
 class RoundingAnalysis:
-    """The gradient at a point with its per-entry rounding floor (module docstring)."""
+    """The gradient at a point with its per-entry rounding floor (module docstring).
+
+    ``floor``: bound on |computed - exact gradient| entrywise (a priori, or the tighter a
+    posteriori bound after :meth:`tighten`); ``allowance``: how far the exact gradient can move
+    when every weight moves by its own rounding, u |theta| (the stored weights are at best the
+    rounding of a stationary point); ``prior``: the a priori floor. The certificate compares
+    each entry with ``threshold = 2 floor + allowance`` (module docstring, "The certificate").
+    """
 
     bp: Backprop
     floor: np.ndarray  # float64, one entry per parameter, same layout as the flat gradient
     layers: list[LayerRounding]
     unit_roundoff: float
     kinks: int = 0  # ReLU pre-activations within their rounding error of the kink at 0
+    allowance: np.ndarray | None = None
+    prior: np.ndarray | None = None
+    posterior: bool = False  # floor tightened by the extended-precision recomputation
 
     @property
     def grad(self) -> Array:
@@ -138,15 +153,23 @@ class RoundingAnalysis:
         return np.abs(to_float64(self.bp.grad))
 
     @property
+    def threshold(self) -> np.ndarray:
+        """2 floor + allowance, entrywise: what a float64 Newton iterate at the rounding of an
+        exact stationary point can show (module docstring)."""
+        extra = 0.0 if self.allowance is None else self.allowance
+        with np.errstate(over="ignore", invalid="ignore"):
+            return SAFETY * (2 * self.floor + extra)
+
+    @property
     def finite(self) -> bool:
-        return bool(np.isfinite(self.abs_grad).all() and np.isfinite(self.floor).all())
+        return bool(np.isfinite(self.abs_grad).all() and np.isfinite(self.threshold).all())
 
     @property
     def ratio(self) -> float:
-        """max_i |g_i| / floor_i (<= 1: certified); NaN when anything is not finite."""
+        """max_i |g_i| / threshold_i (<= 1: certified); NaN when anything is not finite."""
         if not self.finite:
             return float("nan")
-        return _worst_ratio(self.abs_grad, self.floor)
+        return _worst_ratio(self.abs_grad, self.threshold)
 
     @property
     def certified(self) -> bool:
@@ -158,8 +181,15 @@ class RoundingAnalysis:
         return safe_norm(self.floor) / self.unit_roundoff
 
     def norms(self) -> tuple[float, float]:
-        """``(||g||_2, floor in the direction of g)`` (see :func:`directional_floor`)."""
-        return directional_floor(self.abs_grad, self.floor)
+        """``(||g||_2, threshold in the direction of g)`` (see :func:`directional_floor`)."""
+        return directional_floor(self.abs_grad, self.threshold)
+
+    def tighten(self, tight: np.ndarray, net: Any) -> None:
+        """Replace the floor by ``min(floor, tight)`` entrywise (both are bounds), layers too."""
+        self.floor = np.minimum(self.floor, tight)
+        self.posterior = True
+        for lr, (fw, fb) in zip(self.layers, net.unflatten(self.floor), strict=True):
+            lr.grad_W, lr.grad_b = fw, fb
 
 
 def safe_norm(a: Any) -> float:
@@ -212,46 +242,52 @@ def to_float64(a: Any) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64)
 
 
-def gamma(k: int, u: float) -> float:
-    """Higham's gamma_k = k u / (1 - k u): the relative error bound of a sum of k products."""
-    return k * u / (1 - k * u)
+def rounding_analysis(
+    problem: Problem,
+    theta: Array,
+    be: Backend = FLOAT64,
+    posterior: bool = True,
+    allowance: bool = True,
+) -> RoundingAnalysis:
+    """Backpropagation at ``theta`` in the numbers of ``be`` with per-entry error bounds.
 
-
-def _act_bounds(
-    name: str, z: np.ndarray, h: np.ndarray, s: np.ndarray, c2: np.ndarray, ez: np.ndarray,
-    u: float,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(e_h, e_s): bounds on the activation's value and slope (module docstring)."""
-    cu = ELEMENTWISE_ULPS * u
-    if name == "identity":
-        return ez, np.zeros_like(ez)
-    if name == "relu":
-        kink = np.abs(z) <= ez  # the sign of z, hence the slope, is not known there
-        return np.where(kink, ez, np.abs(s) * ez), np.where(kink, 1.0, 0.0)
-    if name == "quadratic":  # z*z: one rounding; the slope 2z is exact up to the error of z
-        return 2 * np.abs(z) * ez + ez * ez + u * np.abs(h), 2 * ez
-    L2, L3, T2 = _SMOOTH[name]
-    if name == "tanh":
-        terms = 1 + h * h  # slope 1 - t*t
-    elif name == "sigmoid":
-        terms = np.abs(h) * (1 + np.abs(h))  # slope s (1 - s)
-    elif name == "softplus":
-        terms = np.abs(s)  # the slope is the logistic function itself
-    else:  # gelu: slope Phi(z) + z phi(z)
-        from scipy import special  # here: SciPy's import costs 0.5 s of CPU at start-up
-
-        terms = special.ndtr(z) + np.abs(z) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-    slope = np.abs(s) + cu * terms  # >= |sigma'(z_computed)|
-    curv = np.abs(c2) + cu * T2  # >= |sigma''(z_computed)|
-    eh = slope * ez + L2 * ez * ez / 2 + cu * np.abs(h) / (1 - cu)
-    es = curv * ez + L3 * ez * ez / 2 + cu * terms
-    return eh, es
-
-
-def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> RoundingAnalysis:
-    """Backpropagation at ``theta`` in the numbers of ``be`` with per-entry error bounds."""
+    ``floor``: the a priori bound of the module docstring, replaced entrywise by the smaller a
+    posteriori bound of :mod:`verify.engine.posterior` when ``posterior`` is set, the backend is
+    float64, and the a priori threshold already certifies (the recomputation costs one long
+    double backpropagation, so it is spent only where it can change the decision).
+    ``allowance``: the weights' own rounding (:func:`_bounds` with ``u_w = u``; without it the
+    threshold is 2 floor). In float64 the last result per problem is kept: Newton's loop, the
+    training report and the FACT bounds ask about the same point in turn.
+    """
+    key = ("rounding", posterior, allowance)
+    flat = theta if isinstance(theta, np.ndarray) and theta.dtype == np.float64 else None
+    if be.name == "float64" and flat is not None:
+        hit = problem._cache.get(key)
+        if hit is not None and np.array_equal(hit[0], flat):
+            return hit[1]
     bp = backprop(problem, theta, be)
     u = float(be.unit_roundoff)
+    prior, layers, kinks = _bounds(problem, bp, u, 0.0)
+    extra = _bounds(problem, bp, 0.0, u)[0] if allowance else None
+    ra = RoundingAnalysis(bp, prior, layers, u, kinks, allowance=extra, prior=prior)
+    if posterior and be.name == "float64" and ra.certified:
+        from verify.engine.posterior import posterior_floor  # it builds on this module
+
+        tight = posterior_floor(problem, theta, ra)
+        if tight is not None:
+            ra.tighten(tight, problem.net)
+    if be.name == "float64" and flat is not None:
+        problem._cache[key] = (flat.copy(), ra)
+    return ra
+
+
+def _bounds(
+    problem: Problem, bp: Backprop, u: float, u_w: float
+) -> tuple[np.ndarray, list[LayerRounding], int]:
+    """Per-entry bound (SAFETY times it) on the gradient's error, with ``u`` the rounding of
+    every operation and ``u_w`` a relative perturbation of every weight and bias (module
+    docstring): ``(u, 0)`` is the rounding floor, ``(0, u)`` the allowance for the weights' own
+    rounding, each propagated through the same steps."""
     net, n = problem.net, problem.n
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         lam = abs(float(problem.lam))
@@ -263,32 +299,38 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
         e_h, e_s, kinks = [np.zeros_like(problem.X)], [], 0
         for layer, (w, b) in enumerate(params):
             aw = np.abs(w)
+            ab = 0 if b is None else np.abs(b)
             k = w.shape[1] + (b is not None)
-            ez = gamma(k, u) * (hs[layer] @ aw.T + (0 if b is None else np.abs(b)))
-            ez = ez + e_h[layer] @ aw.T
+            ez = gamma(k, u) * (hs[layer] @ aw.T + ab) + e_h[layer] @ aw.T
+            if u_w:  # W (1 + d), |d| <= u_w, acting on h + e_h
+                ez = ez + u_w * ((hs[layer] + e_h[layer]) @ aw.T + ab)
             if layer == len(params) - 1:
                 break
-            eh, es = _act_bounds(net.activation, zs[layer], to_float64(bp.hs[layer + 1]),
+            eh, es = act_bounds(net.activation, zs[layer], to_float64(bp.hs[layer + 1]),
                                  slopes[layer], to_float64(bp.curvs[layer]), ez, u)  # fmt: skip
             e_h.append(eh)
             e_s.append(es)
             if net.activation == "relu":
                 kinks += int(np.count_nonzero(np.abs(zs[layer]) <= ez))
-        e_g = _delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
+        e_g = delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
         out: list[LayerRounding] = []
         for layer in range(len(params) - 1, -1, -1):
             w, b = params[layer]
             g, aw = np.abs(to_float64(bp.deltas[layer])), np.abs(w)
             p_abs = g.T @ hs[layer]
             e_p = gamma(n, u) * p_abs + e_g.T @ hs[layer] + (g + e_g).T @ e_h[layer]
-            e_gw = (e_p + u * p_abs) / n + u * lam * aw + u * np.abs(to_float64(bp.grads[layer][0]))
+            e_gw = (
+                (e_p + u * p_abs) / n + (u + u_w) * lam * aw
+                + u * np.abs(to_float64(bp.grads[layer][0]))
+            )  # fmt: skip
             e_gb = None
             if b is not None:
                 col = np.sum(g, axis=0)
                 e_gb = (gamma(n, u) * col + np.sum(e_g, axis=0) + u * col) / n
                 if problem.decay_bias:
-                    e_gb = e_gb + u * lam * np.abs(b) + u * np.abs(to_float64(bp.grads[layer][1]))
-            e_gh = (gamma(w.shape[0], u) * g + e_g) @ aw
+                    e_gb = e_gb + (u + u_w) * lam * np.abs(b)
+                    e_gb = e_gb + u * np.abs(to_float64(bp.grads[layer][1]))
+            e_gh = (gamma(w.shape[0], u) * g + e_g) @ aw + u_w * (g + e_g) @ aw
             out.append(LayerRounding(e_h[layer], e_gh, SAFETY * e_gw,
                                      None if e_gb is None else SAFETY * e_gb))  # fmt: skip
             if layer > 0:
@@ -297,32 +339,7 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
                 e_g = e_gh * slopes[layer - 1] + (gh + e_gh) * e_s[layer - 1] + u * nxt
         out.reverse()
         floor = net.flatten([(lr.grad_W, lr.grad_b) for lr in out]).astype(np.float64)
-        if be.name == "float64":  # underflow: each operation may add up to _TINY
-            floor = floor + 4 * net.depth * (n + max(net.sizes) + 1) * _TINY
-    return RoundingAnalysis(bp, floor, out, u, kinks)
-
-
-def _delta_bound(
-    loss: str, f: np.ndarray, Y: np.ndarray, delta: np.ndarray, e_f: np.ndarray, u: float
-) -> np.ndarray:
-    """Bound on the error of delta = dl/df (module docstring)."""
-    if loss == "mse":
-        return e_f + u * np.abs(delta)
-    m = np.max(f, axis=1, keepdims=True)
-    e = np.exp(f - m)
-    p = e / np.sum(e, axis=1, keepdims=True)
-    mass = np.abs(np.sum(Y, axis=1, keepdims=True))
-    c = f.shape[1]
-    # propagated error of f; the difference weighted - p e_f is a sum over j != k, and its
-    # rounding (u p_k e_f_k) lies far below the rounding term u p_k of ``rnd``
-    weighted = np.sum(p * e_f, axis=1, keepdims=True)
-    prop = np.clip(1 - p, 0, None) * e_f + np.clip(weighted - p * e_f, 0, None)
-    prop = prop * np.exp(4 * np.max(e_f, axis=1, keepdims=True))
-    # roundings: the shift f - m, exp, the row sum (weights p_j) and the division
-    shift = u * np.abs(f - m)
-    rnd = (
-        shift + np.sum(p * shift, axis=1, keepdims=True)
-        + (2 * ELEMENTWISE_ULPS + 1) * u + gamma(c, u)
-    )  # fmt: skip
-    e_p = p * (prop + rnd)
-    return mass * e_p + p * gamma(c, u) * mass + u * p * mass + u * np.abs(delta)
+        if u and bp.grad.dtype != object:  # underflow: each operation may add up to the
+            tiny = float(np.finfo(bp.grad.dtype).smallest_subnormal)  # smallest subnormal
+            floor = floor + 4 * net.depth * (n + max(net.sizes) + 1) * tiny
+    return floor, out, kinks

@@ -27,11 +27,12 @@
    then mpmath with its eigendecomposition at full precision), several eigenvalue cut-offs tried
    per step, the best kept, and a few non-monotone steps allowed.
 
-Certified means: every entry of the computed gradient lies within its own rounding floor, a
-forward error bound computed alongside the gradient from the magnitudes of the terms summed
-(:mod:`verify.engine.rounding`, derivation there). Below it the computed gradient is
-indistinguishable from zero at that precision, and the exact gradient at the point is at most
-twice the floor, entry by entry. For ReLU the same floor is used, and the point must also be
+Certified means: every entry of the computed gradient lies within its threshold, twice its
+rounding floor (a bound on its rounding error computed alongside the gradient from the
+magnitudes of the terms summed, tightened a posteriori where possible) plus the change the
+weights' own rounding can cause (:mod:`verify.engine.rounding`, derivation there): what a
+converged iterate at that precision shows. The exact gradient at the point is then within
+|computed| + floor, entry by entry. For ReLU the same threshold is used, and the point must also be
 certified inside one smooth piece (:mod:`verify.engine.pieces`). A result that is not certified
 is never turned into a verdict other than INCONCLUSIVE.
 
@@ -277,7 +278,7 @@ def _finish(
     if status is Status.CONVERGED:
         reason = (
             f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
-            f"floor) {done}"
+            f"threshold) {done}"
         )
     elif status is Status.MAX_ITER:
         reason = f"{above_floor(gn, floor)} {done}"
