@@ -253,6 +253,7 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
     bp = backprop(problem, theta, be)
     u = float(be.unit_roundoff)
     net, n = problem.net, problem.n
+    pin_bounds = getattr(problem, "pin_bounds", None)  # verify.engine.clarke.PinnedProblem
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         lam = abs(float(problem.lam))
         params = [(to_float64(w), None if b is None else to_float64(b)) for w, b in bp.params]
@@ -270,10 +271,12 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
                 break
             eh, es = _act_bounds(net.activation, zs[layer], to_float64(bp.hs[layer + 1]),
                                  slopes[layer], to_float64(bp.curvs[layer]), ez, u)  # fmt: skip
+            if pin_bounds is not None:  # pinned pairs: slope s_p given exactly, h = s_p z
+                eh, es = pin_bounds(layer, eh, es, ez, to_float64(bp.hs[layer + 1]), u)
             e_h.append(eh)
             e_s.append(es)
             if net.activation == "relu":
-                kinks += int(np.count_nonzero(np.abs(zs[layer]) <= ez))
+                kinks += int(np.count_nonzero((np.abs(zs[layer]) <= ez) & (es > 0)))
         e_g = _delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
         out: list[LayerRounding] = []
         for layer in range(len(params) - 1, -1, -1):

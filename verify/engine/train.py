@@ -211,7 +211,7 @@ def _train(
         theta, status = exc.theta, Status.NON_FINITE
         reason = "the objective or its gradient became NaN or infinite"
     return _finish(problem, theta, status, reason, iterations, steps, history, start, spectrum,
-                   dps)  # fmt: skip
+                   dps, deadline)  # fmt: skip
 
 
 def _newton_piecewise(
@@ -262,19 +262,38 @@ _REMEDIES = {
 def _finish(
     problem: Problem, theta: np.ndarray, status: Status, reason: str, iterations: int,
     steps: int, history: list[tuple[str, float]], start: float, spectrum: str, dps: int | None,
+    kink_deadline: float | None = None,
 ) -> TrainResult:  # fmt: skip
-    pieces = None
+    pieces, kink_why = None, ""
+    if status is not Status.NON_FINITE and is_piecewise(problem.net.activation):
+        if status is not Status.DIVERGED:
+            pieces = piece_report(problem, theta)
+            if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
+                status = Status.ON_KINK
+        if status is Status.ON_KINK and kink_deadline is not None:
+            # on a kink: certify a Clarke-type stationary point nearby (verify/engine/clarke.py)
+            from verify.engine.clarke_cert import on_kink
+
+            found = on_kink(problem, theta, kink_deadline)
+            if found.certified and found.problem is not None:
+                problem, theta, status = found.problem, found.theta, Status.CONVERGED
+                pieces = found.report  # type: ignore[assignment]  # a KinkReport
+                steps += found.steps
+                history.append(("kink-newton", found.residual))
+            kink_why = found.why
     if status is Status.NON_FINITE:
         gn, floor, value = float("nan"), float("nan"), float("nan")
     else:
         gn, floor = gradient_floor(problem, theta)
         value = float(backprop(problem, theta).value)
-        if is_piecewise(problem.net.activation) and status is not Status.DIVERGED:
-            pieces = piece_report(problem, theta)
-            if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
-                status = Status.ON_KINK
     done = f"after {iterations} L-BFGS iterations and {steps} Newton steps"
-    if status is Status.CONVERGED:
+    if status is Status.CONVERGED and pieces is not None and not pieces.inside:
+        reason = (  # certified ON a kink (verify/engine/clarke.py): G is not a gradient of L_lam
+            f"||G|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own floor; G "
+            "= backpropagation with relu'(0) := the certified slopes at the pinned pairs) "
+            f"{done} and Newton on the kink's square system"
+        )
+    elif status is Status.CONVERGED:
         reason = (
             f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
             f"floor) {done}"
@@ -286,7 +305,7 @@ def _finish(
     if pieces is not None:
         reason += "; " + pieces.text()
         if status is Status.ON_KINK:
-            reason += _KINK_WHY
+            reason += _KINK_WHY + (f"; {kink_why}" if kink_why else "")
     summary = None
     method = _spectrum_method(problem, spectrum)
     if status is not Status.NON_FINITE and method != "none":
