@@ -16,8 +16,8 @@ The point (theta, s) comes from :func:`verify.engine.clarke.solve_on_kink`; see
    slopes' error bound e_s = 2 |J^-1|_slopes [floor; e_z] (the slope rows of the inverse square
    Jacobian applied to the rounding of the residual: how far the exact solution's slopes can sit
    from the computed ones, to first order; 2 covers the second-order remainder). The slopes are
-   re-solved by least squares at the certified theta (Gauss-Newton on G(theta, .) = 0) as a
-   check, and must agree with Newton's within e_s.
+   re-solved by least squares at the certified theta (Gauss-Newton on G(theta, .) = 0, in
+   float64) as a check, and must agree with Newton's within e_s (float64's e_s at ``dps``).
 
 Then the exact solution of the square system lies within rounding of the point, its pinned
 pairs sit on the kink, the other pairs keep their signs, and its slopes are interior: a
@@ -193,11 +193,17 @@ def certify_kink(
     zs, errs, dzs, structs = _forward_errors(problem, theta, be)
     ep = np.array([errs[la][i, j] for la, i, j in problem.pins])
     zp = np.array([zs[la][i, j] for la, i, j in problem.pins])
-    e_s = np.full(m, np.inf)
+    e_s = e_s64 = np.full(m, np.inf)
     if solver.ok and solver.slopes_determined:
         step[keep] = solver.solve(-F)[:nk]
         rows = solver.slope_rows()  # the slope rows of J^-1 (J^+ with symmetry zero modes)
         e_s = 2 * np.abs(rows) @ np.concatenate([ra.floor[keep], ep])
+        if be.name != "float64":  # the least-squares check runs in float64: its own bound
+            _, e64 = pinned_z_bounds(p64, th64, FLOAT64)
+            e_s64 = 2 * np.abs(rows) @ np.concatenate([rounding_analysis(p64, th64).floor[keep],
+                                                       e64])  # fmt: skip
+        else:
+            e_s64 = e_s
     _, _, dzs, _ = _forward_errors(problem, theta, be, step)
     pinset = {(la, i, j) for la, i, j in problem.pins}
     best: tuple[float, tuple[int, int, int] | None, float] = (float("inf"), None, 0.0)
@@ -227,7 +233,7 @@ def certify_kink(
     s_ls = least_squares_slopes(p64, th64, keep)
     slopes_ok = bool(
         np.isfinite(err_s) and (s >= margin).all() and (s <= 1 - margin).all()
-        and (np.abs(s_ls - s) <= np.maximum(e_s, 1e-300)).all()
+        and (np.abs(s_ls - s) <= np.maximum(e_s64, e_s)).all()
     )  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = float(np.max(np.where(zp == 0, 0.0, np.abs(zp) / ep))) if m else 0.0
