@@ -49,7 +49,7 @@ def _forward(problem: Problem, theta: Array, be: Backend) -> Backprop:
     params = problem.net.unflatten(theta)
     hs, zs, slopes, curvs = [X], [], [], []
     h = X
-    pin = getattr(problem, "pin", None)  # verify.engine.clarke.PinnedProblem: relu' := s at pins
+    pin = getattr(problem, "pin", None)  # verify.engine.kink.surrogate.PinnedProblem
     for layer, (w, b) in enumerate(params):
         z = h @ w.T if b is None else h @ w.T + b
         zs.append(z)

@@ -281,11 +281,11 @@ def refine_piecewise(
 ) -> TrainResult:
     """:func:`~verify.engine.newton_mp.refine_mp` for ReLU networks (module docstring): on the
     reduced network, embedded back, certified only if the piece test passes at ``dps`` digits."""
-    from verify.engine.clarke import is_pinned
+    from verify.engine.kink import is_pinned
     from verify.engine.newton_mp import refine_mp
 
     if is_pinned(result.problem):  # certified on a kink: the square system at dps digits
-        from verify.engine.clarke_cert import refine_kink
+        from verify.engine.kink.certificate import refine_kink
 
         return refine_kink(result, dps)
     problem, be = result.problem, mp_backend(dps)

@@ -253,7 +253,7 @@ def rounding_analysis(problem: Problem, theta: Array, be: Backend = FLOAT64) -> 
     bp = backprop(problem, theta, be)
     u = float(be.unit_roundoff)
     net, n = problem.net, problem.n
-    pin_bounds = getattr(problem, "pin_bounds", None)  # verify.engine.clarke.PinnedProblem
+    pin_bounds = getattr(problem, "pin_bounds", None)  # verify.engine.kink.surrogate.PinnedProblem
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         lam = abs(float(problem.lam))
         params = [(to_float64(w), None if b is None else to_float64(b)) for w, b in bp.params]

@@ -271,8 +271,8 @@ def _finish(
             if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
                 status = Status.ON_KINK
         if status is Status.ON_KINK and kink_deadline is not None:
-            # on a kink: certify a Clarke-type stationary point nearby (verify/engine/clarke.py)
-            from verify.engine.clarke_cert import on_kink
+            # on a kink: certify a Clarke-type stationary point nearby (verify/engine/kink/)
+            from verify.engine.kink.certificate import on_kink
 
             found = on_kink(problem, theta, kink_deadline)
             if found.certified and found.problem is not None:
@@ -288,7 +288,7 @@ def _finish(
         value = float(backprop(problem, theta).value)
     done = f"after {iterations} L-BFGS iterations and {steps} Newton steps"
     if status is Status.CONVERGED and pieces is not None and not pieces.inside:
-        reason = (  # certified ON a kink (verify/engine/clarke.py): G is not a gradient of L_lam
+        reason = (  # certified ON a kink (verify/engine/kink/): G is not a gradient of L_lam
             f"||G|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own floor; G "
             "= backpropagation with relu'(0) := the certified slopes at the pinned pairs) "
             f"{done} and Newton on the kink's square system"

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from verify.claims.checks import check_fact
 from verify.claims.features import layer_features
 from verify.engine.backends import FLOAT64
-from verify.engine.clarke import PinnedProblem
-from verify.engine.clarke_cert import KinkReport, pinned_z_bounds
+from verify.engine.kink import PinnedProblem
+from verify.engine.kink.certificate import KinkReport, pinned_z_bounds
 from verify.engine.lbfgs import lbfgs
 from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import grad64, newton_step
@@ -62,8 +62,8 @@ def test_point_on_a_kink_is_not_certified() -> None:
 def test_default_relu_network_ends_on_a_kink_and_is_certified_there() -> None:
     """F1 (ReLU): the acceptance network (4, 16, 16, 2) ends on a non-differentiable point: the
     piece test says so (live pre-activations at rounding level of 0, not inside a piece), and
-    the result is certified ON the kink as a Clarke-type stationary point (verify/engine/
-    clarke.py), saying so, with FACT consistent; the same point given to evaluate (which never
+    the result is certified ON the kink as a Clarke-type stationary point (verify/engine/kink/),
+    saying so, with FACT consistent; the same point given to evaluate (which never
     moves a point) stays on_kink, INCONCLUSIVE."""
     problem = synthetic_problem(MLP((4, 16, 16, 2), "relu"), 32, seed=0)
     result = train(problem, seed=0, spectrum="none")
@@ -198,7 +198,7 @@ def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tu
         assert (result.status is Status.ON_KINK) == (not rep.inside)
         return
     pins: set[tuple[int, int, int]] = set()
-    if isinstance(rep, KinkReport):  # certified ON a kink (verify/engine/clarke.py)
+    if isinstance(rep, KinkReport):  # certified ON a kink (verify/engine/kink/)
         pp = result.problem
         assert isinstance(pp, PinnedProblem) and rep.certified and not rep.inside
         pins = set(pp.pins)

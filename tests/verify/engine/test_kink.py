@@ -1,5 +1,5 @@
 """ReLU points on a kink: Clarke-type stationary points certified by Newton on the square system
-in the weights and the pinned slopes (verify/engine/clarke.py, clarke_cert.py)."""
+in the weights and the pinned slopes (verify/engine/kink/)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from verify.claims.checks import check_fact
 from verify.claims.features import layer_features
 from verify.engine.backends import FLOAT64
-from verify.engine.clarke import PinnedProblem, is_pinned, z_at
-from verify.engine.clarke_cert import SLOPE_MARGIN, KinkReport, certify_kink, pinned_z_bounds
+from verify.engine.kink import PinnedProblem, is_pinned
+from verify.engine.kink.certificate import SLOPE_MARGIN, KinkReport, certify_kink, pinned_z_bounds
+from verify.engine.kink.surrogate import z_at
 from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.rounding import rounding_analysis
 from verify.engine.train import Status, TrainResult, synthetic_problem, train

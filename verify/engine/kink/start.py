@@ -1,5 +1,5 @@
 """Where to start Newton on a kink: a smoothing homotopy that finds the pinned pairs and their
-slopes (:mod:`verify.engine.clarke`).
+slopes (:mod:`verify.engine.kink`).
 
 L-BFGS ends a kinked ReLU run zigzagging across the kinks, at ||grad|| ~ 1e-2, too far from the
 Clarke-type stationary point for Newton's method on the square system (measured: damped steps

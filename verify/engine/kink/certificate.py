@@ -1,7 +1,7 @@
 """The certificate of a Clarke-type stationary point on a ReLU kink, in float64 and at ``dps``.
 
-The point (theta, s) comes from :func:`verify.engine.clarke.solve_on_kink`; see
-:mod:`verify.engine.clarke` for the maths. It is certified when all four rules hold:
+The point (theta, s) comes from :func:`verify.engine.kink.newton.solve_on_kink`; see
+:mod:`verify.engine.kink` for the maths. It is certified when all four rules hold:
 
 1. every entry of G(theta, s), the gradient of the surrogate (relu'(z_p) := s_p at the pinned
    pairs), lies within its own rounding floor (:mod:`verify.engine.rounding`, where a pinned
@@ -39,8 +39,9 @@ import numpy as np
 
 from verify.engine.backends import FLOAT64, Array, Backend, mp_backend
 from verify.engine.backprop import backprop
-from verify.engine.clarke import PinnedProblem, Solver, _frozen, jacobian, z_at
 from verify.engine.hessian import gradient_floor
+from verify.engine.kink.solver import Solver
+from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, z_at
 from verify.engine.pieces import structural_zeros
 from verify.engine.result import Status, TrainResult
 from verify.engine.rounding import rounding_analysis
@@ -74,7 +75,7 @@ class KinkReport:
     live_units: list[int]
     precision: str
     dead_at_kink: int = 0
-    zero_modes: int = 0  # of the square Jacobian: continuous symmetries (clarke.Solver)
+    zero_modes: int = 0  # of the square Jacobian: continuous symmetries (kink.solver.Solver)
     inside: bool = False  # never inside a smooth piece: on a kink by construction
 
     @property
@@ -178,7 +179,7 @@ def certify_kink(
     """The four rules (module docstring) at ``theta`` in the numbers of ``be``. Returns the
     report and the float64 solver of the square system (reused by :func:`refine_kink`)."""
     th64 = FLOAT64.to_float(be.to_float(theta))
-    keep = ~_frozen(problem, th64)
+    keep = ~frozen(problem, th64)
     m, nk = len(problem.pins), int(keep.sum())
     free = np.ones(m, dtype=bool)
     p64 = problem.with_slopes(np.array([float(x) for x in problem.slopes]))
@@ -267,7 +268,7 @@ def refine_kink(result: TrainResult, dps: int, max_sweeps: int = 10) -> TrainRes
     problem, be = result.problem, mp_backend(dps)
     assert isinstance(problem, PinnedProblem)
     th64 = np.asarray(result.theta, dtype=float)
-    keep = ~_frozen(problem, th64)
+    keep = ~frozen(problem, th64)
     nk = int(keep.sum())
     _, solver = certify_kink(problem, th64)
     theta, s = be.asarray(th64), be.asarray(np.array([float(x) for x in problem.slopes]))
@@ -315,7 +316,7 @@ class KinkFound:
 
 def on_kink(problem: Any, theta: np.ndarray, deadline: float = float("inf")) -> KinkFound:
     """Seek and certify a Clarke-type stationary point near a float64 point on a kink."""
-    from verify.engine.clarke import solve_on_kink
+    from verify.engine.kink.newton import solve_on_kink
 
     solved = solve_on_kink(problem, theta, deadline)
     head = (
