@@ -32,21 +32,23 @@ runs on the reduced network (a preconditioned or eigendecomposed step would leav
 in the dead units' decoupled block, which would switch them on), the point is embedded back with
 exact zeros, and the piece test is repeated at that precision.
 
-A point where a live pre-activation sits at a kink is not certified: status ``on_kink``. This is
-the usual end of training a ReLU network with weight decay: a unit's hyperplane is pinned at a
-sample whose activation would raise the loss while the other samples pull it across (a convex
-kink), a non-differentiable local minimum. F1 assumes a differentiable stationary point.
-Measured on the network (4, 16, 16, 2), n = 32, lam = 1e-2: seeds 0-7, with and without biases,
-MSE and cross-entropy (32 runs, ``benchmarks/bench_relu_kinks.py``): every run ended on a kink
-with 1-34 pre-activations pinned below 1e-6 of their unit's scale, at ||grad|| 1e-3..3e-2; a
-width-2 network certifies.
+A point where a live pre-activation sits at a kink is not certified inside a piece: status
+``on_kink``. This is the usual end of training a ReLU network with weight decay: a unit's
+hyperplane is pinned at a sample whose activation would raise the loss while the other samples
+pull it across (a convex kink), a non-differentiable local minimum. Measured on the network
+(4, 16, 16, 2), n = 32, lam = 1e-2: seeds 0-7, with and without biases, MSE and cross-entropy
+(32 runs, ``benchmarks/bench_relu_kinks.py``): every run ended on a kink with 1-34
+pre-activations pinned below 1e-6 of their unit's scale, at ||grad|| 1e-3..3e-2; a width-2
+network certifies inside a piece.
 
-Nothing nearby is certifiable then: near a convex kink each adjacent piece's stationary point lies
-across the kink, so re-assigning the pinned pairs to either side only moves the problem; and
-switching the pinned units off (weights 0, where L_lam stays differentiable) and training on was
-tried and dropped: the smaller networks end on new kinks round after round, and the only points
-certified that way had all weights decayed to ~1e-100, a trivial stationary point where F1 reads
-0 = 0.
+Such a point is then certified ON the kink, as a Clarke-type stationary point
+(:mod:`verify.engine.kink`): slopes s_p in [0, 1] at the pinned pairs for which backpropagation
+with relu'(z_p) := s_p gives zero, found by Newton's method on a square system in the weights
+and the slopes, with a four-rule certificate, and F1 then holds exactly with those slopes. (An
+earlier version of this docstring argued that nothing near a kinked end point is certifiable,
+because each adjacent piece's stationary point lies across the kink; that is true of the pieces'
+own stationary points, but the kink itself carries the stationary point, with interior slopes.
+Switching the pinned units off and training on, tried before, only reached trivial points.)
 
 Exact zeros that are not kinks (:func:`structural_zeros`): without biases, a sample on which every
 unit of the layer below is off has h_i = 0 and z_ij = 0 for every unit j, identically near theta.

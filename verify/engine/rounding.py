@@ -24,7 +24,10 @@ through the steps of :func:`verify.engine.backprop.backprop`:
   c u T, with L2, L3 global bounds on |sigma''|, |sigma'''| (table :data:`_SMOOTH`), T the size
   of the summands of the slope formula (1 + t^2 for tanh's 1 - t^2) and c =
   :data:`ELEMENTWISE_ULPS`. ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its slope is
-  unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials.
+  unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials. At the
+  pinned pairs of a point on a kink (:mod:`verify.engine.kink`) the slope is a given exact
+  number s_p and h = s_p z one product: e_s = 0, e_h = |s_p| e_z + u |h| (the problem's
+  ``pin_bounds``).
 - mse: delta = f - y, e_delta = e_f + u |delta|. cross-entropy: delta = p sum(y) - y with
   p = softmax(f); p_k changes by at most p_k ((1 - p_k) e_f_k + sum_{j != k} p_j e_f_j) e^{4m}
   (m = max_j e_f_j; the factor bounds p along the segment), and the shift, exp, row sum and

@@ -13,8 +13,12 @@
    tried, and if they fail too, L-BFGS resumes with a tighter hand-over.
    For ReLU (:mod:`verify.engine.pieces`) dead units are switched off exactly and removed, Newton
    runs on the smooth piece of the remaining network, a step that changes the activation pattern
-   is refused, and the point is certified only if the piece's Newton step stays inside the piece;
-   a point on a kink ends with status ``on_kink``.
+   is refused, and the point is certified only if the piece's Newton step stays inside the piece.
+   A point on a kink is then certified ON the kink when possible, as a Clarke-type stationary
+   point (:mod:`verify.engine.kink`: a smoothing homotopy, Newton on the square system in the
+   weights and the slopes at the pinned pairs, a four-rule certificate); the result's problem is
+   then the surrogate with those slopes, so every check downstream uses them. Otherwise the
+   status is ``on_kink``, and the reason says why the kink certificate failed.
 3. Optionally, Newton in mpmath at ``dps`` digits: the step solves H p = -g with the EXACT mpmath
    Hessian (mpmath Hessian-vector products, the same R-operator code), by iterative refinement
    preconditioned with the float64 pseudo-inverse of H: each refinement sweep gains about
@@ -243,10 +247,9 @@ _REMEDIES = {
     ),
     Status.DIVERGED: "increase lam or standardise the data",
     Status.ON_KINK: (
-        "F1 needs a differentiable stationary point: use a smooth activation (softplus, gelu, "
-        "tanh); with ReLU only narrow networks usually end inside a smooth piece (--width 2 "
-        "certifies at the defaults; of 32 runs of the (4, 16, 16, 2) network over seeds, bias "
-        "and loss, none did)"
+        "the point is on a kink and no Clarke-type stationary point was certified near it (the "
+        "reason says which rule failed): try another --seed or a larger --lam, or use a smooth "
+        "activation (softplus, gelu, tanh)"
     ),
     Status.NOT_STATIONARY: (
         "train these weights to convergence (factcheck check --refine, or more iterations of "
@@ -337,9 +340,10 @@ def _finish(
 
 #: why a kink is not certified (appended to the reason of status on_kink)
 _KINK_WHY = (
-    ". L_lam is not differentiable on a kink, and F1 assumes a differentiable stationary point; "
-    "trained ReLU networks with weight decay usually end on one (a unit's hyperplane pinned at a "
-    "sample whose activation would raise the loss)"
+    ". L_lam is not differentiable on a kink; trained ReLU networks with weight decay usually "
+    "end on one (a unit's hyperplane pinned at a sample whose activation would raise the loss), "
+    "where F1 holds only with slopes in [0, 1] at the pinned pairs that make backpropagation "
+    "vanish (a Clarke-type stationary point)"
 )
 
 
