@@ -162,5 +162,6 @@ def test_cli_relu_acceptance_network_certifies(
                  "--json", *extra])  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
-    fact = out["fact"] if "fact" in out else out
-    assert fact["status"] == "converged" and fact["pieces"]["on_kink"] is True
+    training = out["training"]
+    assert training["status"] == "converged" and training["pieces"]["on_kink"] is True
+    assert training["pieces"]["pinned_count"] > 0 and out["verdict"] == "NUMERICALLY_CONSISTENT"

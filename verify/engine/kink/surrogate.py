@@ -89,7 +89,13 @@ def pinned(problem: Problem, pins: list[tuple[int, int, int]], slopes: Any) -> P
 # -- the square system -------------------------------------------------------------------------
 def z_at(bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> Array:
     """The pre-activations z_p at the pins (backend numbers)."""
-    return np.array([bp.zs[layer][i, j] for layer, i, j in pins], dtype=np.asarray(bp.zs[0]).dtype)
+    if not pins:
+        return np.zeros(0, dtype=np.asarray(bp.zs[0]).dtype)
+    idx = np.array(pins, dtype=int)
+    parts = [np.asarray(bp.zs[la])[idx[idx[:, 0] == la, 1], idx[idx[:, 0] == la, 2]]
+             for la in range(len(bp.zs) - 1)]  # fmt: skip
+    order = np.argsort(np.argsort(idx[:, 0], kind="stable"), kind="stable")
+    return np.concatenate(parts)[order]
 
 
 def _z_rows(problem: Problem, bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> np.ndarray:
