@@ -107,6 +107,21 @@ def test_each_certificate_rule_is_required(rule: str) -> None:
     assert not dataclasses.replace(rep, **broken).certified
 
 
+def test_a_singular_square_system_is_not_certified_and_says_why() -> None:
+    """F1 (ReLU, on a kink): a zero mode of the square Jacobian that moves the slopes (here: the
+    same pinned pair listed twice, so its two slopes enter only through their sum) leaves the
+    slopes undetermined: not certified, and the reason names the singular system."""
+    pp, theta = _on_kink().problem, _on_kink().theta
+    assert isinstance(pp, PinnedProblem)
+    s = np.array(pp.slopes, dtype=float)
+    twice = dataclasses.replace(pp, pins=(*pp.pins, pp.pins[0]),
+                                slopes=np.append(s, 0.0))  # fmt: skip
+    object.__setattr__(twice, "_cache", {})
+    rep, solver = certify_kink(twice, theta)
+    assert solver.zero_modes >= 1 and not rep.slopes_determined and not rep.certified
+    assert "singular" in rep.text()
+
+
 def test_the_rules_see_a_moved_point() -> None:
     """F1 (ReLU, on a kink): moving the certified point breaks the rules that see the move: a
     weight change of 1e-9 lifts the gradient above its floor; shifting a pinned unit's incoming

@@ -76,6 +76,7 @@ class KinkReport:
     precision: str
     dead_at_kink: int = 0
     zero_modes: int = 0  # of the square Jacobian: continuous symmetries (kink.solver.Solver)
+    slopes_determined: bool = True  # no zero mode of the square Jacobian moves the slopes
     inside: bool = False  # never inside a smooth piece: on a kink by construction
 
     @property
@@ -92,7 +93,10 @@ class KinkReport:
                 (self.gradient_ok, "gradient above its floor"),
                 (self.pinned_z_ratio <= 1, f"pinned |z| {self.pinned_z_ratio:.3g} x its rounding"),
                 (self.at_kink == 0, f"{self.at_kink} other pair(s) too close to a kink"),
-                (self.slopes_ok, "a slope not clearly inside (0, 1)"),
+                (self.slopes_determined, "the square system is singular: "
+                 f"{self.zero_modes} zero mode(s) move the slopes, so they are not determined"),
+                (self.slopes_ok or not self.slopes_determined,
+                 "a slope not clearly inside (0, 1)"),
             ] if not ok
         )  # fmt: skip
         return (
@@ -129,6 +133,7 @@ class KinkReport:
             "at_kink": self.at_kink,
             "jacobian_condition": self.cond,
             "jacobian_zero_modes": self.zero_modes,
+            "slopes_determined": self.slopes_determined,
             "dead_units": [[j + 1 for j in d] for d in self.dead_units],
             "live_units": self.live_units,
             "dead_units_at_kink": self.dead_at_kink,
@@ -243,6 +248,7 @@ def certify_kink(
         [(la + 1, i + 1, j + 1) for la, i, j in problem.pins], s.tolist(), err_s, margin, ratio,
         best[0], best[1], best[2], failing, ra.certified, slopes_ok, cond, dead_units,
         live_units, precision, dead_at_kink, zero_modes=solver.zero_modes,
+        slopes_determined=solver.ok and solver.slopes_determined,
     )  # fmt: skip
     return report, solver
 
