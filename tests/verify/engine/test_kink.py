@@ -109,7 +109,8 @@ def test_each_certificate_rule_is_required(rule: str) -> None:
 
 def test_a_singular_square_system_is_not_certified_and_says_why() -> None:
     """F1 (ReLU, on a kink): a zero mode of the square Jacobian that moves the slopes (here: the
-    same pinned pair listed twice, so its two slopes enter only through their sum) leaves the
+    same pinned pair listed twice: the second copy's slope overwrites the first's, which then
+    enters no equation) leaves the
     slopes undetermined: not certified, and the reason names the singular system."""
     pp, theta = _on_kink().problem, _on_kink().theta
     assert isinstance(pp, PinnedProblem)
