@@ -214,8 +214,11 @@ def _train(
     except NonFinite as exc:
         theta, status = exc.theta, Status.NON_FINITE
         reason = "the objective or its gradient became NaN or infinite"
+    # the kink certificate (verify/engine/kink/) only when training stopped at a kink, not when
+    # the iteration budget ran out (it would train on with its own homotopy)
+    kinks = deadline if iterations < max_iter else None
     return _finish(problem, theta, status, reason, iterations, steps, history, start, spectrum,
-                   dps, deadline)  # fmt: skip
+                   dps, kinks)  # fmt: skip
 
 
 def _newton_piecewise(
