@@ -9,6 +9,7 @@ import numpy as np
 
 from verify.engine.backends import FLOAT64
 from verify.engine.backprop import Backprop, backprop
+from verify.engine.kink.certificate import pinned_z_bounds
 from verify.engine.kink.solver import Solver
 from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, pinned, z_at
 from verify.engine.pieces import _dead, settle, structural_zeros
@@ -48,8 +49,6 @@ def _masks(problem: Problem, theta: np.ndarray, bp: Backprop) -> list[np.ndarray
 
 def _certified64(problem: PinnedProblem, theta: np.ndarray, free: np.ndarray) -> bool:
     """Float64 test: every gradient entry within its floor, every free z within its rounding."""
-    from verify.engine.kink.certificate import pinned_z_bounds
-
     ra = rounding_analysis(problem, theta)
     if not ra.certified:
         return False
@@ -141,7 +140,8 @@ def _active_set(
                 False,
                 steps,
                 rounds,
-                f"Newton on the square system stalled after {steps} steps",
+                f"Newton on the square system stalled after {steps} steps ({_where(pp, theta)}, "
+                f"m = {len(pins)} pinned pairs, condition {cond:.3g})",
                 cond,
             )
         out = slopes < 0, slopes > 1
@@ -176,6 +176,15 @@ def _active_set(
         f"the active set did not settle in {_ROUNDS} rounds",
         cond,
     )
+
+
+def _where(problem: PinnedProblem, theta: np.ndarray) -> str:
+    """Where a stalled Newton run stands: the worst gradient entry and pinned z over their
+    rounding bounds (both <= 1 when certified)."""
+    z, ez = pinned_z_bounds(problem, theta, FLOAT64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zr = float(np.max(np.abs(z) / ez)) if z.size else 0.0
+    return f"max |G_i| / floor_i = {_ratio(problem, theta):.3g}, max |z_p| / e_p = {zr:.3g}"
 
 
 def _ratio(problem: PinnedProblem, theta: np.ndarray) -> float:
