@@ -55,7 +55,7 @@ def main(seeds: int = 8) -> None:
                                  sorted({r[0] for r in rows}))  # fmt: skip
             pins = f"{min(r[2] for r in rows)}-{max(r[2] for r in rows)}"
             sl = [x for r in rows for x in r[3]]
-            srange = f"{min(sl):.3g}..{max(sl):.3g}" if sl else "-"
+            srange = f"{min(sl):.4g}..{max(sl):.4g}" if sl else "-"
             cpus = f"{min(r[4] for r in rows):.1f}..{max(r[4] for r in rows):.1f}"
             print(f"| {bias} | {loss} | {statuses} | {sum(r[1] for r in rows)}/{seeds} | {pins} "
                   f"| {srange} | {cpus} |")  # fmt: skip
