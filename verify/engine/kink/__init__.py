@@ -9,7 +9,8 @@ s_p in [0, 1] chosen for relu'(z_p) at each pinned pair (the generalized derivat
 point** when some slopes s in [0, 1]^m make G vanish: 0 lies in the set of gradients that
 backpropagation with admissible slopes produces (the conservative field of backpropagation,
 Bolte and Pauwels, Math. Program. 2021, which contains the Clarke subdifferential; with one
-pinned pair per sample it equals conv{gradients of the adjacent pieces}).
+pinned pair per sample whose pre-activations have linearly independent gradients, it equals
+conv{gradients of the adjacent pieces}, the Clarke subdifferential itself).
 
 F1 then holds exactly, layer by layer, with grad_h l_i taken by the same backpropagation: the
 slopes s make grad_W L_lam := (1/n) sum_i delta_i h_i^T + lam W = 0 for every layer, and the
@@ -23,9 +24,10 @@ The square system, P + m equations in P + m unknowns (theta, s):
 
     G(theta, s) = 0   (P equations),      z_p(theta, s) = 0   (m equations),
 
-is solved by Newton's method in float64 (:func:`solve_on_kink`), with an active set: the pinned
-set and the starting slopes come from a smoothing homotopy (:mod:`verify.engine.kink.start`,
-which says why the L-BFGS end point is not a usable start); a pair
+is solved by Newton's method in float64 (:func:`verify.engine.kink.newton.solve_on_kink`), with
+an active set: the pinned set and the starting slopes come from a smoothing homotopy
+(:mod:`verify.engine.kink.start`, which says why the L-BFGS end point is not a usable start); a
+pair
 whose slope leaves [0, 1] is released to the side its slope points to (slope < 0: off, > 1: on),
 held there (slope fixed at 0 or 1, no z equation) until Newton converges, and dropped from the
 pins once its z has the sign of that side; a non-pinned pair whose sign a step changes is pinned.
