@@ -24,12 +24,11 @@ The square system, P + m equations in P + m unknowns (theta, s):
 
     G(theta, s) = 0   (P equations),      z_p(theta, s) = 0   (m equations),
 
-is solved by Newton's method in float64 (:func:`verify.engine.kink.newton.solve_on_kink`), with
-an active set: the pinned set and the starting slopes come from a smoothing homotopy
+is solved by Newton's method in float64 (:func:`verify.engine.kink.newton.solve_on_kink`), with an
+active set: the pinned set and the starting slopes come from a smoothing homotopy
 (:mod:`verify.engine.kink.start`, which says why the L-BFGS end point is not a usable start); a
-pair
-whose slope leaves [0, 1] is released to the side its slope points to (slope < 0: off, > 1: on),
-held there (slope fixed at 0 or 1, no z equation) until Newton converges, and dropped from the
+pair whose slope leaves [0, 1] is released to the side its slope points to (slope < 0: off, > 1:
+on), held there (slope fixed at 0 or 1, no z equation) until Newton converges, and dropped from the
 pins once its z has the sign of that side; a non-pinned pair whose sign a step changes is pinned.
 Dead units (inactive on every sample) are settled to zero weights and frozen, structural zeros
 (:func:`verify.engine.pieces.structural_zeros`) are not kinks; both keep their existing handling.
