@@ -49,11 +49,14 @@ def _forward(problem: Problem, theta: Array, be: Backend) -> Backprop:
     params = problem.net.unflatten(theta)
     hs, zs, slopes, curvs = [X], [], [], []
     h = X
+    pin = getattr(problem, "pin", None)  # verify.engine.kink.surrogate.PinnedProblem
     for layer, (w, b) in enumerate(params):
         z = h @ w.T if b is None else h @ w.T + b
         zs.append(z)
         if layer < len(params) - 1:
             h, ds, d2s = act(be, z)
+            if pin is not None:
+                h, ds, d2s = pin(be, layer, z, h, ds, d2s)
             hs.append(h)
             slopes.append(ds)
             curvs.append(d2s)

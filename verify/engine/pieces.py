@@ -32,21 +32,25 @@ runs on the reduced network (a preconditioned or eigendecomposed step would leav
 in the dead units' decoupled block, which would switch them on), the point is embedded back with
 exact zeros, and the piece test is repeated at that precision.
 
-A point where a live pre-activation sits at a kink is not certified: status ``on_kink``. This is
-the usual end of training a ReLU network with weight decay: a unit's hyperplane is pinned at a
-sample whose activation would raise the loss while the other samples pull it across (a convex
-kink), a non-differentiable local minimum. F1 assumes a differentiable stationary point.
-Measured on the network (4, 16, 16, 2), n = 32, lam = 1e-2: seeds 0-7, with and without biases,
-MSE and cross-entropy (32 runs, ``benchmarks/bench_relu_kinks.py``): every run ended on a kink
-with 1-34 pre-activations pinned below 1e-6 of their unit's scale, at ||grad|| 1e-3..3e-2; a
-width-2 network certifies.
+A point where a live pre-activation sits at a kink is not certified inside a piece: status
+``on_kink``. This is the usual end of training a ReLU network with weight decay: a unit's
+hyperplane is pinned at a sample whose activation would raise the loss while the other samples
+pull it across (a convex kink), a non-differentiable local minimum. Measured on the network
+(4, 16, 16, 2), n = 32, lam = 1e-2: seeds 0-7, with and without biases, MSE and cross-entropy
+(32 runs, ``benchmarks/bench_relu_kinks.py``): every run ended on a kink with 1-34
+pre-activations pinned below 1e-6 of their unit's scale, at ||grad|| 1e-3..3e-2; a width-2
+network certifies inside a piece.
 
-Nothing nearby is certifiable then: near a convex kink each adjacent piece's stationary point lies
-across the kink, so re-assigning the pinned pairs to either side only moves the problem; and
-switching the pinned units off (weights 0, where L_lam stays differentiable) and training on was
-tried and dropped: the smaller networks end on new kinks round after round, and the only points
-certified that way had all weights decayed to ~1e-100, a trivial stationary point where F1 reads
-0 = 0.
+Such a point is then certified ON the kink, as a Clarke-type stationary point
+(:mod:`verify.engine.kink`): slopes s_p in [0, 1] at the pinned pairs for which backpropagation
+with relu'(z_p) := s_p gives zero, found by Newton's method on a square system in the weights
+and the slopes, with a four-rule certificate, and F1 then holds exactly with those slopes. (An
+earlier version of this docstring argued that nothing near a kinked end point is certifiable,
+because each adjacent piece's stationary point lies across the kink; that is true of the pieces'
+own stationary points, but the kink itself carries the stationary point, with interior slopes.
+Switching the pinned units off and training on, tried before, only reached trivial points.)
+Of the 32 runs above, 25 are now certified on a kink (``benchmarks/bench_relu_kinks.py``: 7, 8,
+7 and 3 of 8 for MSE and cross-entropy without biases, MSE and cross-entropy with them).
 
 Exact zeros that are not kinks (:func:`structural_zeros`): without biases, a sample on which every
 unit of the layer below is off has h_i = 0 and z_ij = 0 for every unit j, identically near theta.
@@ -281,8 +285,13 @@ def refine_piecewise(
 ) -> TrainResult:
     """:func:`~verify.engine.newton_mp.refine_mp` for ReLU networks (module docstring): on the
     reduced network, embedded back, certified only if the piece test passes at ``dps`` digits."""
+    from verify.engine.kink import is_pinned
     from verify.engine.newton_mp import refine_mp
 
+    if is_pinned(result.problem):  # certified on a kink: the square system at dps digits
+        from verify.engine.kink.certificate import refine_kink
+
+        return refine_kink(result, dps)
     problem, be = result.problem, mp_backend(dps)
     theta = settle(problem, result.theta)
     red = Reduction.of(problem, theta)

@@ -39,6 +39,9 @@ through the steps of :func:`verify.engine.backprop.backprop`:
   the slope formula (1 + t^2 for tanh's 1 - t^2) and c = ELEMENTWISE_ULPS (both tabled in
   :mod:`verify.engine.stepbounds`). ReLU is 1-Lipschitz (e_h' = e_z); where |z| <= e_z its
   slope is unknown in {0, 1}, so e_s = 1 there. quadratic and identity are exact polynomials.
+  At the pinned pairs of a point on a kink (:mod:`verify.engine.kink`) the slope is a given
+  exact number s_p and h = s_p z one product: e_s = 0, e_h = |s_p| e_z + u |h| (the problem's
+  ``pin_bounds``).
 - mse: delta = f - y, e_delta = e_f + u |delta|. cross-entropy: delta = p sum(y) - y with
   p = softmax(f); p_k changes by at most p_k ((1 - p_k) e_f_k + sum_{j != k} p_j e_f_j) e^{4m}
   (m = max_j e_f_j; the factor bounds p along the segment), and the shift, exp, row sum and
@@ -289,6 +292,7 @@ def _bounds(
     docstring): ``(u, 0)`` is the rounding floor, ``(0, u)`` the allowance for the weights' own
     rounding, each propagated through the same steps."""
     net, n = problem.net, problem.n
+    pin_bounds = getattr(problem, "pin_bounds", None)  # verify.engine.kink.surrogate.PinnedProblem
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         lam = abs(float(problem.lam))
         params = [(to_float64(w), None if b is None else to_float64(b)) for w, b in bp.params]
@@ -308,10 +312,12 @@ def _bounds(
                 break
             eh, es = act_bounds(net.activation, zs[layer], to_float64(bp.hs[layer + 1]),
                                  slopes[layer], to_float64(bp.curvs[layer]), ez, u)  # fmt: skip
+            if pin_bounds is not None:  # pinned pairs: slope s_p given exactly, h = s_p z
+                eh, es = pin_bounds(layer, eh, es, ez, to_float64(bp.hs[layer + 1]), u)
             e_h.append(eh)
             e_s.append(es)
             if net.activation == "relu":
-                kinks += int(np.count_nonzero(np.abs(zs[layer]) <= ez))
+                kinks += int(np.count_nonzero((np.abs(zs[layer]) <= ez) & (es > 0)))
         e_g = delta_bound(problem.loss, zs[-1], problem.Y, to_float64(bp.deltas[-1]), ez, u)
         out: list[LayerRounding] = []
         for layer in range(len(params) - 1, -1, -1):

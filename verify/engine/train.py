@@ -13,8 +13,12 @@
    tried, and if they fail too, L-BFGS resumes with a tighter hand-over.
    For ReLU (:mod:`verify.engine.pieces`) dead units are switched off exactly and removed, Newton
    runs on the smooth piece of the remaining network, a step that changes the activation pattern
-   is refused, and the point is certified only if the piece's Newton step stays inside the piece;
-   a point on a kink ends with status ``on_kink``.
+   is refused, and the point is certified only if the piece's Newton step stays inside the piece.
+   A point on a kink is then certified ON the kink when possible, as a Clarke-type stationary
+   point (:mod:`verify.engine.kink`: a smoothing homotopy, Newton on the square system in the
+   weights and the slopes at the pinned pairs, a four-rule certificate); the result's problem is
+   then the surrogate with those slopes, so every check downstream uses them. Otherwise the
+   status is ``on_kink``, and the reason says why the kink certificate failed.
 3. Optionally, Newton in mpmath at ``dps`` digits: the step solves H p = -g with the EXACT mpmath
    Hessian (mpmath Hessian-vector products, the same R-operator code), by iterative refinement
    preconditioned with the float64 pseudo-inverse of H: each refinement sweep gains about
@@ -211,8 +215,11 @@ def _train(
     except NonFinite as exc:
         theta, status = exc.theta, Status.NON_FINITE
         reason = "the objective or its gradient became NaN or infinite"
+    # the kink certificate (verify/engine/kink/) only when training stopped at a kink, not when
+    # the iteration budget ran out (it would train on with its own homotopy)
+    kinks = deadline if iterations < max_iter else None
     return _finish(problem, theta, status, reason, iterations, steps, history, start, spectrum,
-                   dps)  # fmt: skip
+                   dps, kinks)  # fmt: skip
 
 
 def _newton_piecewise(
@@ -244,10 +251,9 @@ _REMEDIES = {
     ),
     Status.DIVERGED: "increase lam or standardise the data",
     Status.ON_KINK: (
-        "F1 needs a differentiable stationary point: use a smooth activation (softplus, gelu, "
-        "tanh); with ReLU only narrow networks usually end inside a smooth piece (--width 2 "
-        "certifies at the defaults; of 32 runs of the (4, 16, 16, 2) network over seeds, bias "
-        "and loss, none did)"
+        "the point is on a kink and no Clarke-type stationary point was certified near it (the "
+        "reason says which rule failed): try another --seed or a larger --lam, or use a smooth "
+        "activation (softplus, gelu, tanh)"
     ),
     Status.NOT_STATIONARY: (
         "train these weights to convergence (factcheck check --refine, or more iterations of "
@@ -263,19 +269,38 @@ _REMEDIES = {
 def _finish(
     problem: Problem, theta: np.ndarray, status: Status, reason: str, iterations: int,
     steps: int, history: list[tuple[str, float]], start: float, spectrum: str, dps: int | None,
+    kink_deadline: float | None = None,
 ) -> TrainResult:  # fmt: skip
-    pieces = None
+    pieces, kink_why = None, ""
+    if status is not Status.NON_FINITE and is_piecewise(problem.net.activation):
+        if status is not Status.DIVERGED:
+            pieces = piece_report(problem, theta)
+            if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
+                status = Status.ON_KINK
+        if status is Status.ON_KINK and kink_deadline is not None:
+            # on a kink: certify a Clarke-type stationary point nearby (verify/engine/kink/)
+            from verify.engine.kink.certificate import on_kink
+
+            found = on_kink(problem, theta, kink_deadline)
+            if found.certified and found.problem is not None:
+                problem, theta, status = found.problem, found.theta, Status.CONVERGED
+                pieces = found.report  # type: ignore[assignment]  # a KinkReport
+                steps += found.steps
+                history.append(("kink-newton", found.residual))
+            kink_why = found.why
     if status is Status.NON_FINITE:
         gn, floor, value = float("nan"), float("nan"), float("nan")
     else:
         gn, floor = gradient_floor(problem, theta)
         value = float(backprop(problem, theta).value)
-        if is_piecewise(problem.net.activation) and status is not Status.DIVERGED:
-            pieces = piece_report(problem, theta)
-            if not pieces.inside and status in (Status.CONVERGED, Status.MAX_ITER):
-                status = Status.ON_KINK
     done = f"after {iterations} L-BFGS iterations and {steps} Newton steps"
-    if status is Status.CONVERGED:
+    if status is Status.CONVERGED and pieces is not None and not pieces.inside:
+        reason = (  # certified ON a kink (verify/engine/kink/): G is not a gradient of L_lam
+            f"||G|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own floor; G "
+            "= backpropagation with relu'(0) := the certified slopes at the pinned pairs) "
+            f"{done} and Newton on the kink's square system"
+        )
+    elif status is Status.CONVERGED:
         reason = (
             f"||grad L_lam|| = {gn:.3g} <= rounding floor {floor:.3g} (every entry within its own "
             f"threshold) {done}"
@@ -287,7 +312,7 @@ def _finish(
     if pieces is not None:
         reason += "; " + pieces.text()
         if status is Status.ON_KINK:
-            reason += _KINK_WHY
+            reason += _KINK_WHY + (f"; {kink_why}" if kink_why else "")
     summary = None
     method = _spectrum_method(problem, spectrum)
     if status is not Status.NON_FINITE and method != "none":
@@ -319,9 +344,10 @@ def _finish(
 
 #: why a kink is not certified (appended to the reason of status on_kink)
 _KINK_WHY = (
-    ". L_lam is not differentiable on a kink, and F1 assumes a differentiable stationary point; "
-    "trained ReLU networks with weight decay usually end on one (a unit's hyperplane pinned at a "
-    "sample whose activation would raise the loss)"
+    ". L_lam is not differentiable on a kink; trained ReLU networks with weight decay usually "
+    "end on one (a unit's hyperplane pinned at a sample whose activation would raise the loss), "
+    "where F1 holds only with slopes in [0, 1] at the pinned pairs that make backpropagation "
+    "vanish (a Clarke-type stationary point)"
 )
 
 

@@ -9,11 +9,14 @@ from hypothesis import strategies as st
 
 from verify.claims.checks import check_fact
 from verify.claims.features import layer_features
+from verify.engine.backends import FLOAT64
+from verify.engine.kink import PinnedProblem
+from verify.engine.kink.certificate import KinkReport, pinned_z_bounds
 from verify.engine.lbfgs import lbfgs
 from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import grad64, newton_step
 from verify.engine.pieces import Reduction, pattern, piece_report, settle, structural_zeros
-from verify.engine.train import Status, evaluate, refine_mp, synthetic_problem, train
+from verify.engine.train import Status, TrainResult, evaluate, refine_mp, synthetic_problem, train
 
 MP = mp_backend(50)
 
@@ -56,15 +59,22 @@ def test_point_on_a_kink_is_not_certified() -> None:
     assert not given_point.certified_at(MP)
 
 
-def test_default_relu_network_ends_on_a_kink() -> None:
+def test_default_relu_network_ends_on_a_kink_and_is_certified_there() -> None:
     """F1 (ReLU): the acceptance network (4, 16, 16, 2) ends on a non-differentiable point: the
-    result says so (status on_kink, kink distance at rounding level) instead of max_iter."""
+    piece test says so (live pre-activations at rounding level of 0, not inside a piece), and
+    the result is certified ON the kink as a Clarke-type stationary point (verify/engine/kink/),
+    saying so, with FACT consistent; the same point given to evaluate (which never
+    moves a point) stays on_kink, INCONCLUSIVE."""
     problem = synthetic_problem(MLP((4, 16, 16, 2), "relu"), 32, seed=0)
-    result = train(problem, seed=0)
-    assert result.status is Status.ON_KINK and "kink" in result.reason and result.remedy
-    assert result.pieces is not None and not result.pieces.inside
-    assert result.pieces.kink_distance < result.pieces.margin and result.pieces.at_kink > 0
-    assert check_fact(result).verdict.value == "INCONCLUSIVE"
+    result = train(problem, seed=0, spectrum="none")
+    assert result.status is Status.CONVERGED and "ON A KINK" in result.reason
+    assert result.pieces is not None and not result.pieces.inside and result.pieces.certified
+    piece = piece_report(problem, result.theta)
+    assert not piece.inside and piece.at_kink > 0 and piece.kink_distance < piece.margin
+    assert check_fact(result).verdict.value == "NUMERICALLY_CONSISTENT"
+    given_point = evaluate(problem, result.theta, spectrum="none")
+    assert given_point.status is Status.ON_KINK and given_point.remedy
+    assert check_fact(given_point).verdict.value == "INCONCLUSIVE"
 
 
 def test_newton_refuses_a_step_that_leaves_the_piece() -> None:
@@ -166,14 +176,16 @@ def _relu_problems() -> st.SearchStrategy:
 
 @given(_relu_problems())
 @example((4, [2], False, "mse", 0.05, 24, 0))  # certifies
-@example((4, [4], True, "mse", 0.1, 24, 0))  # certifies, with a dead unit
-@example((4, [4], False, "mse", 0.02, 24, 1))  # ends on a kink
+@example((4, [4], True, "mse", 0.1, 24, 0))  # certified on a kink, with a dead unit
+@example((4, [4], False, "mse", 0.02, 24, 1))  # certified on a kink (1 pinned pair)
 def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tuple) -> None:
     """F1 (ReLU): for random ReLU networks, every certified point (a) has no live
     pre-activation within the reported kink distance of 0, recomputed independently at 50
-    digits, (b) has dead units with exactly zero weights, and (c) satisfies FACT in every layer
-    within the rounding tolerance, recomputed from the weights. Points that are not certified
-    say why (on a kink, or not converged)."""
+    digits, pinned pairs excepted for a point certified ON a kink, whose pinned pairs are at 0
+    within rounding and whose slopes are interior (:func:`_check_kink_point`), (b) has dead
+    units with exactly zero weights, and (c) satisfies FACT in every layer within the rounding
+    tolerance, recomputed from the weights (with the certified slopes at pinned pairs). Points
+    that are not certified say why (on a kink, or not converged)."""
     d, widths, bias, loss, lam, n, seed = case
     problem = synthetic_problem(
         MLP((d, *widths, 2), "relu", bias), n, loss=loss, lam=lam, seed=seed
@@ -185,7 +197,15 @@ def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tu
         assert result.status in (Status.ON_KINK, Status.MAX_ITER) and result.remedy
         assert (result.status is Status.ON_KINK) == (not rep.inside)
         return
-    assert rep.inside and rep.kink_distance > 0
+    pins: set[tuple[int, int, int]] = set()
+    if isinstance(rep, KinkReport):  # certified ON a kink (verify/engine/kink/)
+        pp = result.problem
+        assert isinstance(pp, PinnedProblem) and rep.certified and not rep.inside
+        pins = set(pp.pins)
+        _check_kink_point(result, rep)
+    else:
+        assert rep.inside
+    assert rep.kink_distance > 0
     zs = backprop(problem, MP.asarray(result.theta), MP).zs[:-1]
     params = problem.net.unflatten(result.theta)
     h = problem.X
@@ -194,11 +214,16 @@ def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tu
         dead = rep.dead_units[layer]
         live = np.setdiff1d(np.arange(z.shape[1]), dead)
         rows = ~structural_zeros(problem, h)  # inputs exactly 0: z = 0 on a neighbourhood
-        assert (np.abs(z[np.ix_(rows, live)]) >= rep.kink_distance).all()  # (a)
+        other = np.zeros(z.shape, dtype=bool)
+        other[np.ix_(rows, live)] = True
+        for la, i, j in pins:  # pinned pairs: at 0 within rounding, checked in _check_kink_point
+            other[i, j] &= la != layer
+        assert (np.abs(z[other]) >= rep.kink_distance).all()  # (a)
         h = np.maximum(z, 0.0)
         assert (z[:, dead] <= 0).all()
         assert not params[layer][0][dead].any() and not params[layer + 1][0][:, dead].any()  # (b)
-    for feat in layer_features(problem, result.theta):  # (c): FACT from the weights, F2 + rounding
+    # (c): FACT from the weights, F2 + rounding, with the certified slopes at pinned pairs
+    for feat in layer_features(result.problem, result.theta):
         k = n + problem.net.depth * max(problem.net.sizes)
         tol = feat.f2_bound + (problem.net.depth + 1) * k * 2**-53 * feat.rounding_scale
         assert feat.fact_defect <= tol
@@ -207,3 +232,23 @@ def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tu
         assert verdict == "NUMERICALLY_CONSISTENT"
     else:  # a hidden layer all dead: every W^T W is 0 and FACT reads 0 = 0, nothing to resolve
         assert verdict in ("NUMERICALLY_CONSISTENT", "INCONCLUSIVE")
+
+
+def _check_kink_point(result: TrainResult, rep: KinkReport) -> None:
+    """A point certified on a kink: pinned pairs at 0 within rounding (exact |z_p| <= 2 e_p at
+    50 digits), slopes inside [margin, 1 - margin], and FACT with the slopes recomputed at 50
+    digits within F2 + rounding."""
+    pp = result.problem
+    assert isinstance(pp, PinnedProblem)
+    _, e = pinned_z_bounds(pp, result.theta, FLOAT64)
+    plain = Problem(pp.net, pp.X, pp.Y, pp.loss, pp.lam, pp.decay_bias)
+    zs = [MP.to_float(z) for z in backprop(plain, MP.asarray(result.theta), MP).zs[:-1]]
+    assert all(abs(zs[la][i, j]) <= 2 * e[k] for k, (la, i, j) in enumerate(pp.pins))
+    s = np.array(rep.slopes)
+    assert (s >= rep.slope_margin).all() and (s <= 1 - rep.slope_margin).all()
+    assert rep.slope_margin >= 10 * rep.slope_error > 0
+    k = pp.n + pp.net.depth * max(pp.net.sizes)
+    for feat in layer_features(pp, MP.asarray(result.theta), MP):
+        assert feat.fact_defect <= feat.f2_bound + (pp.net.depth + 1) * k * 2**-53 * (
+            feat.rounding_scale
+        )

@@ -1,0 +1,183 @@
+"""ReLU points on a kink: Clarke-type stationary points certified by Newton on the square system
+in the weights and the pinned slopes (verify/engine/kink/)."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from verify.claims.checks import check_fact
+from verify.claims.features import layer_features
+from verify.engine.backends import FLOAT64
+from verify.engine.kink import PinnedProblem, is_pinned
+from verify.engine.kink.certificate import SLOPE_MARGIN, KinkReport, certify_kink, pinned_z_bounds
+from verify.engine.kink.surrogate import z_at
+from verify.engine.network import MLP, Problem, backprop, mp_backend
+from verify.engine.rounding import rounding_analysis
+from verify.engine.train import Status, TrainResult, synthetic_problem, train
+
+MP = mp_backend(50)
+
+
+@lru_cache(maxsize=1)
+def _on_kink() -> TrainResult:
+    """A network whose trained point ends on a kink (7 pinned pre-activations), certified."""
+    problem = synthetic_problem(MLP((4, 6, 2), "relu"), 24, lam=0.02, seed=0)
+    return train(problem, seed=0)
+
+
+def _plain(problem: Problem) -> Problem:
+    return Problem(problem.net, problem.X, problem.Y, problem.loss, problem.lam,
+                   problem.decay_bias)  # fmt: skip
+
+
+def test_a_kinked_point_is_certified_with_interior_slopes() -> None:
+    """F1 (ReLU, on a kink): the point is certified ON a kink, and says so: pinned pairs at 0
+    within rounding (recomputed at 50 digits: exact |z_p| <= 2 e_p), every other live pair at
+    least the reported kink distance from 0 (50 digits), slopes inside [margin, 1 - margin]."""
+    result = _on_kink()
+    assert result.status is Status.CONVERGED and is_pinned(result.problem)
+    rep = result.pieces
+    assert isinstance(rep, KinkReport) and rep.certified and not rep.inside
+    assert "ON A KINK" in result.reason and "Clarke-type" in result.reason
+    assert result.to_dict()["pieces"]["on_kink"] is True
+    pp = result.problem
+    assert isinstance(pp, PinnedProblem)
+    _, e = pinned_z_bounds(pp, result.theta, FLOAT64)
+    zs = [MP.to_float(z) for z in backprop(_plain(pp), MP.asarray(result.theta), MP).zs[:-1]]
+    exact = np.array([zs[la][i, j] for la, i, j in pp.pins])
+    assert (np.abs(exact) <= 2 * e).all()  # computed |z| <= e and computed - exact <= e
+    pins = set(pp.pins)
+    for layer, z in enumerate(zs):
+        live = (z > 0).any(axis=0)
+        for i, j in np.argwhere(np.ones_like(z, dtype=bool) & live[None, :]):
+            if (layer, int(i), int(j)) not in pins:
+                assert abs(z[i, j]) >= rep.kink_distance > 0
+    s = np.array(rep.slopes)
+    assert rep.slope_margin == SLOPE_MARGIN * rep.slope_error > 0
+    assert (s >= rep.slope_margin).all() and (s <= 1 - rep.slope_margin).all()
+
+
+def test_fact_holds_with_the_slopes_and_fails_without_them() -> None:
+    """F1 (ReLU, on a kink): FACT holds with the certified slopes, recomputed at 50 digits from
+    the float64 point (defect within F2 + rounding); with relu'(0) = 0 at the pinned pairs (the
+    slopes not passed to the FACT check) the defect is orders of magnitude above that."""
+    result = _on_kink()
+    pp = result.problem
+    n, k = pp.n, pp.n + pp.net.depth * max(pp.net.sizes)
+    for feat in layer_features(pp, MP.asarray(result.theta), MP):
+        tol = feat.f2_bound + (pp.net.depth + 1) * k * 2**-53 * feat.rounding_scale
+        assert feat.fact_defect <= tol, feat.layer
+    assert check_fact(result).verdict.value == "NUMERICALLY_CONSISTENT"
+    without = layer_features(_plain(pp), result.theta)
+    assert max(f.fact_rel_error for f in without) > 1e-6
+    plain_result = dataclasses.replace(result, problem=_plain(pp))
+    assert check_fact(plain_result, recheck=False).verdict.value != "NUMERICALLY_CONSISTENT"
+    del n
+
+
+def test_the_slopes_enter_backprop_and_its_rounding() -> None:
+    """F1 (ReLU, on a kink): the surrogate's slopes are relu'(z_p) in backpropagation (h_p =
+    s_p z_p), and its rounding analysis takes them as exact (no unknown-slope term there)."""
+    pp = _on_kink().problem
+    assert isinstance(pp, PinnedProblem)
+    theta = _on_kink().theta
+    bp = backprop(pp, theta)
+    for (la, i, j), s in zip(pp.pins, pp.slopes, strict=True):
+        assert bp.slopes[la][i, j] == s and bp.hs[la + 1][i, j] == s * bp.zs[la][i, j]
+    plain = rounding_analysis(_plain(pp), theta)
+    assert plain.kinks > 0 and rounding_analysis(pp, theta).kinks < plain.kinks
+    assert rounding_analysis(pp, theta).certified
+
+
+@pytest.mark.parametrize("rule", ["gradient", "pinned_z", "other_pairs", "slopes"])
+def test_each_certificate_rule_is_required(rule: str) -> None:
+    """F1 (ReLU, on a kink): the certificate fails when any one of its four rules fails."""
+    rep, _ = certify_kink(_on_kink().problem, _on_kink().theta)
+    assert rep.certified
+    broken = {
+        "gradient": {"gradient_ok": False},
+        "pinned_z": {"pinned_z_ratio": 1.5},
+        "other_pairs": {"at_kink": 1},
+        "slopes": {"slopes_ok": False},
+    }[rule]
+    assert not dataclasses.replace(rep, **broken).certified
+
+
+def test_a_singular_square_system_is_not_certified_and_says_why() -> None:
+    """F1 (ReLU, on a kink): a zero mode of the square Jacobian that moves the slopes (here: the
+    same pinned pair listed twice: the second copy's slope overwrites the first's, which then
+    enters no equation) leaves the
+    slopes undetermined: not certified, and the reason names the singular system."""
+    pp, theta = _on_kink().problem, _on_kink().theta
+    assert isinstance(pp, PinnedProblem)
+    s = np.array(pp.slopes, dtype=float)
+    twice = dataclasses.replace(pp, pins=(*pp.pins, pp.pins[0]),
+                                slopes=np.append(s, 0.0))  # fmt: skip
+    object.__setattr__(twice, "_cache", {})
+    rep, solver = certify_kink(twice, theta)
+    assert solver.zero_modes >= 1 and not rep.slopes_determined and not rep.certified
+    assert "singular" in rep.text()
+
+
+def test_the_rules_see_a_moved_point() -> None:
+    """F1 (ReLU, on a kink): moving the certified point breaks the rules that see the move: a
+    weight change of 1e-9 lifts the gradient above its floor; shifting a pinned unit's incoming
+    weights lifts its pinned z above its rounding bound; a slope set to 0 or 1 is not interior."""
+    result = _on_kink()
+    pp, theta = result.problem, result.theta
+    assert isinstance(pp, PinnedProblem)
+    moved = theta.copy()
+    moved[-1] += 1e-9  # an output weight: z of the hidden layer is unchanged
+    rep, _ = certify_kink(pp, moved)
+    assert not rep.gradient_ok and rep.pinned_z_ratio <= 1 and not rep.certified
+    la, i, j = pp.pins[0]
+    w, _ = pp.net.unflatten(theta)[la]
+    x = np.asarray(backprop(pp, theta).hs[la][i])
+    shifted = theta.copy()
+    shifted_w, _ = pp.net.unflatten(shifted)[la]
+    shifted_w[j] += 1e-9 * x / (x @ x)  # z_p moves by 1e-9
+    assert abs(z_at(backprop(pp, shifted), (pp.pins[0],))[0]) > 5e-10
+    rep, _ = certify_kink(pp, shifted)
+    assert rep.pinned_z_ratio > 1 and not rep.certified
+    del w
+    for end in (0.0, 1.0):
+        s = np.array(pp.slopes, dtype=float)
+        s[0] = end
+        rep, _ = certify_kink(pp.with_slopes(s), theta)
+        assert not rep.slopes_ok and not rep.certified
+
+
+def test_kink_point_refined_at_50_digits() -> None:
+    """F1 (ReLU, on a kink, 50 digits): mixed-precision Newton on the square system reaches the
+    50-digit floor, the four rules hold there, and FACT holds at 50 digits with the slopes."""
+    from verify.engine.newton_mp import refine_mp
+
+    out = refine_mp(_on_kink(), 50)
+    assert out.status is Status.CONVERGED and out.certified_at(MP), out.reason
+    assert isinstance(out.pieces, KinkReport) and out.pieces.precision == "50 digits"
+    assert out.grad_norm_mp is not None and out.grad_norm_mp < 1e-45
+    assert check_fact(out, dps=50).verdict.value == "NUMERICALLY_CONSISTENT"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [[], ["--bias"], ["--loss", "cross_entropy"], ["--dps", "50"]])
+def test_cli_relu_acceptance_network_certifies(
+    extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """F1 (ReLU): `factcheck verify fact --activation relu --depth 3 --width 16` (and with
+    --bias, cross-entropy, --dps 50) exits 0 at a point certified on a kink."""
+    import json
+
+    from verify.cli.main import main
+
+    code = main(["verify", "fact", "--activation", "relu", "--depth", "3", "--width", "16",
+                 "--json", *extra])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    training = out["training"]
+    assert training["status"] == "converged" and training["pieces"]["on_kink"] is True
+    assert training["pieces"]["pinned_count"] > 0 and out["verdict"] == "NUMERICALLY_CONSISTENT"

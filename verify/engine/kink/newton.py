@@ -1,0 +1,214 @@
+"""Newton's method with an active set on the square system of a point on a ReLU kink
+(:mod:`verify.engine.kink`, where the active-set rules are stated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from verify.engine.backends import FLOAT64
+from verify.engine.backprop import Backprop, backprop
+from verify.engine.kink.certificate import pinned_z_bounds
+from verify.engine.kink.solver import Solver
+from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, pinned, z_at
+from verify.engine.pieces import _dead, settle, structural_zeros
+from verify.engine.problem import Problem
+from verify.engine.rounding import rounding_analysis
+from verify.engine.switched_off import snap_switched_off
+
+__all__ = ["KinkSolve", "solve_on_kink"]
+
+#: Newton steps per active set, and active-set rounds
+_STEPS, _ROUNDS = 12, 12
+
+
+@dataclass
+class KinkSolve:
+    """Outcome of :func:`solve_on_kink`: the surrogate, the point, and how it went."""
+
+    problem: PinnedProblem | None
+    theta: np.ndarray
+    converged: bool  # gradient within its floor, pinned z within rounding, slopes in [0, 1]
+    steps: int
+    rounds: int
+    reason: str
+    cond: float = float("inf")  # 1-norm condition estimate of the last Jacobian
+    beta: float = float("nan")  # the smoothing level Newton started from
+
+
+def _masks(problem: Problem, theta: np.ndarray, bp: Backprop) -> list[np.ndarray]:
+    """Per hidden layer: pairs that can be kinks (live unit, not a structural zero)."""
+    out = []
+    for layer, z in enumerate(bp.zs[:-1]):
+        dead = np.logical_not((np.asarray(z) > 0).any(axis=0))
+        struct = structural_zeros(problem, np.asarray(bp.hs[layer], dtype=float))
+        out.append(~dead[None, :] & ~struct[:, None])
+    return out
+
+
+def _certified64(problem: PinnedProblem, theta: np.ndarray, free: np.ndarray) -> bool:
+    """Float64 test: every gradient entry within its floor, every free z within its rounding."""
+    ra = rounding_analysis(problem, theta)
+    if not ra.certified:
+        return False
+    z, ez = pinned_z_bounds(problem, theta, FLOAT64)
+    return bool((np.abs(z[free]) <= ez[free]).all())
+
+
+def solve_on_kink(problem: Problem, theta: np.ndarray, deadline: float = float("inf")) -> KinkSolve:
+    """Newton's method with an active set on the square system (module docstring), started
+    from each level of the smoothing homotopy (:mod:`verify.engine.kink.start`) in turn."""
+    from verify.engine.kink.start import smoothed_levels
+
+    theta = settle(problem, np.asarray(theta, dtype=float))
+    keep = ~frozen(problem, theta)
+    live = [~d for d in _dead(problem, theta)]
+    out = KinkSolve(None, theta, False, 0, 0, "no pre-activation is pinned at a kink")
+    steps = 0
+    for beta, x, cand, slopes in smoothed_levels(problem, theta, live, deadline):
+        keep = ~frozen(problem, x)  # units switched off by the homotopy are frozen too
+        masks = _masks(problem, x, backprop(problem, x))
+        ok = [bool(masks[la][i, j]) for la, i, j in cand]
+        pins = [p for p, o in zip(cand, ok, strict=True) if o]
+        if not pins:
+            out = KinkSolve(None, x, False, steps, 0, "no pre-activation is pinned at a kink")
+            continue
+        out = _active_set(problem, x, pins, slopes[np.array(ok, dtype=bool)], keep, masks)
+        steps = out.steps = steps + out.steps
+        out.beta = beta
+        if out.converged:
+            return out
+    return out
+
+
+def _active_set(
+    problem: Problem, theta: np.ndarray, pins: list[tuple[int, int, int]], slopes: np.ndarray,
+    keep: np.ndarray, masks: list[np.ndarray],
+) -> KinkSolve:  # fmt: skip
+    """Newton on the square system, pinning pairs that cross 0 and releasing slopes outside
+    [0, 1] (module docstring)."""
+    free = np.ones(len(pins), dtype=bool)
+    steps, cond = 0, float("inf")
+    for rounds in range(1, _ROUNDS + 1):
+        pp = pinned(problem, pins, slopes)
+        sides = [np.sign(np.asarray(z, dtype=float)) for z in backprop(pp, theta).zs[:-1]]
+        crossed: list[tuple[int, int, int]] = []
+        for _ in range(_STEPS):
+            if _certified64(pp, theta, free):
+                break
+            J, F = jacobian(pp, theta, free, keep)
+            solver = Solver.of(J, int(free.sum()))
+            cond = solver.cond
+            if not solver.ok:
+                return KinkSolve(pp, theta, False, steps, rounds, (
+                    f"the square system (P + m = {J.shape[0]}) is not finite or zero at this "
+                    f"point with m = {int(free.sum())} pinned pairs"
+                ), cond)  # fmt: skip
+            step = solver.solve(-F)
+            norm0, t = float(np.linalg.norm(F)), 1.0
+            for _ in range(6):  # damped: a step must lower ||F|| (halved up to 6 times)
+                cand = theta.copy()
+                cand[keep] += t * step[: int(keep.sum())]
+                s_cand = slopes.copy()
+                s_cand[free] += t * step[int(keep.sum()) :]
+                cp = pp.with_slopes(s_cand)
+                _, F2 = _value(cp, cand, free, keep)
+                if np.linalg.norm(F2) < norm0:
+                    break
+                t /= 2
+            else:  # no step lowers ||F||: outside Newton's basin, or at rounding level with
+                # switched-off units left at ~1e-20 (switched_off.py): set them to 0 if it helps
+                snapped = snap_switched_off(pp, theta)
+                if snapped is None or not _ratio(pp, snapped) < _ratio(pp, theta):
+                    break
+                theta = snapped
+                continue
+            theta, slopes, pp, steps = cand, s_cand, cp, steps + 1
+            crossed = _crossings(pp, theta, masks, sides)
+            if crossed:
+                break
+        if crossed:  # a step carried live pairs across 0: pin them (active set)
+            pins += crossed
+            slopes = np.concatenate([slopes, np.full(len(crossed), 0.5)])
+            free = np.concatenate([free, np.ones(len(crossed), dtype=bool)])
+            continue
+        if not _certified64(pp, theta, free):
+            return KinkSolve(
+                pp,
+                theta,
+                False,
+                steps,
+                rounds,
+                f"Newton on the square system stalled after {steps} steps ({_where(pp, theta)}, "
+                f"m = {len(pins)} pinned pairs, condition {cond:.3g})",
+                cond,
+            )
+        out = slopes < 0, slopes > 1
+        if free.all() and not (out[0] | out[1]).any():
+            return KinkSolve(pp, theta, True, steps, rounds, "", cond)
+        # release slopes outside [0, 1] to their side; held pairs on their side are dropped
+        zs = z_at(backprop(pp, theta), pp.pins)
+        held_ok = ~free & (((slopes == 1) & (zs > 0)) | ((slopes == 0) & (zs < 0)))
+        slopes = np.where(out[0] & free, 0.0, np.where(out[1] & free, 1.0, slopes))
+        free = free & ~(out[0] | out[1])
+        repin = ~free & ~held_ok & ~(out[0] | out[1])  # held, but on the wrong side: pin again
+        free = free | repin
+        drop = held_ok
+        pins = [p for p, d in zip(pins, drop, strict=True) if not d]
+        slopes, free = slopes[~drop], free[~drop]
+        slopes[repin[~drop]] = 0.5
+        if not pins:
+            return KinkSolve(
+                None,
+                theta,
+                False,
+                steps,
+                rounds,
+                "every pinned pair was released: the point is inside a piece",
+            )
+    return KinkSolve(
+        None,
+        theta,
+        False,
+        steps,
+        _ROUNDS,
+        f"the active set did not settle in {_ROUNDS} rounds",
+        cond,
+    )
+
+
+def _where(problem: PinnedProblem, theta: np.ndarray) -> str:
+    """Where a stalled Newton run stands: the worst gradient entry and pinned z over their
+    rounding bounds (both <= 1 when certified)."""
+    z, ez = pinned_z_bounds(problem, theta, FLOAT64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zr = float(np.max(np.abs(z) / ez)) if z.size else 0.0
+    return f"max |G_i| / floor_i = {_ratio(problem, theta):.3g}, max |z_p| / e_p = {zr:.3g}"
+
+
+def _ratio(problem: PinnedProblem, theta: np.ndarray) -> float:
+    """max_i |G_i| / floor_i (NaN-safe: NaN compares as not better)."""
+    return float(rounding_analysis(problem, theta).ratio)
+
+
+def _value(
+    problem: PinnedProblem, theta: np.ndarray, free: np.ndarray, keep: np.ndarray
+) -> tuple[Backprop, np.ndarray]:
+    bp = backprop(problem, theta)
+    fpins = tuple(p for p, f in zip(problem.pins, free, strict=True) if f)
+    return bp, np.concatenate([bp.grad[keep], z_at(bp, fpins)])
+
+
+def _crossings(
+    problem: PinnedProblem, theta: np.ndarray, masks: list[np.ndarray], sides: list[np.ndarray]
+) -> list[tuple[int, int, int]]:
+    """Non-pinned candidate pairs whose sign differs from ``sides``."""
+    pinset = set(problem.pins)
+    out = []
+    for layer, (z, ok, sd) in enumerate(zip(backprop(problem, theta).zs[:-1], masks, sides,
+                                            strict=True)):  # fmt: skip
+        moved = ok & (np.sign(np.asarray(z, dtype=float)) != sd) & (sd != 0)
+        out += [(layer, int(i), int(j)) for i, j in np.argwhere(moved)
+                if (layer, int(i), int(j)) not in pinset]  # fmt: skip
+    return out
