@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from verify.engine.backprop import backprop, hvp
+from verify.engine.backprop import backprop_at, hvp
 from verify.engine.hessian import DENSE_MAX, _eig_solver, dense_hessian, gradient_floor
 from verify.engine.krylov import minres
 from verify.engine.objective64 import value_and_grad
@@ -101,7 +101,7 @@ def newton64(
             return theta, k, True, False
         if time.perf_counter() > deadline:
             return theta, k, gn <= floor, False
-        g = backprop(problem, theta).grad
+        g = backprop_at(problem, theta).grad  # the pass of the floor just computed
         # why this rtol: the new gradient is the MINRES residual (rtol |g|) plus O(|g|^2), so
         # rtol = floor / (10 |g|) lands at a tenth of the floor in one step when in Newton's basin;
         # never below 1e-10 (ten digits a step, from far away) nor above 1e-2 (a step must still
