@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify.engine.backends import Array, Backend
+from verify.engine.hessian import rounding_at
 from verify.engine.problem import Problem
-from verify.engine.rounding import SAFETY, gamma, rounding_analysis, safe_norm, to_float64
+from verify.engine.rounding import SAFETY, gamma, safe_norm, to_float64
 
 __all__ = ["FactBound", "fact_bounds"]
 
@@ -64,7 +65,7 @@ class FactBound:
 
 def fact_bounds(problem: Problem, theta: Array, be: Backend) -> list[FactBound]:
     """:class:`FactBound` of every layer at ``theta`` in the numbers of ``be``."""
-    ra = rounding_analysis(problem, theta, be)
+    ra = rounding_at(problem, theta, be)  # kept: the certificate computed it at this point
     bp, u, n = ra.bp, ra.unit_roundoff, problem.n
     lam = float(problem.lam)
     out = []

@@ -29,7 +29,8 @@ import numpy as np
 
 from theory._errors import bad_input
 from verify.engine import linalg as _linalg
-from verify.engine.network import FLOAT64, Array, Backend, Problem, backprop, input_jacobians
+from verify.engine.backprop import backprop_at
+from verify.engine.network import FLOAT64, Array, Backend, Problem, input_jacobians
 
 __all__ = [
     "DEFAULT_ALPHA_GRID",
@@ -103,7 +104,7 @@ def layer_features(problem: Problem, theta: Array, be: Backend = FLOAT64) -> lis
 
 
 def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFeatures]:
-    bp = backprop(problem, theta, be)
+    bp = backprop_at(problem, theta, be)  # the pass of the certificate, kept at this point
     jac = input_jacobians(problem, theta, be)
     n, out = problem.n, []
     with be.working():
@@ -113,14 +114,15 @@ def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFe
         inv_lam = 1 / lam if lam != 0 else be.asarray(np.float64("nan"))
         for idx, ((w, _), (gw, _)) in enumerate(zip(bp.params, bp.grads, strict=True)):
             h, gh, delta = bp.hs[idx], bp.grad_h[idx], bp.deltas[idx]
-            nfm = w.T @ w
-            fact = -(gh.T @ h) * inv_lam / n  # F1
-            bfact = -(delta.T @ (h @ w.T)) * inv_lam / n  # F4
-            agop = sum(j.T @ j for j in jac[idx]) / n  # N1, summed over outputs
-            agop_c = sum((j - np.mean(j, axis=0)).T @ (j - np.mean(j, axis=0)) for j in jac[idx])
+            mm = be.matmul  # exact integer products at dps digits (verify/engine/mpmatmul.py)
+            nfm = mm(w.T, w)
+            fact = -mm(gh.T, h) * inv_lam / n  # F1
+            bfact = -mm(delta.T, mm(h, w.T)) * inv_lam / n  # F4
+            agop = sum(mm(j.T, j) for j in jac[idx]) / n  # N1, summed over outputs
+            agop_c = sum(mm((j - np.mean(j, axis=0)).T, j - np.mean(j, axis=0)) for j in jac[idx])
             defect = nfm - fact
-            f2_gap = defect - (w.T @ gw) * inv_lam  # F2: exactly zero in exact arithmetic
-            gram = w @ w.T
+            f2_gap = defect - mm(w.T, gw) * inv_lam  # F2: exactly zero in exact arithmetic
+            gram = mm(w, w.T)
             sizes = be.sqrt(np.sum(gh * gh, axis=1)) * be.sqrt(np.sum(h * h, axis=1))
             norm = float(fro(nfm, be))
             out.append(

@@ -15,6 +15,7 @@ import mpmath
 import numpy as np
 
 from verify.base.validate import check_dps
+from verify.engine.mpmatmul import mp_matmul
 
 __all__ = [
     "FLOAT64",
@@ -84,6 +85,10 @@ class Backend:
         w, v = np.linalg.eigh(a)
         return w, v
 
+    def matmul(self, a: Array, b: Array) -> Array:
+        """``a @ b`` (for mpmath: exact integer products, rounded once; mpmatmul.py)."""
+        return a @ b
+
 
 class MpBackend(Backend):
     """mpmath numbers at ``dps`` decimal digits, held in NumPy object arrays."""
@@ -136,6 +141,9 @@ class MpBackend(Backend):
 
     def step(self, z: Array) -> Array:
         return np.where((z > 0).astype(bool), mpmath.mpf(1), mpmath.mpf(0)).astype(object)
+
+    def matmul(self, a: Array, b: Array) -> Array:
+        return mp_matmul(a, b)
 
     def eigh(self, a: Array) -> tuple[Array, Array]:
         w, v = mpmath.eigsy(mpmath.matrix(a.tolist()))

@@ -16,7 +16,17 @@ from verify.engine.activations import ACTIVATIONS
 from verify.engine.backends import FLOAT64, Array, Backend
 from verify.engine.problem import Problem
 
-__all__ = ["Backprop", "backprop", "gradient", "hvp", "hvp_many", "input_jacobians", "objective"]
+__all__ = [
+    "Backprop",
+    "backprop",
+    "backprop_at",
+    "gradient",
+    "hvp",
+    "hvp_many",
+    "input_jacobians",
+    "objective",
+    "remember_point",
+]
 
 
 # -- forward and backward ----------------------------------------------------------------------
@@ -51,7 +61,7 @@ def _forward(problem: Problem, theta: Array, be: Backend) -> Backprop:
     h = X
     pin = getattr(problem, "pin", None)  # verify.engine.kink.surrogate.PinnedProblem
     for layer, (w, b) in enumerate(params):
-        z = h @ w.T if b is None else h @ w.T + b
+        z = be.matmul(h, w.T) if b is None else be.matmul(h, w.T) + b
         zs.append(z)
         if layer < len(params) - 1:
             h, ds, d2s = act(be, z)
@@ -98,12 +108,13 @@ def backprop(problem: Problem, theta: Array, be: Backend = FLOAT64) -> Backprop:
         for layer in range(len(bp.params) - 1, -1, -1):
             w, b = bp.params[layer]
             deltas.append(g)
-            gw = g.T @ bp.hs[layer] / n + lam * w  # grad_W L_lam = (1/n) sum delta h^T + lam W
+            # grad_W L_lam = (1/n) sum delta h^T + lam W
+            gw = be.matmul(g.T, bp.hs[layer]) / n + lam * w
             gb = None
             if b is not None:
                 gb = np.sum(g, axis=0) / n + (lam * b if problem.decay_bias else 0)
             grads.append((gw, gb))
-            gh = g @ w  # dl_i/dh_l = W^T delta_i (F1's grad_h l_i)
+            gh = be.matmul(g, w)  # dl_i/dh_l = W^T delta_i (F1's grad_h l_i)
             grad_h.append(gh)
             if layer > 0:
                 g = gh * bp.slopes[layer - 1]
@@ -163,20 +174,41 @@ def hvp_many(problem: Problem, theta: np.ndarray, V: np.ndarray) -> np.ndarray:
         )
 
 
+def backprop_at(problem: Problem, theta: Array, be: Backend = FLOAT64) -> Backprop:
+    """:func:`backprop` at ``theta``, sharing the pass kept for :func:`hvp` (:func:`_at_point`):
+    the gradient, its rounding floor, the Newton solve and the layer features of one point all
+    need the same pass, and at 50 digits each pass costs ~0.5 s. Treat the result as read-only."""
+    with be.working():
+        return _at_point(problem, be.asarray(theta), be)
+
+
+def remember_point(problem: Problem, theta: Array, be: Backend, bp: Backprop) -> None:
+    """Keep ``bp``, the pass of :func:`backprop` at ``theta`` computed elsewhere (the rounding
+    analysis), as the point of :func:`_at_point`. ``theta`` must not be changed afterwards."""
+    problem._cache[f"hvp-point-{be.name}-{be.dps}"] = (theta, bp)
+
+
 def _at_point(problem: Problem, theta: Array, be: Backend) -> Backprop:
     """Forward and backward pass at ``theta``, kept on the problem and reused while the next
     call asks for the same point (compared by value; the pass runs on a private copy, so a
-    caller that later changes its array in place cannot corrupt it). One point per problem."""
-    key = (be.name, be.dps)
-    saved = problem._cache.get("hvp-point")
-    if saved is not None:
-        k, at, bp = saved
-        if k == key and at.shape == theta.shape and bool(np.all(at == theta)):
-            return bp
-    at = theta.copy()
-    bp = backprop(problem, at, be)
-    problem._cache["hvp-point"] = (key, at, bp)
+    caller that later changes its array in place cannot corrupt it). One point per problem and
+    precision (the float64 report of a 50-digit point does not evict the 50-digit pass)."""
+    bp = _kept(problem, theta, be)
+    if bp is None:
+        at = theta.copy()
+        bp = backprop(problem, at, be)
+        remember_point(problem, at, be, bp)
     return bp
+
+
+def _kept(problem: Problem, theta: Array, be: Backend) -> Backprop | None:
+    """The pass kept by :func:`_at_point` if it is at ``theta`` (by value) in ``be``'s numbers."""
+    saved = problem._cache.get(f"hvp-point-{be.name}-{be.dps}")
+    if saved is not None:
+        at, bp = saved
+        if at.shape == theta.shape and bool(np.all(at == theta)):
+            return bp
+    return None
 
 
 def _rop(
@@ -197,9 +229,9 @@ def _rop(
     # forward: R z_l = R h_l W_l^T + h_l V_l^T + R b_l, R h_{l+1} = s'(z_l) R z_l
     rzs, rhs, rh = [], [], None
     for layer, ((w, _), (vw, vb)) in enumerate(zip(bp.params, vparams, strict=True)):
-        rz = bp.hs[layer] @ tr(vw)
+        rz = be.matmul(bp.hs[layer], tr(vw))
         if rh is not None:
-            rz = rz + rh @ w.T
+            rz = rz + be.matmul(rh, w.T)
         if vb is not None:
             rz = rz + vb
         rzs.append(rz)
@@ -210,9 +242,9 @@ def _rop(
     out: list[tuple[Array, Array | None]] = []
     for layer in range(depth - 1, -1, -1):
         (w, _), (vw, vb) = bp.params[layer], vparams[layer]
-        rgw = tr(rg) @ bp.hs[layer] / n + lam * vw
+        rgw = be.matmul(tr(rg), bp.hs[layer]) / n + lam * vw
         if layer > 0:  # R h_l is nonzero only for hidden inputs
-            rgw = rgw + g.T @ rhs[layer - 1] / n
+            rgw = rgw + be.matmul(g.T, rhs[layer - 1]) / n
         rgb = None
         if vb is not None:
             rgb = np.sum(rg, axis=-2, keepdims=stacked) / n + (
@@ -220,7 +252,7 @@ def _rop(
             )
         out.append((rgw, rgb))
         if layer > 0:
-            gh, rgh = bp.grad_h[layer], rg @ w + g @ vw
+            gh, rgh = bp.grad_h[layer], be.matmul(rg, w) + be.matmul(g, vw)
             ds, d2s = bp.slopes[layer - 1], bp.curvs[layer - 1]
             g, rg = bp.deltas[layer - 1], rgh * ds + gh * d2s * rzs[layer - 1]
     return out[::-1]
@@ -242,14 +274,15 @@ def input_jacobians(problem: Problem, theta: Array, be: Backend = FLOAT64) -> li
     input, by backpropagating the unit vector e_k through the layers above l."""
     with be.working():
         theta = be.asarray(theta)
-        bp = _forward(problem, theta, be)
+        # the pass kept at this point, if any (the layer features ask at the certified point)
+        bp = _kept(problem, theta, be) or _forward(problem, theta, be)
         c = problem.net.sizes[-1]
         out: list[list[Array]] = [[] for _ in bp.params]
         for k in range(c):
             g = bp.zs[-1] * 0
             g[:, k] = g[:, k] + 1
             for layer in range(len(bp.params) - 1, -1, -1):
-                gh = g @ bp.params[layer][0]
+                gh = be.matmul(g, bp.params[layer][0])
                 out[layer].append(gh)
                 if layer > 0:
                     g = gh * bp.slopes[layer - 1]

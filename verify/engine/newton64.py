@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from verify.engine.backprop import backprop, hvp
+from verify.engine.backprop import backprop_at, hvp
 from verify.engine.hessian import DENSE_MAX, _eig_solver, dense_hessian, gradient_floor
 from verify.engine.krylov import minres
 from verify.engine.objective64 import value_and_grad
@@ -64,10 +64,21 @@ def _matvec(problem: Problem, theta: np.ndarray, deadline: float) -> Callable[..
     return matvec
 
 
+#: MINRES iterations of a probing Newton step (:func:`newton64`). Why 100: in Newton's basin a
+#: solve reaches a relative residual of 1e-2 in 12-45 iterations and 1e-5..1e-9 in 75-150 on the
+#: issue-14 benchmarks (1e3-1e5 parameters), so a probe that lands in the basin gains two orders
+#: or more; outside it (tanh 100-100-1 and 100-1000-1, n = 2000, at gradient 1e-10 of its
+#: scale) 300 iterations left the residual at 0.15-0.3 and the step useless, and each iteration
+#: costs as much as one of L-BFGS
+PROBE_ITER = 100
+
+
 def _trials(
-    problem: Problem, theta: np.ndarray, g: np.ndarray, deadline: float, rtol: float = 1e-10
-) -> Iterator[np.ndarray]:
-    """Candidate steps, most Newton-like first (module docstring); ``rtol`` for MINRES."""
+    problem: Problem, theta: np.ndarray, g: np.ndarray, deadline: float, rtol: float = 1e-10,
+    probe: bool = False,
+) -> Iterator[np.ndarray]:  # fmt: skip
+    """Candidate steps, most Newton-like first (module docstring); ``rtol`` for MINRES;
+    ``probe``: one MINRES solve of at most :data:`PROBE_ITER` iterations, no shifted one."""
     if problem.net.n_params <= DENSE_MAX:
         ev, V, keep = _eig_solver(dense_hessian(problem, theta))
         c = V.T @ -g
@@ -79,8 +90,8 @@ def _trials(
     matvec = _matvec(problem, theta, deadline)
     # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is wasted
     # work; L-BFGS (resumed by the caller) is cheaper there
-    for mu in (0.0, max(problem.lam, 1e-12)):
-        yield minres(matvec, -g, rtol=rtol, maxiter=300, shift=-mu)[0]
+    for mu in (0.0,) if probe else (0.0, max(problem.lam, 1e-12)):
+        yield minres(matvec, -g, rtol=rtol, maxiter=PROBE_ITER if probe else 300, shift=-mu)[0]
 
 
 def newton_step(problem: Problem, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -95,20 +106,24 @@ def newton64(
     """Newton steps (module docstring). Returns (theta, steps taken, certified, left), where
     ``left`` says that the last step was refused because it left the piece."""
     left = False
+    # Krylov steps (large networks) probe first: until a step has cut the gradient tenfold, the
+    # point may lie outside Newton's basin, so a step is one short MINRES solve and a failure
+    # hands back to L-BFGS at once (PROBE_ITER); dense steps are cheap and need no probe
+    probe = problem.net.n_params > DENSE_MAX
     for k in range(steps):
         gn, floor = gradient_floor(problem, theta)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
             return theta, k, True, False
         if time.perf_counter() > deadline:
             return theta, k, gn <= floor, False
-        g = backprop(problem, theta).grad
+        g = backprop_at(problem, theta).grad  # the pass of the floor just computed
         # why this rtol: the new gradient is the MINRES residual (rtol |g|) plus O(|g|^2), so
         # rtol = floor / (10 |g|) lands at a tenth of the floor in one step when in Newton's basin;
         # never below 1e-10 (ten digits a step, from far away) nor above 1e-2 (a step must still
         # be a Newton step to test the basin)
         rtol = min(1e-2, max(1e-10, floor / (10 * gn)))
         try:
-            for p in _trials(problem, theta, g, deadline, rtol):
+            for p in _trials(problem, theta, g, deadline, rtol, probe):
                 cand = theta + p
                 try:
                     gn_new = safe_norm(grad64(problem, cand)[1])
@@ -123,6 +138,9 @@ def newton64(
                     left = True  # the step crosses a kink: L_P's stationary point is elsewhere
                     continue
                 theta, left = cand, False
+                # why tenfold: in Newton's basin a step squares the relative gradient (or meets
+                # its rtol, <= 1e-2), so it gains at least an order; a step outside gains less
+                probe = probe and gn_new > 0.1 * gn
                 history.append(("newton", gn_new))
                 break
             else:

@@ -126,8 +126,8 @@ def _fast_newton_mp(
 
     theta, steps = be.asarray(theta64), 0
     with be.working():
+        g, gn, floor = _grad_floor_mp(problem, theta, be)
         while True:
-            g, gn, floor = _grad_floor_mp(problem, theta, be)
             history.append((f"newton@{be.dps}", float(gn)))
             if gn <= floor:
                 return theta, steps, True
@@ -143,17 +143,17 @@ def _fast_newton_mp(
                     break
                 p, rn_prev = p + precond(r), rn
             cand = theta + p
-            _, gn2, floor2 = _grad_floor_mp(problem, cand, be)
+            g2, gn2, floor2 = _grad_floor_mp(problem, cand, be)
             if not (gn2 < gn or floor_ratio(gn2, floor2) < floor_ratio(gn, floor)):
                 # a step that lowers neither the gradient nor its ratio to the floor: refused;
                 # switched-off units set to 0 are the last candidate (switched_off.py)
                 cand = snap_switched_off(problem, theta, be)
                 if cand is None:
                     return theta, steps, False
-                _, gn2, floor2 = _grad_floor_mp(problem, cand, be)
+                g2, gn2, floor2 = _grad_floor_mp(problem, cand, be)
                 if not floor_ratio(gn2, floor2) < floor_ratio(gn, floor):
                     return theta, steps, False
-            theta, steps = cand, steps + 1
+            theta, steps, g, gn, floor = cand, steps + 1, g2, gn2, floor2
 
 
 def _truncated_cuts(be: Backend, p: int) -> list[float]:

@@ -95,9 +95,7 @@ class Problem:
     loss: str = "mse"
     lam: float = 1e-2
     decay_bias: bool = False
-    _cache: dict[Any, Any] = field(  # the data in each backend; the last rounding analyses
-        default_factory=dict, repr=False, compare=False
-    )
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         X, Y = _finite_matrix("X", self.X), _finite_matrix("Y", self.Y)

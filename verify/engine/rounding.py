@@ -259,15 +259,9 @@ def rounding_analysis(
     float64, and the a priori threshold already certifies (the recomputation costs one long
     double backpropagation, so it is spent only where it can change the decision).
     ``allowance``: the weights' own rounding (:func:`_bounds` with ``u_w = u``; without it the
-    threshold is 2 floor). In float64 the last result per problem is kept: Newton's loop, the
-    training report and the FACT bounds ask about the same point in turn.
+    threshold is 2 floor). :func:`verify.engine.hessian.rounding_at` keeps the last result per
+    problem and precision.
     """
-    key = ("rounding", posterior, allowance)
-    flat = theta if isinstance(theta, np.ndarray) and theta.dtype == np.float64 else None
-    if be.name == "float64" and flat is not None:
-        hit = problem._cache.get(key)
-        if hit is not None and np.array_equal(hit[0], flat):
-            return hit[1]
     bp = backprop(problem, theta, be)
     u = float(be.unit_roundoff)
     prior, layers, kinks = _bounds(problem, bp, u, 0.0)
@@ -279,8 +273,6 @@ def rounding_analysis(
         tight = posterior_floor(problem, theta, ra)
         if tight is not None:
             ra.tighten(tight, problem.net)
-    if be.name == "float64" and flat is not None:
-        problem._cache[key] = (flat.copy(), ra)
     return ra
 
 

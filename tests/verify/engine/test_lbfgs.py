@@ -77,3 +77,25 @@ def test_stall_stops_a_zigzag() -> None:
         maxiter=10**4, stall=50,
     )  # fmt: skip
     assert res.stop in ("stall", "line search") and res.nit <= 60
+
+
+def test_large_problems_keep_more_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification, L-BFGS): from LARGE_P parameters on, the default memory keeps
+    LARGE_MEMORY pairs (20 below), and the iteration still converges on an ill-conditioned
+    quadratic of that size."""
+    import verify.engine.lbfgs as module
+
+    sizes: list[int] = []
+    real = module._Memory
+
+    def spy(m: int, p: int) -> module._Memory:
+        sizes.append(m)
+        return real(m, p)
+
+    monkeypatch.setattr(module, "_Memory", spy)
+    assert module.memory_size(module.LARGE_P - 1) == 20
+    p = module.LARGE_P
+    d = np.logspace(0, 3, p)  # condition number 1e3
+    run = lbfgs(lambda x: (0.5 * float(x @ (d * x)), d * x), np.ones(p), gtol=1e-8, maxiter=2000)
+    assert sizes[0] == module.LARGE_MEMORY
+    assert run.stop == "gtol" and np.linalg.norm(d * run.x) <= 1e-8

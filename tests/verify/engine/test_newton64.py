@@ -1,0 +1,51 @@
+"""Float64 Newton on Hessian-vector products: probes outside the basin, certification in it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import verify.engine.newton64 as newton_module
+from verify.engine.hessian import gradient_floor
+from verify.engine.lbfgs import lbfgs
+from verify.engine.network import MLP
+from verify.engine.newton64 import PROBE_ITER, grad64, newton64
+from verify.engine.train import synthetic_problem
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = newton_module.hvp
+
+    def hvp(*args: object) -> np.ndarray:
+        calls[0] += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(newton_module, "hvp", hvp)
+    monkeypatch.setattr(newton_module, "DENSE_MAX", 10)  # the Krylov path on a small network
+    return calls
+
+
+def test_a_failed_probe_costs_at_most_probe_iter_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification, Newton): far from a stationary point (the initial weights) a Krylov
+    Newton call gives up after one probing MINRES solve of <= PROBE_ITER Hessian-vector products,
+    with no shifted solve, and hands back (not certified) to L-BFGS."""
+    calls = _counting(monkeypatch)
+    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
+    theta = problem.net.init(2)
+    history: list[tuple[str, float]] = []
+    out, steps, certified, _ = newton64(problem, theta, 6, history)
+    assert not certified and steps <= 1
+    assert 0 < calls[0] <= PROBE_ITER * (steps + 1)
+    assert np.array_equal(out, theta) or history  # moved only by an accepted step
+
+
+def test_krylov_newton_certifies_from_an_lbfgs_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification, Newton): from an L-BFGS point near stationarity the probe lands in
+    Newton's basin and the following full MINRES steps reach the per-entry rounding floor."""
+    _counting(monkeypatch)
+    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
+    run = lbfgs(lambda t: grad64(problem, t), problem.net.init(2), gtol=1e-8, maxiter=5000)
+    theta, _, certified, _ = newton64(problem, run.x, 6, [])
+    gn, floor = gradient_floor(problem, theta)
+    assert certified and gn <= floor
