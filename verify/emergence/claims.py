@@ -191,8 +191,8 @@ def _certified_claims(certs: list[Any], k: int) -> list[Claim]:
                   f"{bad[0].reason}); FACT relative error up to {worst:.2e} there, which F2 "
                   "explains as a rescaled gradient, not a failure of F1")  # fmt: skip
         if c0.activation == "relu":
-            reason += ("; the engine does not certify ReLU networks (kinks): use "
-                       "--cert-activation tanh")  # fmt: skip
+            reason += ("; a ReLU run certifies only inside a smooth piece or on a kink "
+                       "with interior slopes: --cert-activation tanh avoids kinks")  # fmt: skip
         return [_claim("certified-fact", "F1", f"W^T W = FACT at certified points ({where})",
                        False, reason, runs=len(certs), certified=len(certs) - len(bad),
                        max_fact_rel_error=worst)]  # fmt: skip
