@@ -5,7 +5,7 @@ For each case: the float64 gradient at the point, its error (against the same gr
 digits, same float64 inputs), the floor the certificate uses (a posteriori where the a priori
 threshold certifies, verify/engine/posterior.py) and the a priori floor, each as
 ||floor|| / ||error||, the weights' rounding allowance R over the error, the certificate's
-ratio max_i |g_i| / (2 floor_i + R_i) and decision, and what the previous global floor
+ratio max_i |g_i| / (floor_i + a priori_i + R_i) and decision, and what the previous global floor
 u (k G + ||H|| ||theta||) decided. Then the cost of the analysis against one backpropagation.
 Not collected by pytest.
 """

@@ -42,10 +42,11 @@ LANCZOS_MAX = 20_000
 def gradient_floor(problem: Problem, theta: Array, be: Backend = FLOAT64) -> tuple[float, float]:
     """``(||grad L_lam||, floor)``: the gradient norm and its rounding floor along the gradient.
 
-    Every entry of the gradient has its own threshold, twice its rounding floor plus its
-    weights' rounding allowance (:mod:`verify.engine.rounding`); ``floor`` is the threshold in
-    the direction of the gradient, so ``||grad|| <= floor`` exactly when every entry is within
-    its own threshold (the certificate). NaN when anything overflowed.
+    Every entry of the gradient has its own threshold: its rounding floor, plus the a priori
+    floor for the previous Newton step's error, plus its weights' rounding allowance
+    (:mod:`verify.engine.rounding`). ``floor`` is the threshold in the direction of the
+    gradient, so ``||grad|| <= floor`` exactly when every entry is within its own threshold
+    (the certificate). NaN when anything overflowed.
     """
     _, gn, floor = _grad_floor_mp(problem, theta, be)
     return float(gn), float(floor)

@@ -8,15 +8,19 @@ Three per-entry quantities at a point theta (float64 or mpmath weights):
   perturbation |d_j| <= u of the weights: how much the exact gradient changes when the weights
   move by their own rounding. Stored weights are at best the rounding of a stationary point, so
   even the best point a precision can hold shows an exact gradient up to R;
-- the **threshold** T_i = 2 F_i + R_i. The certificate: every |g_i computed| <= T_i. Why 2 F:
-  Newton's last step removed the gradient computed at the previous iterate, which was wrong by
-  up to F (that error is left in the exact gradient at the new point, H H^-1 e = e to first
-  order), and the new gradient is computed with an error up to F again; R covers the rounding
-  of the step to stored weights. So T is what a converged iterate shows at that precision (to
-  first order), and a gradient above T in any entry is evidence of a point that is not
-  stationary. Whatever the verdict, the exact gradient at the stored weights obeys
-  |g exact| <= |g computed| + F entrywise, rigorously; every tolerance downstream (the F2
-  allowance of :mod:`verify.claims.defect_bounds`) uses that, never T.
+- the **threshold** T_i = F_i + P_i + R_i, P the a priori floor. The certificate: every |g_i
+  computed| <= T_i. Why: Newton's last step removed the gradient computed at the previous
+  iterate, whose error is left in the exact gradient at the new point (H H^-1 e = e to first
+  order); that point is gone, so its error is bounded a priori (P: the a posteriori bound of one
+  point says nothing about the next, where rounding falls differently, and a measured sigmoid
+  network's last Newton steps leave exact gradients several times the current point's measured
+  error); the new gradient is computed with an error up to F; R covers the rounding of the step
+  to stored weights. So T is what a converged iterate can show at that precision (to first
+  order), and a gradient above T in any entry is evidence of a point that is not stationary.
+  Without the a posteriori step F = P and T = 2 P + R. Whatever the verdict, the exact gradient
+  at the stored weights obeys |g exact| <= |g computed| + F entrywise, rigorously; every
+  tolerance downstream (the F2 allowance of :mod:`verify.claims.defect_bounds`) uses that, never
+  T.
 
 All three are computed from the magnitudes of the terms actually summed, so a feature scaled by
 1e9 raises the bounds of the entries its products reach and no others. (The floor this
@@ -73,8 +77,8 @@ samples and ~3 x 10^3 times on n = 256. Where the a priori threshold already cer
 floor is therefore tightened by an a posteriori bound, the error measured against a
 recomputation in extended precision plus that recomputation's own a priori bound
 (:mod:`verify.engine.posterior`): as rigorous, and within a small factor of the measured error
-(2.5 times on the standard network; README, ``benchmarks/bench_rounding.py``). The tightened
-floor is the one the certificate and the tolerances use.
+(2.6 times on the standard network; README, ``benchmarks/bench_rounding.py``). The tightened
+floor is the one the tolerances use, and the F of the certificate's threshold.
 
 The threshold along the gradient (:func:`directional_floor`), the largest t with
 t |g_i| / ||g|| <= T_i for every i, is a single number with ||g|| <= t exactly when every
@@ -135,7 +139,8 @@ class RoundingAnalysis:
     posteriori bound after :meth:`tighten`); ``allowance``: how far the exact gradient can move
     when every weight moves by its own rounding, u |theta| (the stored weights are at best the
     rounding of a stationary point); ``prior``: the a priori floor. The certificate compares
-    each entry with ``threshold = 2 floor + allowance`` (module docstring, "The certificate").
+    each entry with ``threshold = floor + prior + allowance`` (module docstring, "The
+    certificate").
     """
 
     bp: Backprop
@@ -146,6 +151,7 @@ class RoundingAnalysis:
     allowance: np.ndarray | None = None
     prior: np.ndarray | None = None
     posterior: bool = False  # floor tightened by the extended-precision recomputation
+    previous: np.ndarray | None = None  # bound on the previous Newton step's error (tighten)
 
     @property
     def grad(self) -> Array:
@@ -157,11 +163,13 @@ class RoundingAnalysis:
 
     @property
     def threshold(self) -> np.ndarray:
-        """2 floor + allowance, entrywise: what a float64 Newton iterate at the rounding of an
-        exact stationary point can show (module docstring)."""
+        """floor + previous + allowance, entrywise (previous = floor unless tightened): what a
+        float64 Newton iterate at the rounding of an exact stationary point can show (module
+        docstring)."""
         extra = 0.0 if self.allowance is None else self.allowance
+        previous = self.floor if self.previous is None else self.previous
         with np.errstate(over="ignore", invalid="ignore"):
-            return SAFETY * (2 * self.floor + extra)
+            return SAFETY * (self.floor + previous + extra)
 
     @property
     def finite(self) -> bool:
@@ -188,7 +196,10 @@ class RoundingAnalysis:
         return directional_floor(self.abs_grad, self.threshold)
 
     def tighten(self, tight: np.ndarray, net: Any) -> None:
-        """Replace the floor by ``min(floor, tight)`` entrywise (both are bounds), layers too."""
+        """Replace the floor by ``min(floor, tight)`` entrywise (both are bounds), layers too.
+        The previous Newton step's error keeps its a priori bound (module docstring, "The
+        certificate")."""
+        self.previous = self.floor
         self.floor = np.minimum(self.floor, tight)
         self.posterior = True
         for lr, (fw, fb) in zip(self.layers, net.unflatten(self.floor), strict=True):
@@ -259,7 +270,7 @@ def rounding_analysis(
     float64, and the a priori threshold already certifies (the recomputation costs one long
     double backpropagation, so it is spent only where it can change the decision).
     ``allowance``: the weights' own rounding (:func:`_bounds` with ``u_w = u``; without it the
-    threshold is 2 floor). :func:`verify.engine.hessian.rounding_at` keeps the last result per
+    threshold is floor + prior). :func:`verify.engine.hessian.rounding_at` keeps the last result per
     problem and precision.
     """
     bp = backprop(problem, theta, be)

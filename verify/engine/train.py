@@ -31,13 +31,15 @@
    then mpmath with its eigendecomposition at full precision), several eigenvalue cut-offs tried
    per step, the best kept, and a few non-monotone steps allowed.
 
-Certified means: every entry of the computed gradient lies within its threshold, twice its
-rounding floor (a bound on its rounding error computed alongside the gradient from the
-magnitudes of the terms summed, tightened a posteriori where possible) plus the change the
-weights' own rounding can cause (:mod:`verify.engine.rounding`, derivation there): what a
-converged iterate at that precision shows. The exact gradient at the point is then within
-|computed| + floor, entry by entry. For ReLU the same threshold is used, and the point must also be
-certified inside one smooth piece (:mod:`verify.engine.pieces`). A result that is not certified
+Certified means: every entry of the computed gradient lies within its threshold: its rounding
+floor (a bound on its rounding error computed alongside the gradient from the magnitudes of the
+terms summed, tightened a posteriori where possible), the a priori floor for the error the last
+Newton step left behind, and the change the weights' own rounding can cause
+(:mod:`verify.engine.rounding`, derivation there): what a converged iterate at that precision
+can show. The exact gradient at the point is then within |computed| + floor, entry by entry.
+For ReLU the same threshold is used, and the point must also be certified inside one smooth
+piece (:mod:`verify.engine.pieces`) or on a kink with interior slopes
+(:mod:`verify.engine.kink`). A result that is not certified
 is never turned into a verdict other than INCONCLUSIVE.
 
 The Hessian spectrum summary (``spectrum``) is not used by any verdict. "auto" computes it

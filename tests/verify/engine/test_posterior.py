@@ -153,9 +153,9 @@ def test_standard_net_floor_is_within_1000x_of_the_error_and_certifies() -> None
 @needs_extended
 def test_a_gradient_only_the_prior_floor_explains_is_not_certified() -> None:
     """F1 (certificate): move one weight of a certified point until its gradient leaves the
-    threshold built on the a posteriori floor: the a priori floor (~10^2-10^3 times looser)
-    would still certify that point; the certificate does not, and its own floor still bounds
-    the true error there."""
+    threshold F + P + R (a posteriori floor F, a priori P): the threshold 2 P + R of the a
+    priori floor alone would still certify that point; the certificate does not, and its
+    floor still bounds the true error there."""
     problem = synthetic_problem(MLP((10, 30, 2), "tanh", bias=True), 100, seed=3)
     theta = train(problem, seed=3, spectrum="none").theta
     assert rounding_analysis(problem, theta).certified
