@@ -48,8 +48,8 @@ __all__ = [
 DEFAULT_ALPHA_GRID: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 41))
 
 
-def fro(a: Array, be: Backend = FLOAT64) -> Any:
-    """Frobenius norm in the backend's numbers."""
+def fro(a: Array, be: Backend) -> Any:
+    """Frobenius norm in the backend's numbers (the backend is always named, never implied)."""
     return be.sqrt(np.sum(a * a))
 
 

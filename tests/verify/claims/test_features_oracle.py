@@ -222,7 +222,12 @@ def test_every_field_matches_the_oracle_at_30_digits(point) -> None:  # noqa: AN
     problem, theta, want = point
     mp = mp_backend(30)
     fresh = Problem(NET, problem.X, problem.Y, "mse", LAM)
-    _assert_matches(layer_features(fresh, mp.asarray(theta), mp), want, MP_REL)
+    feats = layer_features(fresh, mp.asarray(theta), mp)
+    _assert_matches(feats, want, MP_REL)
+    with mpmath.workdps(DPS):  # the PSD form at 30 digits: its square is FACT FACT^T
+        root = feats[0].fact_psd(mp)
+        target = want[0]["fact"] @ want[0]["fact"].T
+        assert _close(root @ root, target, MP_REL) and _close(root, root.T, MP_REL, target)
 
 
 def test_f2_residual_terms_and_psd_forms(point) -> None:  # noqa: ANN001

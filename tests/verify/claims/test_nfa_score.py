@@ -178,7 +178,7 @@ def test_correlation_norm_and_zero_test() -> None:
     assert abs(c.pearson - _pearson(a, b)) <= F64 and abs(c.cosine - _cosine(a, b)) <= F64
     assert c.defined and abs(c.pearson - c.cosine) > 1e-2
     assert not correlation(np.full((2, 2), 3.0), b[:2, :2]).defined
-    assert abs(fro(a) - np.linalg.norm(a)) <= F64 * np.linalg.norm(a)
+    assert abs(fro(a, FLOAT64) - np.linalg.norm(a)) <= F64 * np.linalg.norm(a)
     mp = mp_backend(30)
     assert all_zero(np.zeros((2, 2))) and all_zero(mp.asarray(np.zeros(3)))
     assert (
