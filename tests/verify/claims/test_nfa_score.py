@@ -193,3 +193,25 @@ def test_correlation_norm_and_zero_test() -> None:
         for x, y in zip(DEFAULT_ALPHA_GRID[:-1], DEFAULT_ALPHA_GRID[1:], strict=True)
     )
     assert FLOAT64.name == "float64"
+
+
+def test_a_small_pearson_score_is_computed_at_the_backend_precision() -> None:
+    """N3: at 30 digits a Pearson score of ~1e-7 (W^T W nearly uncorrelated with AGOP^{1/2}) has
+    its 30-digit accuracy: compared with a 40-digit recomputation to 1e-20 absolute. A power or
+    a correlation computed at mpmath's default 15 digits would be off by ~1e-15."""
+    with mpmath.workdps(40):
+        s2 = mpmath.sqrt(2)
+        q = np.array([[1, 1, 0], [1, -1, 0], [0, 0, s2]], dtype=object) / s2  # orthonormal
+        agop = (q * np.array([mpmath.mpf(9), 4, 1], dtype=object)) @ q.T
+        root = (q * np.array([mpmath.mpf(3), 2, 1], dtype=object)) @ q.T  # AGOP^{1/2}, exact
+        b = np.random.default_rng(6).standard_normal((3, 3))
+        b = np.array(b + b.T, dtype=object) * mpmath.mpf(1)
+        rc = root - np.sum(root) / 9
+        bc = b - np.sum(b) / 9
+        nfm = b - (np.sum(bc * rc) / np.sum(rc * rc) - mpmath.mpf("1e-7")) * root
+        nc = nfm - np.sum(nfm) / 9
+        want = np.sum(nc * rc) / mpmath.sqrt(np.sum(nc * nc) * np.sum(rc * rc))
+    assert 1e-9 < abs(want) < 1e-6  # nearly uncorrelated: the error shows in the first digits
+    got = nfa_score(_feat(nfm, agop), 0.5, be=mp_backend(30))
+    with mpmath.workdps(40):
+        assert abs(got.pearson - want) <= 1e-20
