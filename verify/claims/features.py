@@ -117,7 +117,7 @@ def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFe
             fact = -(gh.T @ h) * inv_lam / n  # F1
             bfact = -(delta.T @ (h @ w.T)) * inv_lam / n  # F4
             agop = sum(j.T @ j for j in jac[idx]) / n  # N1, summed over outputs
-            agop_c = sum((j - np.mean(j, axis=0)).T @ (j - np.mean(j, axis=0)) for j in jac[idx])
+            agop_c = sum(_centred_gram(j) for j in jac[idx])
             defect = nfm - fact
             f2_gap = defect - (w.T @ gw) * inv_lam  # F2: exactly zero in exact arithmetic
             gram = w @ w.T
@@ -145,6 +145,13 @@ def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFe
                 )
             )
     return out
+
+
+def _centred_gram(j: Array) -> Array:
+    """(J - Jbar)^T (J - Jbar) for the rows of J, Jbar their mean (N1, centered AGOP). Centred
+    once and reused: centring one factor only gives the same matrix in exact arithmetic."""
+    jc = j - np.mean(j, axis=0)
+    return jc.T @ jc
 
 
 def _ratio(num: Any, den: Any) -> float:
