@@ -133,3 +133,29 @@ def test_recheck_that_disagrees_is_not_confirmed(
     assert out.verdict is Verdict.INCONCLUSIVE and layer.verdict is Verdict.INCONCLUSIVE
     assert layer.reason.startswith("Pearson ") and "< threshold" in layer.reason
     assert "; NOT confirmed at 40 digits (Pearson" in layer.reason
+
+
+def test_recheck_digits_and_an_unconverged_refinement(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: a refutation at 30 digits is re-checked at 60 (twice the digits, at least 40); a
+    re-check whose refinement does not converge leaves the layer INCONCLUSIVE and says why, in
+    the refinement's own words."""
+    import dataclasses
+
+    from verify.engine.result import Status
+    from verify.engine.train import refine_mp
+
+    at30 = refine_mp(converged, 30)
+    assert at30.certified_at(nfa_mod.mp_backend(30))
+    seen: list[int] = []
+    stuck = dataclasses.replace(at30, status=Status.MAX_ITER, reason="stuck at 1e-9 (test)")
+
+    def refine(result: TrainResult, dps: int) -> TrainResult:
+        seen.append(dps)
+        return stuck
+
+    monkeypatch.setattr(nfa_mod, "refine_mp", refine)
+    out = check_nfa(at30, alpha=0.5, threshold=0.999999, layers=[1])
+    assert seen == [60] and out.verdict is Verdict.INCONCLUSIVE
+    assert "re-check at 60 digits failed (stuck at 1e-9 (test)), so not REFUTED" in out.reason
