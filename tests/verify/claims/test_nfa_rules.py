@@ -158,4 +158,22 @@ def test_recheck_digits_and_an_unconverged_refinement(
     monkeypatch.setattr(nfa_mod, "refine_mp", refine)
     out = check_nfa(at30, alpha=0.5, threshold=0.999999, layers=[1])
     assert seen == [60] and out.verdict is Verdict.INCONCLUSIVE
+    layer = out.layers[0]
+    assert layer.verdict is Verdict.INCONCLUSIVE and layer.reason.startswith("Pearson ")
     assert "re-check at 60 digits failed (stuck at 1e-9 (test)), so not REFUTED" in out.reason
+
+
+def test_recheck_scores_the_same_agop_and_grid(converged: TrainResult) -> None:
+    """N2: the re-check of a refutation found with the centered AGOP and a searched exponent
+    scores the centered AGOP over the same grid at 40 digits: its Pearson agrees with float64's
+    to rounding (the plain AGOP, or another exponent, scores differently by far more)."""
+    grid = (0.3, 0.6)
+    out = check_nfa(converged, alpha=None, grid=grid, centered=True, threshold=0.999999, layers=[1])
+    low = out.layers[0].score
+    assert out.verdict is Verdict.REFUTED and low.centered and low.searched
+    # float64 against 40 digits: AGOP^alpha to ~ (k u)^alpha of rounding, ~1e-4 at alpha 0.3
+    assert abs(out.recheck["pearson"][0] - low.pearson) <= out.layers[0].tolerance
+    plain = check_nfa(
+        converged, alpha=None, grid=grid, threshold=0.999999, layers=[1], recheck=False
+    )
+    assert abs(plain.layers[0].score.pearson - low.pearson) > 10 * out.layers[0].tolerance
