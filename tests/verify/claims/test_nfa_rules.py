@@ -177,3 +177,27 @@ def test_recheck_scores_the_same_agop_and_grid(converged: TrainResult) -> None:
         converged, alpha=None, grid=grid, threshold=0.999999, layers=[1], recheck=False
     )
     assert abs(plain.layers[0].score.pearson - low.pearson) > 10 * out.layers[0].tolerance
+
+
+def test_nfa_at_30_digits_scores_the_30_digit_agop() -> None:
+    """N2, N3: inputs with almost no spread along one axis give an AGOP eigenvalue ~1e-23 of
+    the largest. float64 cannot resolve it (floor ~1e-13) and clips it; 30 digits keep it (floor
+    ~1e-26), and at alpha = 1/4 its power (~1e-6) moves the Pearson score by ~3e-8. The check at
+    30 digits must give the 30-digit score (eigensolver and power at 30 digits), not float64's."""
+    from verify.claims.features import nfa_score
+    from verify.engine.network import Problem, mp_backend
+    from verify.engine.train import refine_mp
+
+    base = synthetic_problem(MLP((3, 4, 2), "tanh"), 12, seed=1)
+    X = base.X.copy()
+    X[:, 2] *= 1e-9
+    problem = Problem(base.net, X, base.Y, "mse", 1e-2)
+    low = train(problem, seed=1)
+    high = refine_mp(low, 30)
+    assert low.converged and high.converged
+    mp = mp_backend(30)
+    p64 = check_nfa(low, alpha=0.25, threshold=0.5, layers=[1]).layers[0].score.pearson
+    p30 = check_nfa(high, alpha=0.25, threshold=0.5, layers=[1], dps=30).layers[0].score.pearson
+    feat = layer_features(Problem(base.net, X, base.Y, "mse", 1e-2), high.theta_mp, mp)[0]
+    assert p30 == nfa_score(feat, 0.25, be=mp).pearson
+    assert abs(p30 - p64) > 1e-9  # the kept eigenvalue shows
