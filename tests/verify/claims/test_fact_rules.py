@@ -85,12 +85,18 @@ def test_layers_numbers_and_reasons(converged: TrainResult) -> None:
 
 
 @pytest.mark.parametrize(
-    ("factor", "expected"), [(1.5, Verdict.REFUTED), (0.5, Verdict.NUMERICALLY_CONSISTENT)]
+    ("factor", "expected"),
+    [
+        (1.5, Verdict.REFUTED),
+        (0.5, Verdict.NUMERICALLY_CONSISTENT),
+        (1.0, Verdict.NUMERICALLY_CONSISTENT),  # the edge: residual == tolerance is consistent
+        (float("inf"), Verdict.INCONCLUSIVE),  # overflow decides nothing
+    ],
 )
 def test_f2_verdict_boundary(converged: TrainResult, factor: float, expected: Verdict,
                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """F2: a residual 1.5x its rounding tolerance is REFUTED, 0.5x consistent (the rule is
-    residual <= tolerance, not a multiple of it)."""
+    """F2: a residual 1.5x its rounding tolerance is REFUTED, 0.5x and 1x consistent (the rule
+    is residual <= tolerance, not a multiple of it); an infinite residual is INCONCLUSIVE."""
     from verify.claims.features import layer_features
     from verify.engine.network import FLOAT64
 
@@ -113,6 +119,7 @@ def test_f2_at_higher_precision(refined: TrainResult) -> None:
     verdict, worst, reason = check_f2(refined, dps=30)
     assert verdict is Verdict.NUMERICALLY_CONSISTENT and worst <= 1
     assert "at 30 digits (mpmath)" in reason
+    assert "at 20 digits (mpmath)" in check_f2(refined, dps=20)[2]  # the digits asked for
 
 
 def test_f2_needs_weight_decay(converged: TrainResult) -> None:
