@@ -108,6 +108,7 @@ def test_recheck_precision_and_reasons(converged: TrainResult,
     assert "re-check at 40 digits failed (no refinement today), so not REFUTED" in bad.reason
     ok = check_nfa(converged, alpha=0.5, threshold=0.5, layers=[1])
     assert ok.reason.endswith(">= threshold 0.5") and ok.recheck == {}
+    assert ok.verdict is Verdict.NUMERICALLY_CONSISTENT and seen == [40]  # no re-check run
 
 
 def test_recheck_that_disagrees_is_not_confirmed(
@@ -200,4 +201,7 @@ def test_nfa_at_30_digits_scores_the_30_digit_agop() -> None:
     p30 = check_nfa(high, alpha=0.25, threshold=0.5, layers=[1], dps=30).layers[0].score.pearson
     feat = layer_features(Problem(base.net, X, base.Y, "mse", 1e-2), high.theta_mp, mp)[0]
     assert p30 == nfa_score(feat, 0.25, be=mp).pearson
+    at20 = check_nfa(high, alpha=0.25, threshold=0.5, layers=[1], dps=20)
+    assert at20.precision == "20 digits (mpmath)"  # the digits asked for, not the point's 30
+    assert check_nfa(low, alpha=0.25, threshold=0.5, layers=[1]).precision == "float64"
     assert abs(p30 - p64) > 1e-9  # the kept eigenvalue shows
