@@ -75,11 +75,22 @@ def test_layers_numbers_and_reasons(converged: TrainResult) -> None:
     layer's reason states the comparison."""
     out = check_fact(converged)
     assert [x.layer for x in out.layers] == [1, 2] and out.formula == "F1"
-    for x in out.layers:
-        assert x.rel_error == pytest.approx(x.defect / x.nfm_norm, rel=1e-12)
+    from verify.claims.features import layer_features
+    from verify.engine.network import FLOAT64
+
+    feats = layer_features(converged.problem, converged.theta)
+    bounds = fact_mod.fact_bounds(converged.problem, converged.theta, FLOAT64)
+    for x, f, b in zip(out.layers, feats, bounds, strict=True):
+        assert x.rel_error == pytest.approx(x.defect / x.nfm_norm, rel=1e-12, abs=0)
+        assert (x.asymmetry, x.f2_allowance, x.rounding) == (
+            f.fact_asymmetry, b.f2_allowance, b.defect_rounding,
+        )  # fmt: skip
+        assert x.f2_allowance > 0 and x.rounding > 0
         assert x.reason.startswith("defect ")
         assert "(F2 at the certified gradient + rounding)" in x.reason
     planted = check_fact(converged, formula="sign_flipped", recheck=False)
+    # ||W^T W + FACT|| = 2 ||W^T W|| up to the (tiny) FACT defect at a stationary point
+    assert all(abs(x.rel_error - 2) <= 1e-6 for x in planted.layers)
     assert all(" > tolerance " in x.reason for x in planted.layers)
     assert all(x.reason.endswith("at a certified point") for x in planted.layers)
 
