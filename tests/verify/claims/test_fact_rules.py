@@ -143,3 +143,35 @@ def test_f2_needs_weight_decay(converged: TrainResult) -> None:
         check_f2(zero)
     with pytest.raises(OutsideAssumptionsError, match=r"FACT \(F1\) assumes weight decay"):
         check_fact(zero)
+
+
+def test_tolerance_limit_is_relative_to_the_nfm(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: a layer is decided only when its tolerance is <= MAX_TOLERANCE_REL ||W^T W||: with
+    the limit at twice the worst layer's tolerance / ||W^T W|| every layer is decided, at half
+    of it that layer is INCONCLUSIVE (the norms here are far from 1, so the limit must be
+    multiplied by ||W^T W||, not divided)."""
+    base = check_fact(converged)
+    worst = max(base.layers, key=lambda x: x.tolerance / x.nfm_norm)
+    assert all(abs(np.log10(x.nfm_norm)) > 0.3 for x in base.layers)
+    monkeypatch.setattr(fact_mod, "MAX_TOLERANCE_REL", 2 * worst.tolerance / worst.nfm_norm)
+    assert check_fact(converged).verdict is Verdict.NUMERICALLY_CONSISTENT
+    monkeypatch.setattr(fact_mod, "MAX_TOLERANCE_REL", 0.5 * worst.tolerance / worst.nfm_norm)
+    out = check_fact(converged)
+    assert out.layers[worst.layer - 1].verdict is Verdict.INCONCLUSIVE
+
+
+def test_custom_formulas_keep_their_names(converged: TrainResult) -> None:
+    """F1: a callable formula is reported by its name (a nameless one as "custom"); a formula
+    equal to W^T W gives defect 0, decided by the tolerance rule, not called trivial."""
+    from functools import partial
+
+    def exact_nfm(feat, n):  # noqa: ANN001, ANN202
+        return feat.nfm
+
+    out = check_fact(converged, formula=exact_nfm)
+    assert out.formula == "exact_nfm" and not out.trivial
+    assert all(x.defect == 0 and x.reason.startswith("defect 0 <= tolerance") for x in out.layers)
+    nameless = check_fact(converged, formula=partial(exact_nfm), recheck=False)
+    assert nameless.formula == "custom"

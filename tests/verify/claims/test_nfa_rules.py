@@ -52,6 +52,8 @@ def test_exponent_grid_and_layers_used(converged: TrainResult) -> None:
     centered AGOP is used when asked, and layers are numbered from 1."""
     default = check_nfa(converged)
     assert [x.layer for x in default.layers] == [1, 2]
+    first, second = default.layers
+    assert default.reason == f"layer 1: {first.reason}; layer 2: {second.reason}"
     assert all(x.score.alpha == 0.5 and not x.score.searched for x in default.layers)
     searched = check_nfa(converged, alpha=None, grid=(0.25, 0.75), layers=[2])
     sc = searched.layers[0].score
