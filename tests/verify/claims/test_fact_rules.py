@@ -75,6 +75,7 @@ def test_layers_numbers_and_reasons(converged: TrainResult) -> None:
     layer's reason states the comparison."""
     out = check_fact(converged)
     assert [x.layer for x in out.layers] == [1, 2] and out.formula == "F1"
+    assert out.recheck == {} and "confirmed" not in out.reason  # nothing refuted, no re-check
     from verify.claims.features import layer_features
     from verify.engine.network import FLOAT64
 
