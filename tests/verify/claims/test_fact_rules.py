@@ -176,3 +176,32 @@ def test_custom_formulas_keep_their_names(converged: TrainResult) -> None:
     assert all(x.defect == 0 and x.reason.startswith("defect 0 <= tolerance") for x in out.layers)
     nameless = check_fact(converged, formula=partial(exact_nfm), recheck=False)
     assert nameless.formula == "custom"
+
+
+def test_fact_verdict_edges_are_inclusive(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: defect == tolerance is consistent (the rule is defect <= tol), and a tolerance of
+    exactly MAX_TOLERANCE_REL ||W^T W|| still decides (tol <= limit). The tolerances are set
+    by hand through a stand-in for the layer bounds."""
+    from types import SimpleNamespace
+
+    def off(feat, n):  # noqa: ANN001, ANN202
+        return feat.fact + 1e-7 * feat.nfm  # a defect of ~1e-7 ||W^T W||, well under 1e-3
+
+    base = check_fact(converged, formula=off, recheck=False)
+
+    def bounds_with(tols: list[float]) -> None:
+        fake = [
+            SimpleNamespace(tolerance=t, f2_allowance=t, defect_rounding=0.0,
+                            consistent=lambda d: True)
+            for t in tols
+        ]  # fmt: skip
+        monkeypatch.setattr(fact_mod, "fact_bounds", lambda *a, **k: fake)
+
+    bounds_with([x.defect for x in base.layers])  # tolerance == defect exactly
+    out = check_fact(converged, formula=off, recheck=False)
+    assert all(x.verdict is Verdict.NUMERICALLY_CONSISTENT for x in out.layers)
+    bounds_with([fact_mod.MAX_TOLERANCE_REL * x.nfm_norm for x in base.layers])  # at the limit
+    out = check_fact(converged, formula=off, recheck=False)
+    assert all(x.verdict is Verdict.NUMERICALLY_CONSISTENT for x in out.layers)
