@@ -49,8 +49,8 @@ __all__ = [
 DEFAULT_ALPHA_GRID: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 41))
 
 
-def fro(a: Array, be: Backend = FLOAT64) -> Any:
-    """Frobenius norm in the backend's numbers."""
+def fro(a: Array, be: Backend) -> Any:
+    """Frobenius norm in the backend's numbers (the backend is always named, never implied)."""
     return be.sqrt(np.sum(a * a))
 
 
@@ -119,7 +119,7 @@ def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFe
             fact = -mm(gh.T, h) * inv_lam / n  # F1
             bfact = -mm(delta.T, mm(h, w.T)) * inv_lam / n  # F4
             agop = sum(mm(j.T, j) for j in jac[idx]) / n  # N1, summed over outputs
-            agop_c = sum(mm((j - np.mean(j, axis=0)).T, j - np.mean(j, axis=0)) for j in jac[idx])
+            agop_c = sum(_centred_gram(j, be) for j in jac[idx])
             defect = nfm - fact
             f2_gap = defect - mm(w.T, gw) * inv_lam  # F2: exactly zero in exact arithmetic
             gram = mm(w, w.T)
@@ -147,6 +147,13 @@ def _layer_features(problem: Problem, theta: Array, be: Backend) -> list[LayerFe
                 )
             )
     return out
+
+
+def _centred_gram(j: Array, be: Backend) -> Array:
+    """(J - Jbar)^T (J - Jbar) for the rows of J, Jbar their mean (N1, centered AGOP). Centred
+    once and reused: centring one factor only gives the same matrix in exact arithmetic."""
+    jc = j - np.mean(j, axis=0)
+    return be.matmul(jc.T, jc)
 
 
 def _ratio(num: Any, den: Any) -> float:

@@ -75,22 +75,40 @@ def test_layers_numbers_and_reasons(converged: TrainResult) -> None:
     layer's reason states the comparison."""
     out = check_fact(converged)
     assert [x.layer for x in out.layers] == [1, 2] and out.formula == "F1"
-    for x in out.layers:
-        assert x.rel_error == pytest.approx(x.defect / x.nfm_norm, rel=1e-12)
+    assert out.recheck == {} and "confirmed" not in out.reason  # nothing refuted, no re-check
+    from verify.claims.features import layer_features
+    from verify.engine.network import FLOAT64
+
+    feats = layer_features(converged.problem, converged.theta)
+    bounds = fact_mod.fact_bounds(converged.problem, converged.theta, FLOAT64)
+    for x, f, b in zip(out.layers, feats, bounds, strict=True):
+        assert x.rel_error == pytest.approx(x.defect / x.nfm_norm, rel=1e-12, abs=0)
+        assert (x.asymmetry, x.f2_allowance, x.rounding) == (
+            f.fact_asymmetry, b.f2_allowance, b.defect_rounding,
+        )  # fmt: skip
+        assert x.f2_allowance > 0 and x.rounding > 0
         assert x.reason.startswith("defect ")
         assert "(F2 at the certified gradient + rounding)" in x.reason
     planted = check_fact(converged, formula="sign_flipped", recheck=False)
+    # ||W^T W + FACT|| = 2 ||W^T W|| up to the (tiny) FACT defect at a stationary point
+    assert all(abs(x.rel_error - 2) <= 1e-6 for x in planted.layers)
     assert all(" > tolerance " in x.reason for x in planted.layers)
     assert all(x.reason.endswith("at a certified point") for x in planted.layers)
 
 
 @pytest.mark.parametrize(
-    ("factor", "expected"), [(1.5, Verdict.REFUTED), (0.5, Verdict.NUMERICALLY_CONSISTENT)]
+    ("factor", "expected"),
+    [
+        (1.5, Verdict.REFUTED),
+        (0.5, Verdict.NUMERICALLY_CONSISTENT),
+        (1.0, Verdict.NUMERICALLY_CONSISTENT),  # the edge: residual == tolerance is consistent
+        (float("inf"), Verdict.INCONCLUSIVE),  # overflow decides nothing
+    ],
 )
 def test_f2_verdict_boundary(converged: TrainResult, factor: float, expected: Verdict,
                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """F2: a residual 1.5x its rounding tolerance is REFUTED, 0.5x consistent (the rule is
-    residual <= tolerance, not a multiple of it)."""
+    """F2: a residual 1.5x its rounding tolerance is REFUTED, 0.5x and 1x consistent (the rule
+    is residual <= tolerance, not a multiple of it); an infinite residual is INCONCLUSIVE."""
     from verify.claims.features import layer_features
     from verify.engine.network import FLOAT64
 
@@ -113,6 +131,7 @@ def test_f2_at_higher_precision(refined: TrainResult) -> None:
     verdict, worst, reason = check_f2(refined, dps=30)
     assert verdict is Verdict.NUMERICALLY_CONSISTENT and worst <= 1
     assert "at 30 digits (mpmath)" in reason
+    assert "at 20 digits (mpmath)" in check_f2(refined, dps=20)[2]  # the digits asked for
 
 
 def test_f2_needs_weight_decay(converged: TrainResult) -> None:
@@ -125,3 +144,64 @@ def test_f2_needs_weight_decay(converged: TrainResult) -> None:
         check_f2(zero)
     with pytest.raises(OutsideAssumptionsError, match=r"FACT \(F1\) assumes weight decay"):
         check_fact(zero)
+
+
+def test_tolerance_limit_is_relative_to_the_nfm(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: a layer is decided only when its tolerance is <= MAX_TOLERANCE_REL ||W^T W||: with
+    the limit at twice the worst layer's tolerance / ||W^T W|| every layer is decided, at half
+    of it that layer is INCONCLUSIVE (the norms here are far from 1, so the limit must be
+    multiplied by ||W^T W||, not divided)."""
+    base = check_fact(converged)
+    worst = max(base.layers, key=lambda x: x.tolerance / x.nfm_norm)
+    assert all(abs(np.log10(x.nfm_norm)) > 0.3 for x in base.layers)
+    monkeypatch.setattr(fact_mod, "MAX_TOLERANCE_REL", 2 * worst.tolerance / worst.nfm_norm)
+    assert check_fact(converged).verdict is Verdict.NUMERICALLY_CONSISTENT
+    monkeypatch.setattr(fact_mod, "MAX_TOLERANCE_REL", 0.5 * worst.tolerance / worst.nfm_norm)
+    out = check_fact(converged)
+    assert out.layers[worst.layer - 1].verdict is Verdict.INCONCLUSIVE
+
+
+def test_custom_formulas_keep_their_names(converged: TrainResult) -> None:
+    """F1: a callable formula is reported by its name (a nameless one as "custom"); a formula
+    equal to W^T W gives defect 0, decided by the tolerance rule, not called trivial."""
+    from functools import partial
+
+    def exact_nfm(feat, n):  # noqa: ANN001, ANN202
+        return feat.nfm
+
+    out = check_fact(converged, formula=exact_nfm)
+    assert out.formula == "exact_nfm" and not out.trivial
+    assert all(x.defect == 0 and x.reason.startswith("defect 0 <= tolerance") for x in out.layers)
+    nameless = check_fact(converged, formula=partial(exact_nfm), recheck=False)
+    assert nameless.formula == "custom"
+
+
+def test_fact_verdict_edges_are_inclusive(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: defect == tolerance is consistent (the rule is defect <= tol), and a tolerance of
+    exactly MAX_TOLERANCE_REL ||W^T W|| still decides (tol <= limit). The tolerances are set
+    by hand through a stand-in for the layer bounds."""
+    from types import SimpleNamespace
+
+    def off(feat, n):  # noqa: ANN001, ANN202
+        return feat.fact + 1e-7 * feat.nfm  # a defect of ~1e-7 ||W^T W||, well under 1e-3
+
+    base = check_fact(converged, formula=off, recheck=False)
+
+    def bounds_with(tols: list[float]) -> None:
+        fake = [
+            SimpleNamespace(tolerance=t, f2_allowance=t, defect_rounding=0.0,
+                            consistent=lambda d: True)
+            for t in tols
+        ]  # fmt: skip
+        monkeypatch.setattr(fact_mod, "fact_bounds", lambda *a, **k: fake)
+
+    bounds_with([x.defect for x in base.layers])  # tolerance == defect exactly
+    out = check_fact(converged, formula=off, recheck=False)
+    assert all(x.verdict is Verdict.NUMERICALLY_CONSISTENT for x in out.layers)
+    bounds_with([fact_mod.MAX_TOLERANCE_REL * x.nfm_norm for x in base.layers])  # at the limit
+    out = check_fact(converged, formula=off, recheck=False)
+    assert all(x.verdict is Verdict.NUMERICALLY_CONSISTENT for x in out.layers)

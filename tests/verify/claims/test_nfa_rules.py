@@ -52,6 +52,8 @@ def test_exponent_grid_and_layers_used(converged: TrainResult) -> None:
     centered AGOP is used when asked, and layers are numbered from 1."""
     default = check_nfa(converged)
     assert [x.layer for x in default.layers] == [1, 2]
+    first, second = default.layers
+    assert default.reason == f"layer 1: {first.reason}; layer 2: {second.reason}"
     assert all(x.score.alpha == 0.5 and not x.score.searched for x in default.layers)
     searched = check_nfa(converged, alpha=None, grid=(0.25, 0.75), layers=[2])
     sc = searched.layers[0].score
@@ -108,6 +110,7 @@ def test_recheck_precision_and_reasons(converged: TrainResult,
     assert "re-check at 40 digits failed (no refinement today), so not REFUTED" in bad.reason
     ok = check_nfa(converged, alpha=0.5, threshold=0.5, layers=[1])
     assert ok.reason.endswith(">= threshold 0.5") and ok.recheck == {}
+    assert ok.verdict is Verdict.NUMERICALLY_CONSISTENT and seen == [40]  # no re-check run
 
 
 def test_recheck_that_disagrees_is_not_confirmed(
@@ -133,3 +136,74 @@ def test_recheck_that_disagrees_is_not_confirmed(
     assert out.verdict is Verdict.INCONCLUSIVE and layer.verdict is Verdict.INCONCLUSIVE
     assert layer.reason.startswith("Pearson ") and "< threshold" in layer.reason
     assert "; NOT confirmed at 40 digits (Pearson" in layer.reason
+
+
+def test_recheck_digits_and_an_unconverged_refinement(
+    converged: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N2: a refutation at 30 digits is re-checked at 60 (twice the digits, at least 40); a
+    re-check whose refinement does not converge leaves the layer INCONCLUSIVE and says why, in
+    the refinement's own words."""
+    import dataclasses
+
+    from verify.engine.result import Status
+    from verify.engine.train import refine_mp
+
+    at30 = refine_mp(converged, 30)
+    assert at30.certified_at(nfa_mod.mp_backend(30))
+    seen: list[int] = []
+    stuck = dataclasses.replace(at30, status=Status.MAX_ITER, reason="stuck at 1e-9 (test)")
+
+    def refine(result: TrainResult, dps: int) -> TrainResult:
+        seen.append(dps)
+        return stuck
+
+    monkeypatch.setattr(nfa_mod, "refine_mp", refine)
+    out = check_nfa(at30, alpha=0.5, threshold=0.999999, layers=[1])
+    assert seen == [60] and out.verdict is Verdict.INCONCLUSIVE
+    layer = out.layers[0]
+    assert layer.verdict is Verdict.INCONCLUSIVE and layer.reason.startswith("Pearson ")
+    assert "re-check at 60 digits failed (stuck at 1e-9 (test)), so not REFUTED" in out.reason
+
+
+def test_recheck_scores_the_same_agop_and_grid(converged: TrainResult) -> None:
+    """N2: the re-check of a refutation found with the centered AGOP and a searched exponent
+    scores the centered AGOP over the same grid at 40 digits: its Pearson agrees with float64's
+    to rounding (the plain AGOP, or another exponent, scores differently by far more)."""
+    grid = (0.3, 0.6)
+    out = check_nfa(converged, alpha=None, grid=grid, centered=True, threshold=0.999999, layers=[1])
+    low = out.layers[0].score
+    assert out.verdict is Verdict.REFUTED and low.centered and low.searched
+    # float64 against 40 digits: AGOP^alpha to ~ (k u)^alpha of rounding, ~1e-4 at alpha 0.3
+    assert abs(out.recheck["pearson"][0] - low.pearson) <= out.layers[0].tolerance
+    plain = check_nfa(
+        converged, alpha=None, grid=grid, threshold=0.999999, layers=[1], recheck=False
+    )
+    assert abs(plain.layers[0].score.pearson - low.pearson) > 10 * out.layers[0].tolerance
+
+
+def test_nfa_at_30_digits_scores_the_30_digit_agop() -> None:
+    """N2, N3: inputs with almost no spread along one axis give an AGOP eigenvalue ~1e-23 of
+    the largest. float64 cannot resolve it (floor ~1e-13) and clips it; 30 digits keep it (floor
+    ~1e-26), and at alpha = 1/4 its power (~1e-6) moves the Pearson score by ~3e-8. The check at
+    30 digits must give the 30-digit score (eigensolver and power at 30 digits), not float64's."""
+    from verify.claims.features import nfa_score
+    from verify.engine.network import Problem, mp_backend
+    from verify.engine.train import refine_mp
+
+    base = synthetic_problem(MLP((3, 4, 2), "tanh"), 12, seed=1)
+    X = base.X.copy()
+    X[:, 2] *= 1e-9
+    problem = Problem(base.net, X, base.Y, "mse", 1e-2)
+    low = train(problem, seed=1)
+    high = refine_mp(low, 30)
+    assert low.converged and high.converged
+    mp = mp_backend(30)
+    p64 = check_nfa(low, alpha=0.25, threshold=0.5, layers=[1]).layers[0].score.pearson
+    p30 = check_nfa(high, alpha=0.25, threshold=0.5, layers=[1], dps=30).layers[0].score.pearson
+    feat = layer_features(Problem(base.net, X, base.Y, "mse", 1e-2), high.theta_mp, mp)[0]
+    assert p30 == nfa_score(feat, 0.25, be=mp).pearson
+    at20 = check_nfa(high, alpha=0.25, threshold=0.5, layers=[1], dps=20)
+    assert at20.precision == "20 digits (mpmath)"  # the digits asked for, not the point's 30
+    assert check_nfa(low, alpha=0.25, threshold=0.5, layers=[1]).precision == "float64"
+    assert abs(p30 - p64) > 1e-9  # the kept eigenvalue shows

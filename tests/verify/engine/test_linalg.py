@@ -9,7 +9,7 @@ import pytest
 from theory._errors import InputError
 from verify.claims import features
 from verify.deep_linear import flow as deep_linear_flow
-from verify.engine.linalg import psd_eigh, psd_floor, psd_power
+from verify.engine.linalg import psd_eigh, psd_floor, psd_power, psd_power_from_eigh
 from verify.engine.network import FLOAT64, mp_backend
 from verify.rfm import machine as rfm
 
@@ -103,3 +103,43 @@ def test_terms_raise_the_floor_in_the_power() -> None:
         assert sum(1 for x in psd_eigh(am, mp, terms=10**8)[0] if x > 0) == 1
         pm = psd_power(am, 0.5, mp, terms=10**8)
     assert pm.dtype == object and all(type(x).__name__ == "mpf" for x in pm.flat)
+
+
+def test_powers_of_eigenvalues_below_one_and_raw_negative_eigenvalues() -> None:
+    """N3: eigenvalues in (0, 1) are powered like any other (0.25^(1/2) = 0.5), in both
+    backends; a decomposition passed in unclipped has its negative eigenvalue mapped to 0."""
+    q64 = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
+    a = q64 @ np.diag([0.25, 0.0625]) @ q64.T
+    exact = q64 @ np.diag([0.5, 0.25]) @ q64.T
+    assert np.max(np.abs(psd_power(a, 0.5) - exact)) <= 1e-15  # a few ulps of 0.5
+    raw = (np.array([0.25, -0.0625]), q64)  # not from psd_eigh: a negative eigenvalue
+    half = psd_power_from_eigh(raw, 0.5)
+    assert np.max(np.abs(half - 0.5 * np.outer(q64[:, 0], q64[:, 0]))) <= 1e-15
+    mp = mp_backend(30)
+    with mp.working():
+        r2 = mpmath.sqrt(2)
+        q = np.array([[1 / r2, 1 / r2], [1 / r2, -1 / r2]], dtype=object)
+        am = (q * mp.asarray(np.array([0.25, 0.0625]))) @ q.T
+        want = (q * mp.asarray(np.array([0.5, 0.25]))) @ q.T
+        got = psd_power(am, 0.5, mp)
+        assert np.max(np.abs(got - want)) <= 1e-28  # 30 digits
+        raw_mp = (mp.asarray(np.array([0.25, -0.0625])), q)
+        got = psd_power_from_eigh(raw_mp, 0.5, mp)
+        assert np.max(np.abs(got - np.outer(q[:, 0], q[:, 0]) / 2)) <= 1e-28
+
+
+def test_mpmath_eigenvalues_stay_mpmath_numbers() -> None:
+    """N3: at 30 digits the clipped eigenvalues are mpmath numbers, the clipped ones exact 0."""
+    q64 = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [1.0, -1.0]]) / 2
+    mp = mp_backend(30)
+    with mp.working():
+        q = mp.asarray(q64)
+        a = (q * mp.asarray(np.array([4.0, 1.0]))) @ q.T
+    w, _ = psd_eigh(a, mp)
+    assert all(type(x).__name__ == "mpf" for x in w)
+    assert sorted(w)[:2] == [0, 0] and abs(max(w) - 4) <= 1e-28
+
+
+def test_empty_spectrum_has_floor_zero_whatever_the_terms() -> None:
+    """N3: no eigenvalues, no scale: the floor is 0 even when many terms are declared."""
+    assert psd_floor([], FLOAT64, terms=5) == 0
