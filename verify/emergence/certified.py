@@ -9,9 +9,11 @@ certificate that the gradient is at its rounding floor) trains a two-layer netwo
 ``W^T W = FACT`` to rounding, checked by :func:`verify.claims.checks.check_fact`, so FACT's share of
 span(M_A) equals the NFM's; the AGOP (N1, uncentered) is a different matrix and gets its own share.
 
-Engine limits shape the setting (ours [R]): the engine certifies smooth activations (tanh here),
-not the ReLU family (a point at a kink is not a smooth stationary point; the engine then reports
-``max_iter`` and the F1 check is INCONCLUSIVE); it has no hinge loss (MSE instead); and a dense
+Engine limits shape the setting (ours [R]): smooth activations (tanh here) certify directly; a
+ReLU run ends on a kink (a point where L_lam is not differentiable), which the engine certifies
+only after training stops there, with slopes in (0, 1) at the pinned pairs (verify/engine/kink),
+and within this iteration budget it reports ``on_kink`` or ``max_iter`` and the F1 check is
+INCONCLUSIVE; it has no hinge loss (MSE instead); and a dense
 Hessian needs few parameters, so the width is small (8) and n a subsample (1000 by default).
 The start is warm: W from the schedule's two feature-learning steps (rows of norm 1), first-layer
 biases 0, and the readout (a, c) at the minimiser of L_lam with the first layer held (ridge least
