@@ -14,8 +14,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from verify.engine.activations import ACTIVATIONS
+from verify.engine.backends import extended_backend
 from verify.engine.hessian import handover_scale
 from verify.engine.network import FLOAT64, LOSSES, MLP, Problem, backprop, mp_backend
+from verify.engine.posterior import posterior_floor
 from verify.engine.rounding import (
     directional_floor,
     floor_ratio,
@@ -74,13 +76,18 @@ def _point(problem: Problem, scales: list[int], kind: str, seed: int) -> np.ndar
 )
 def test_floor_bounds_the_float64_error_entry_by_entry(act, loss, bias, n, scales, kind, seed):  # noqa: ANN001
     """F1 (certificate): |float64 gradient - 50-digit gradient| <= floor in every entry, at
-    random and near-stationary points, features scaled from 1e-12 to 1e12."""
+    random and near-stationary points, features scaled from 1e-12 to 1e12: the a priori floor
+    and the a posteriori one (extended precision; none for GELU or without long double)."""
     problem = _problem(act, loss, bias, n, scales, seed)
     theta = _point(problem, scales, kind, seed)
-    ra = rounding_analysis(problem, theta)
+    ra = rounding_analysis(problem, theta, posterior=False)
     assert ra.finite
     err = _float64_error(problem, theta)
     assert (err <= ra.floor).all(), np.max(err / ra.floor)
+    tight = posterior_floor(problem, theta, ra)
+    assert (tight is None) == (extended_backend() is None or act == "gelu")
+    if tight is not None:
+        assert (err <= tight).all(), np.max(err / tight)
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import verify.engine.newton64 as newton_module
 from theory._errors import InputError
 from verify.engine.network import MLP, Problem
 from verify.engine.train import (
@@ -91,25 +90,6 @@ def test_softmax_shift_is_a_zero_mode_only_without_bias_decay() -> None:
         result = train(problem, seed=3)
         assert result.converged and result.hessian is not None
         assert result.hessian.symmetry_zero_modes == expected == result.hessian.near_zero
-
-
-def test_krylov_newton_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """F1 (certification): Newton-MINRES on Hessian-vector products also reaches the floor
-    (the dense limit lowered where Newton reads it, and the Krylov products counted)."""
-    calls = [0]
-    real = newton_module.hvp
-
-    def hvp(*args: object) -> np.ndarray:
-        calls[0] += 1
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(newton_module, "hvp", hvp)
-    monkeypatch.setattr(newton_module, "DENSE_MAX", 10)
-    problem = synthetic_problem(MLP((4, 6, 2), "tanh"), 24, seed=4)
-    result = train(problem, seed=4, spectrum="lanczos")
-    assert calls[0] > 0  # Newton ran on Hessian-vector products, not on the dense Hessian
-    assert result.converged and result.hessian is not None
-    assert result.hessian.method.startswith("lanczos") and result.hessian.max_eig is not None
 
 
 def test_statuses_max_iter_non_finite_and_not_stationary() -> None:
