@@ -17,7 +17,18 @@ from verify.claims.features import DEFAULT_ALPHA_GRID, NfaScore, layer_features,
 from verify.engine.network import Backend, mp_backend
 from verify.engine.train import TrainResult, refine_mp
 
-__all__ = ["TRIVIAL_NFA", "NfaCheck", "NfaLayer", "check_nfa"]
+__all__ = ["NOT_RECHECKED", "TRIVIAL_NFA", "NfaCheck", "NfaLayer", "check_nfa", "shown"]
+
+#: how a Pearson below the threshold reads where the NFA is scored but not judged (``verify
+#: fact``, the sweep's ``verify-fact``): without the re-check at higher precision it is no
+#: refutation (``check_nfa(recheck=False)`` keeps the raw REFUTED for its caller to render)
+NOT_RECHECKED = "below threshold (not re-checked)"
+
+
+def shown(verdict: Verdict, judged: bool) -> str:
+    """A verdict as printed: REFUTED reads :data:`NOT_RECHECKED` where the NFA is not judged."""
+    return NOT_RECHECKED if verdict is Verdict.REFUTED and not judged else verdict.value
+
 
 #: the reason of an NFA layer at a trivial stationary point (W^T W = 0 = AGOP)
 TRIVIAL_NFA = (
@@ -40,9 +51,9 @@ class NfaLayer:
     reason: str
 
     # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, judged: bool = True) -> dict[str, Any]:
         return {
-            "verdict": self.verdict.value,
+            "verdict": shown(self.verdict, judged),
             **self.score.to_dict(),
             "threshold": self.threshold,
             "tolerance": self.tolerance,
@@ -86,16 +97,24 @@ class NfaCheck:
         return any(x.score.trivial for x in self.layers)
 
     # pragma: no mutate start  # rendering and file output, not a formula or a verdict rule (README)
-    def to_text(self, training: bool = True) -> str:
+    def to_text(self, training: bool = True, judged: bool = True) -> str:
+        """The table; ``judged=False``: scored only (``verify fact``), a refutation not claimed."""
         rows = [("layer", "alpha", "Pearson", "cosine", "AGOP", "threshold", "verdict")]
         for x in self.layers:
             sc = x.score
             rows.append((
                 str(x.layer), f"{sc.alpha:g}" + ("*" if sc.searched else ""),
                 f"{sc.pearson:.6f}", f"{sc.cosine:.6f}",
-                "centered" if sc.centered else "uncentered", f"{x.threshold:g}", x.verdict.value,
+                "centered" if sc.centered else "uncentered", f"{x.threshold:g}",
+                shown(x.verdict, judged),
             ))  # fmt: skip
         head = f"[N2] NFA at {self.precision} (verdict by Pearson; * = best alpha): {self.verdict}"
+        if not judged:
+            head = (
+                f"[N2] NFA at {self.precision}, scored, not judged here (Pearson; * = best "
+                "alpha; `factcheck verify nfa` judges it, re-checking a refutation at higher "
+                f"precision): {shown(self.verdict, judged)}"
+            )
         lines = [head, _training_line(self.training)] if training else [head]
         return "\n".join([*lines, _table(rows), self.reason])
 

@@ -1,10 +1,13 @@
 """``factcheck verify {fact,nfa}``: train a network to a certified stationary point and check.
 
-Both commands print FACT and the NFA. Exit status, from the WEAKEST verdict printed (so it always
-matches what the reader sees): 1 if any printed verdict is REFUTED, else 3 if any is
-INCONCLUSIVE (e.g. training did not converge, or a trivial stationary point where the NFA is
-undefined), else 0; 2 on bad input (nothing is written). Every REFUTED printed has been
-re-checked at higher precision first.
+Both commands print FACT and the NFA. ``verify nfa`` judges both; ``verify fact`` judges FACT
+and only scores the NFA (its correlations, a Pearson below the threshold read "below threshold
+(not re-checked)": the re-check at higher precision that a refutation needs costs ten times the
+whole FACT run, and ``verify nfa`` does it). Exit status, from the WEAKEST verdict judged (so it
+always matches what the reader sees): 1 if any is REFUTED, else 3 if any is INCONCLUSIVE (e.g.
+training did not converge, or a trivial stationary point, where the NFA is undefined), else 0;
+2 on bad input (nothing is written). Every REFUTED printed has been re-checked at higher
+precision first.
 """
 
 from __future__ import annotations
@@ -126,8 +129,8 @@ def _run_fact(args: argparse.Namespace) -> int:
 
     result = _trained(args)
     check = check_fact(result)
-    nfa = check_nfa(result, alpha=args.alpha)  # re-checked if REFUTED: it sets the exit status
-    return emit(check, nfa, args, command="verify fact")
+    nfa = check_nfa(result, alpha=args.alpha, recheck=False)  # scored, not judged (docstring)
+    return emit(check, nfa, args, command="verify fact", nfa_judged=False)
 
 
 def check_fact_outside(lam: float) -> None:
@@ -159,14 +162,16 @@ def emit(
     fact_note: str | None = None,
     balance: BalanceReport | None = None,
     enclosure: Any = None,
+    nfa_judged: bool = True,
 ) -> int:
     """Print JSON or tables, write the run file if asked, return the exit status.
 
     ``fact_note`` replaces the FACT result when FACT does not apply (lam = 0); ``balance`` adds
     the deep-linear imbalance (D2, a measurement without a verdict); ``enclosure`` the interval
     certificate (``check --certify``, which has already set the FACT verdict). The exit status
-    follows the weakest verdict printed, FACT's and the NFA's (module docstring); ``primary``
-    only decides which check heads the JSON.
+    follows the weakest verdict judged, FACT's and, unless ``nfa_judged`` is False, the NFA's
+    (module docstring; a trivial point is INCONCLUSIVE either way); ``primary`` only decides
+    which check heads the JSON.
     """
     main = fact if primary == "fact" and fact is not None else nfa
     result = main.training
@@ -180,11 +185,13 @@ def emit(
              "grad_norm": result.grad_norm},
         )  # fmt: skip
         saved = args.save
-    printed = [nfa.verdict] + ([fact.verdict] if fact is not None else [])
-    overall = min(printed, key=STRENGTH.__getitem__)
     trivial = nfa.trivial or (fact is not None and fact.trivial)
+    judged = [fact.verdict] if fact is not None else []
+    judged += [nfa.verdict] if nfa_judged or fact is None else []
+    judged += [Verdict.INCONCLUSIVE] if trivial else []  # nothing learned there (TRIVIAL_NOTE)
+    overall = min(judged, key=STRENGTH.__getitem__)
     if args.json:
-        out = _json(fact, nfa, command, main, saved)
+        out = _json(fact, nfa, command, main, saved, nfa_judged)
         out["overall_verdict"] = overall.value
         out["trivial_stationary_point"] = trivial
         if fact_note is not None:
@@ -204,14 +211,16 @@ def emit(
             print(fact.to_text())
         elif fact_note is not None:
             print(f"[F1] FACT: {fact_note}")
-        print(nfa.to_text(training=fact is None))
+        print(nfa.to_text(training=fact is None, judged=nfa_judged))
         if balance is not None:
             print(balance.to_text())
         if enclosure is not None:
             print(enclosure.to_text())
         if trivial:
             print(TRIVIAL_NOTE)
-        print(f"overall: {overall.value} (the weakest verdict above; it sets the exit status)")
+        print(
+            f"overall: {overall.value} (the weakest verdict judged above; it sets the exit status)"
+        )
         if saved:
             print(f"run file written: {saved}")
     return exit_status(overall)
@@ -231,8 +240,11 @@ def exit_status(verdict: Verdict) -> int:
 
 
 def _json(
-    fact: FactCheck | None, nfa: NfaCheck, command: str, main: Any, saved: str | None
-) -> dict[str, Any]:
+    fact: FactCheck | None, nfa: NfaCheck, command: str, main: Any, saved: str | None,
+    nfa_judged: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    from verify.claims.nfa import shown
+
     result: TrainResult = main.training
     out: dict[str, Any] = {
         "command": command,
@@ -262,12 +274,12 @@ def _json(
         if fact is not None:
             entry.update(fact.layers[i].to_dict())
             entry["fact_verdict"] = fact.layers[i].verdict.value
-        entry["nfa"] = nl.to_dict()
+        entry["nfa"] = nl.to_dict(nfa_judged)
         entry["verdict"] = (fact.layers[i] if main is fact and fact else nl).verdict.value
         layers.append(entry)
     out["layers"] = layers
     if fact is not None and main is not fact:
         out["fact_verdict"] = fact.verdict.value
     if main is fact:
-        out["nfa_verdict"] = nfa.verdict.value
+        out["nfa_verdict"] = shown(nfa.verdict, nfa_judged)
     return out

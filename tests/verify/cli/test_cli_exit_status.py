@@ -40,6 +40,25 @@ def test_check_on_counterexample_file_exits_1(
     assert "overall: REFUTED" in text
 
 
+def test_verify_fact_scores_the_nfa_without_judging_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """F1, N2: on the standard net (tanh 20-64-1, n = 256) the NFA's Pearson is 0.82 in layer 1.
+    `verify fact` judges FACT (exit 0) and shows the NFA as "below threshold (not re-checked)":
+    no re-check ran, nothing reads REFUTED, and the low Pearson does not set the exit status."""
+    std = ["--d", "20", "--width", "64", "--n", "256", "--outputs", "1", "--lam", "1e-3"]
+    code = main(["verify", "fact", *std, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    first = out["layers"][0]["nfa"]
+    assert first["pearson"] < 0.9 and first["verdict"] == "below threshold (not re-checked)"
+    assert out["verdict"] == out["overall_verdict"] == "NUMERICALLY_CONSISTENT" and code == 0
+    assert out["nfa_verdict"] == "below threshold (not re-checked)"
+    assert main(["verify", "fact", *std]) == 0
+    text = capsys.readouterr().out
+    assert "REFUTED" not in text and "not judged here" in text
+    assert "overall: NUMERICALLY_CONSISTENT" in text
+
+
 def test_trivial_point_flagged_by_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
     """F1, N2: one output with cross-entropy is a constant loss, whose stationary point has all
     weights zero. `verify fact` and `verify nfa` both flag it, agree on both verdicts, and

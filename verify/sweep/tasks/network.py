@@ -35,6 +35,7 @@ from theory._errors import bad_input
 from theory._verdict import Verdict
 from verify.claims.checks import FactCheck, NfaCheck, check_fact, check_nfa
 from verify.claims.features import layer_features
+from verify.claims.nfa import shown
 from verify.engine.network import MLP, Problem, gradient
 from verify.engine.train import TrainResult, evaluate, hessian_norm, synthetic_problem, train
 
@@ -59,9 +60,7 @@ def _alpha(p: dict[str, Any]) -> float | None:
 def _values(
     result: TrainResult, fact: FactCheck | None, nfa: NfaCheck, nfa_rechecked: bool = True
 ) -> dict[str, Any]:
-    nfa_verdict = nfa.verdict.value
-    if nfa.verdict is Verdict.REFUTED and not nfa_rechecked:
-        nfa_verdict = "below threshold (not re-checked)"
+    nfa_verdict = shown(nfa.verdict, nfa_rechecked)
     out: dict[str, Any] = {
         "grad_norm": result.grad_norm,
         "certified": 1 if result.converged else 0,
