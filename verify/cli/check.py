@@ -82,9 +82,16 @@ def register(subparsers: Any) -> None:
 
 
 def checked_point(
-    run_theta: Any, problem: Any, dps: int | None, refine: bool, polish: bool
-) -> TrainResult:
-    """The point to check: as stored, refined by training, or polished at ``dps`` digits."""
+    run_theta: Any, problem: Any, dps: int | None, refine: bool, polish: bool,
+    kink: tuple[Any, Any] | None = None,
+) -> TrainResult:  # fmt: skip
+    """The point to check: as stored, refined by training, or polished at ``dps`` digits.
+
+    ``kink``: the run file's pinned pairs and slopes (a ReLU point certified on a kink): the
+    stored point is certified with them where it lies (:mod:`verify.engine.kink.stored`), and
+    with ``dps`` refined on the kink's square system at that precision (``refine`` ignores
+    them: training finds its own kink)."""
+    from verify.engine.kink import is_pinned
     from verify.engine.network import mp_backend
     from verify.engine.rounding import floor_ratio
     from verify.engine.switched_off import snap_switched_off
@@ -95,6 +102,14 @@ def checked_point(
     if refine:
         result = train(problem, theta0=run_theta, dps=dps)
         result.reason = "trained from the stored weights (--refine): " + result.reason
+        return result
+    if kink is not None:
+        from verify.engine.kink.certificate import refine_kink
+        from verify.engine.kink.stored import evaluate_on_kink
+
+        result = evaluate_on_kink(problem, run_theta, *kink)
+        if dps is not None and result.converged and is_pinned(result.problem):
+            return refine_kink(result, dps)
         return result
     result = evaluate(problem, run_theta)
     if dps is None or result.status is Status.NON_FINITE:
@@ -147,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     run_file = load_run(args.file)
     arguments.run_file_memory(run_file, args)
     result = checked_point(
-        run_file.theta, run_file.problem, args.dps, args.refine, not args.no_polish
+        run_file.theta, run_file.problem, args.dps, args.refine, not args.no_polish, run_file.kink
     )
     args.save = None
     if result.problem.lam > 0:

@@ -24,6 +24,12 @@ its gradient and FACT without the toolkit.
 Optional, informational only (never needed to recompute): `seed` (int64), `status` (str),
 `grad_norm` (float64).
 
+Optional, for a ReLU point certified ON a kink (written by `factcheck verify fact --save`; both
+or neither): `kink_pins` (m, 3) int64, the pinned pairs (hidden layer 0-based, sample 0-based,
+unit 0-based) whose pre-activation is 0, and `kink_slopes` (m,) float64, the slopes in [0, 1]
+taken for relu'(0) there. `factcheck check` certifies the stored point with them, where it lies
+(:mod:`verify.engine.kink.stored`); without them such a point reads `on_kink`.
+
 Network: h_1 = X; z_l = h_l @ W_l.T + b_l; h_{l+1} = sigma(z_l) for l < L; f = z_L (the last
 layer is linear). gelu is the exact form z * Phi(z), quadratic is z^2.
 
@@ -56,6 +62,7 @@ __all__ = ["FORMAT", "RunFile", "load_run", "save_run"]
 FORMAT = "factcheck-run/1"
 _REQUIRED = ("format", "X", "Y", "lam", "loss", "activation", "depth", "bias", "decay_bias")
 _OPTIONAL = ("seed", "status", "grad_norm")
+_KINK = ("kink_pins", "kink_slopes")
 
 
 @dataclass
@@ -65,6 +72,8 @@ class RunFile:
     problem: Problem
     theta: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    #: a point certified on a kink: (pins, slopes) as stored (``kink_pins``, ``kink_slopes``)
+    kink: tuple[list[tuple[int, int, int]], np.ndarray] | None = None
 
 
 def save_run(
@@ -97,6 +106,11 @@ def save_run(
         arrays[f"W{layer}"] = np.ascontiguousarray(w)
         if b is not None:
             arrays[f"b{layer}"] = np.ascontiguousarray(b)
+    pins = getattr(problem, "pins", ())  # a surrogate certified on a kink (verify/engine/kink/)
+    if pins:
+        arrays["kink_pins"] = np.array(pins, dtype=np.int64).reshape(-1, 3)
+        slopes = problem.slopes  # type: ignore[attr-defined]
+        arrays["kink_slopes"] = np.array([float(x) for x in slopes], dtype=np.float64)
     for key, value in (info or {}).items():
         if key not in _OPTIONAL:
             raise bad_input("info", f"use only the keys {list(_OPTIONAL)}", key, "Drop it.")
@@ -174,7 +188,7 @@ def _header_scalars(data: dict[str, np.ndarray], heads: dict[str, Member]) -> tu
     for key in expected + [f"W{len(heads) + 1}"] * (depth > len(heads)):
         if key not in heads and (key[0] == "W" or bias):
             raise _fail(key, "be present (depth and bias say so)", "missing", "Re-save.")
-    allowed = {*_REQUIRED, *_OPTIONAL, *(k for k in expected if k[0] == "W" or bias)}
+    allowed = {*_REQUIRED, *_OPTIONAL, *_KINK, *(k for k in expected if k[0] == "W" or bias)}
     extra = sorted(k for k in heads if k not in allowed)  # e.g. W3 in a depth-2 file
     if extra:
         raise _fail(extra[0], "not be present", f"extra key in a depth-{depth} run file",
@@ -235,4 +249,36 @@ def _validate(
     problem = Problem(net, arrays["X"], arrays["Y"], loss, float(lam), bool(decay_bias))
     params = [(arrays[f"W{i}"], arrays.get(f"b{i}")) for i in range(1, depth + 1)]
     info = {k: data[k].item() for k in _OPTIONAL if k in data}
-    return RunFile(problem, net.flatten(params), info)
+    return RunFile(problem, net.flatten(params), info, _kink(data, sizes, len(arrays["X"]), act))
+
+
+def _kink(
+    data: dict[str, np.ndarray], sizes: tuple[int, ...], n: int, activation: str
+) -> tuple[list[tuple[int, int, int]], np.ndarray] | None:
+    """The optional pinned pairs and slopes (module docstring), validated."""
+    present = [k for k in _KINK if k in data]
+    if not present:
+        return None
+    if len(present) == 1:
+        other = _KINK[1 - _KINK.index(present[0])]
+        raise _fail(other, f"be present with {present[0]!r}", "missing", "Store both or neither.")
+    if activation != "relu":
+        raise _fail("kink_pins", "be stored only for relu networks", activation, "Remove it.")
+    pins, slopes = data["kink_pins"], data["kink_slopes"]
+    if pins.dtype.kind not in "iu" or pins.ndim != 2 or pins.shape[1] != 3:
+        raise _fail("kink_pins", "be an (m, 3) integer array", f"{pins.dtype} {pins.shape}",
+                    "Store (hidden layer, sample, unit) rows, 0-based.")  # fmt: skip
+    if slopes.dtype.kind != "f" or slopes.shape != (len(pins),):
+        raise _fail("kink_slopes", f"be ({len(pins)},) floats, one per pinned pair",
+                    f"{slopes.dtype} {slopes.shape}", "One per row of kink_pins.")  # fmt: skip
+    hidden = len(sizes) - 2
+    for la, i, j in pins.tolist():
+        if not (0 <= la < hidden and 0 <= i < n and 0 <= j < sizes[la + 1]):
+            raise _fail("kink_pins", f"name a hidden layer < {hidden}, a sample < {n} and a unit "
+                        "of that layer", (la, i, j), "Store 0-based indices.")  # fmt: skip
+    if len({tuple(r) for r in pins.tolist()}) != len(pins):
+        raise _fail("kink_pins", "list each pair once", "a repeated row", "Remove the repeat.")
+    if not (np.isfinite(slopes).all() and (slopes >= 0).all() and (slopes <= 1).all()):
+        raise _fail("kink_slopes", "be in [0, 1]", slopes[~((slopes >= 0) & (slopes <= 1))][:1],
+                    "Store the certified slopes.")  # fmt: skip
+    return [(int(la), int(i), int(j)) for la, i, j in pins.tolist()], slopes.astype(np.float64)
