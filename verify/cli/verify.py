@@ -38,8 +38,8 @@ __all__ = [
 FACT_NOT_APPLICABLE = "not applicable: FACT needs lam > 0"
 
 EPILOG = (
-    "Exit status, from the weakest verdict printed: 0 all support their claims, 1 any REFUTED, "
-    "3 any INCONCLUSIVE, 2 bad input. "
+    "Exit status, from the weakest verdict judged: 0 all support their claims, 1 any REFUTED, "
+    "3 any INCONCLUSIVE, 2 bad input (`verify fact` judges FACT and only scores the NFA). "
     "Conventions (shapes, loss, objective): see verify/engine/network.py and "
     "verify/engine/runfile.py."
 )
