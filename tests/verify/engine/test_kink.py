@@ -151,6 +151,46 @@ def test_the_rules_see_a_moved_point() -> None:
         assert not rep.slopes_ok and not rep.certified
 
 
+def test_the_square_jacobian_matches_its_definition() -> None:
+    """F1 (ReLU, on a kink): the square system's Jacobian (stacked reverse passes and per-sample
+    slope differences) equals its definition, column by column: central differences in theta of
+    (G, z) at 50 digits, and the full-batch differences s_q -> s_q + 1 for the slope columns
+    (pins on two layers, several on one sample, one held, frozen coordinates left out)."""
+    from verify.engine.kink.surrogate import jacobian
+
+    net = MLP((3, 4, 3, 2), "relu", bias=True)
+    base = synthetic_problem(net, 6, lam=0.02, seed=1)
+    theta = net.init(2)
+    pins = ((0, 1, 2), (0, 1, 0), (1, 1, 1), (1, 4, 2), (0, 5, 3), (1, 5, 0))
+    slopes = np.array([0.3, 0.8, 0.45, 0.6, 0.2, 0.7])
+    pp = PinnedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, pins=pins,
+                       slopes=slopes)  # fmt: skip
+    free = np.array([True, True, True, False, True, True])
+    keep = np.ones(net.n_params, dtype=bool)
+    keep[[0, 7, 20]] = False
+    J, F = jacobian(pp, theta, free, keep)
+    fpins = tuple(p for p, f in zip(pins, free, strict=True) if f)
+
+    def square(problem: PinnedProblem, t: np.ndarray, be=FLOAT64) -> np.ndarray:
+        bp = backprop(problem, t, be)
+        return np.concatenate([bp.grad[keep], z_at(bp, fpins)])
+
+    assert np.array_equal(F, square(pp, theta))
+    h = MP.asarray(np.float64(1e-20))
+    ref = np.zeros_like(J)
+    with MP.working():
+        for col, k in enumerate(np.flatnonzero(keep)):
+            up, down = MP.asarray(theta), MP.asarray(theta)
+            up[k], down[k] = up[k] + h, down[k] - h
+            ref[:, col] = MP.to_float((square(pp, up, MP) - square(pp, down, MP)) / (2 * h))
+    for col, q in enumerate(np.flatnonzero(free)):
+        s1 = slopes.copy()
+        s1[q] += 1.0
+        ref[:, keep.sum() + col] = square(pp.with_slopes(s1), theta) - F
+    assert np.abs(ref[:, keep.sum() :]).max() > 0.1  # the slope columns are not trivial
+    assert np.allclose(J, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
 def test_kink_point_refined_at_50_digits() -> None:
     """F1 (ReLU, on a kink, 50 digits): mixed-precision Newton on the square system reaches the
     50-digit floor, the four rules hold there, and FACT holds at 50 digits with the slopes."""
