@@ -21,6 +21,10 @@ __all__ = ["KinkSolve", "solve_on_kink"]
 
 #: Newton steps per active set, and active-set rounds
 _STEPS, _ROUNDS = 12, 12
+#: a chord step (the last Jacobian's factorization reused) is kept only when it shrinks ||F|| at
+#: least this many times. Why 10: Newton's own steps shrink it far more near the solution, so a
+#: chord step that does less means the Jacobian has gone stale; a fresh one is computed then
+_CHORD = 2.0
 
 
 @dataclass
@@ -108,12 +112,7 @@ def _active_set(
             step = solver.solve(-F)
             norm0, t = float(np.linalg.norm(F)), 1.0
             for _ in range(6):  # damped: a step must lower ||F|| (halved up to 6 times)
-                cand = theta.copy()
-                cand[keep] += t * step[: int(keep.sum())]
-                s_cand = slopes.copy()
-                s_cand[free] += t * step[int(keep.sum()) :]
-                cp = pp.with_slopes(s_cand)
-                _, F2 = _value(cp, cand, free, keep)
+                cand, s_cand, cp, F2 = _moved(pp, theta, slopes, t * step, free, keep)
                 if np.linalg.norm(F2) < norm0:
                     break
                 t /= 2
@@ -126,6 +125,18 @@ def _active_set(
                 continue
             theta, slopes, pp, steps = cand, s_cand, cp, steps + 1
             crossed = _crossings(pp, theta, masks, sides)
+            # chord steps: the same factorization again while each step shrinks ||F|| at least
+            # _CHORD-fold (a Jacobian costs ~100 of them on the 20-64-1 net), on to rounding
+            # level: the slopes' least-squares check (certificate rule 4) wants G well inside
+            # its floor, where Newton's last step would put it
+            for _ in range(_STEPS):
+                if crossed:
+                    break
+                cand, s_cand, cp, F3 = _moved(pp, theta, slopes, solver.solve(-F2), free, keep)
+                if not np.linalg.norm(F3) <= np.linalg.norm(F2) / _CHORD:
+                    break
+                theta, slopes, pp, steps, F2 = cand, s_cand, cp, steps + 1, F3
+                crossed = _crossings(pp, theta, masks, sides)
             if crossed:
                 break
         if crossed:  # a step carried live pairs across 0: pin them (active set)
@@ -198,6 +209,20 @@ def _value(
     bp = backprop(problem, theta)
     fpins = tuple(p for p, f in zip(problem.pins, free, strict=True) if f)
     return bp, np.concatenate([bp.grad[keep], z_at(bp, fpins)])
+
+
+def _moved(
+    problem: PinnedProblem, theta: np.ndarray, slopes: np.ndarray, step: np.ndarray,
+    free: np.ndarray, keep: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, PinnedProblem, np.ndarray]:  # fmt: skip
+    """The point, slopes and surrogate after ``step`` in (theta[keep], s[free]), and F there."""
+    cand = theta.copy()
+    cand[keep] += step[: int(keep.sum())]
+    s_cand = slopes.copy()
+    s_cand[free] += step[int(keep.sum()) :]
+    cp = problem.with_slopes(s_cand)
+    _, F = _value(cp, cand, free, keep)
+    return cand, s_cand, cp, F
 
 
 def _crossings(
