@@ -191,6 +191,23 @@ def test_the_square_jacobian_matches_its_definition() -> None:
     assert np.allclose(J, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
+def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> None:
+    """F1 (ReLU, on a kink): above _QR_FROM unknowns a Newton step on a singular square system
+    comes from a pivoted QR (the same zero modes as the SVD, and a solution of a consistent
+    system to rounding); the certificate's solver (no ``search``) keeps the SVD."""
+    from verify.engine.kink.solver import _QR_FROM, Solver
+
+    rng = np.random.default_rng(0)
+    n, rank = _QR_FROM + 20, _QR_FROM + 15
+    J = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n))
+    r = J @ rng.standard_normal(n)
+    step, cert = Solver.of(J, 7, search=True), Solver.of(J, 7)
+    assert step.qr is not None and step.svd is None and cert.svd is not None and cert.qr is None
+    assert step.zero_modes == cert.zero_modes == n - rank
+    for solver in (step, cert):
+        assert np.linalg.norm(J @ solver.solve(r) - r) <= 1e-12 * np.linalg.norm(r)
+
+
 def test_kink_point_refined_at_50_digits() -> None:
     """F1 (ReLU, on a kink, 50 digits): mixed-precision Newton on the square system reaches the
     50-digit floor, the four rules hold there, and FACT holds at 50 digits with the slopes."""

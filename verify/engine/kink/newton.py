@@ -102,7 +102,7 @@ def _active_set(
             if _certified64(pp, theta, free):
                 break
             J, F = jacobian(pp, theta, free, keep)
-            solver = Solver.of(J, int(free.sum()))
+            solver = Solver.of(J, int(free.sum()), search=True)
             cond = solver.cond
             if not solver.ok:
                 return KinkSolve(pp, theta, False, steps, rounds, (
