@@ -98,8 +98,12 @@ def _active_set(
         pp = pinned(problem, pins, slopes)
         sides = [np.sign(np.asarray(z, dtype=float)) for z in backprop(pp, theta).zs[:-1]]
         crossed: list[tuple[int, int, int]] = []
+        chord = False  # was the last step a chord step?
         for _ in range(_STEPS):
-            if _certified64(pp, theta, free):
+            # the last step of the last round is Newton's: chord steps stall at ~0.2 x the floor,
+            # where the slopes' least-squares check of the certificate (rule 4) fails more often
+            settled = free.all() and bool(((slopes >= 0) & (slopes <= 1)).all())
+            if not (chord and settled) and _certified64(pp, theta, free):
                 break
             J, F = jacobian(pp, theta, free, keep)
             solver = Solver.of(J, int(free.sum()), search=True)
@@ -123,19 +127,18 @@ def _active_set(
                     break
                 theta = snapped
                 continue
-            theta, slopes, pp, steps = cand, s_cand, cp, steps + 1
+            theta, slopes, pp, steps, chord = cand, s_cand, cp, steps + 1, False
             crossed = _crossings(pp, theta, masks, sides)
             # chord steps: the same factorization again while each step shrinks ||F|| at least
-            # _CHORD-fold (a Jacobian costs ~100 of them on the 20-64-1 net), on to rounding
-            # level: the slopes' least-squares check (certificate rule 4) wants G well inside
-            # its floor, where Newton's last step would put it
+            # _CHORD-fold (a Jacobian costs ~100 of them on the 20-64-1 net), until the point
+            # passes the float64 test; one Newton step follows (above)
             for _ in range(_STEPS):
-                if crossed:
+                if crossed or _certified64(pp, theta, free):
                     break
                 cand, s_cand, cp, F3 = _moved(pp, theta, slopes, solver.solve(-F2), free, keep)
                 if not np.linalg.norm(F3) <= np.linalg.norm(F2) / _CHORD:
                     break
-                theta, slopes, pp, steps, F2 = cand, s_cand, cp, steps + 1, F3
+                theta, slopes, pp, steps, F2, chord = cand, s_cand, cp, steps + 1, F3, True
                 crossed = _crossings(pp, theta, masks, sides)
             if crossed:
                 break
