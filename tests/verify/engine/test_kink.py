@@ -192,13 +192,13 @@ def test_the_square_jacobian_matches_its_definition() -> None:
 
 
 def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> None:
-    """F1 (ReLU, on a kink): above _QR_FROM unknowns a Newton step on a singular square system
+    """F1 (ReLU, on a kink): above QR_FROM unknowns a Newton step on a singular square system
     comes from a pivoted QR (the same zero modes as the SVD, and a solution of a consistent
     system to rounding); the certificate's solver (no ``search``) keeps the SVD."""
-    from verify.engine.kink.solver import _QR_FROM, Solver
+    from verify.engine.kink.solver import QR_FROM, Solver
 
     rng = np.random.default_rng(0)
-    n, rank = _QR_FROM + 20, _QR_FROM + 15
+    n, rank = QR_FROM + 20, QR_FROM + 15
     J = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n))
     r = J @ rng.standard_normal(n)
     step, cert = Solver.of(J, 7, search=True), Solver.of(J, 7)

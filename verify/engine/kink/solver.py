@@ -13,7 +13,7 @@ import numpy as np
 
 from verify.engine.backends import FLOAT64
 
-__all__ = ["Solver"]
+__all__ = ["QR_FROM", "Solver"]
 
 
 #: the least-squares cut of the square system's SVD, relative to its largest singular value,
@@ -25,7 +25,7 @@ _CUT = 1e3 * FLOAT64.unit_roundoff
 #: Newton's steps on a singular J use a rank-revealing QR (pivoted Householder, ~4/3 n^3 flops)
 #: above this many unknowns. Why: the SVD with its vectors costs ~4x that (measured at n = 2,066:
 #: 4.2 s against 1.1 s); below, both are cheap and the SVD's minimum-norm step is kept
-_QR_FROM = 1000
+QR_FROM = 1000
 
 
 @dataclass
@@ -44,10 +44,12 @@ class Solver:
     qr: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
-    def of(J: np.ndarray, m: int, search: bool = False) -> Solver:
+    def of(J: np.ndarray, m: int, search: bool = False, lu_only: bool = False) -> Solver:
         """``search``: for Newton's steps only, never for the certificate: above
-        :data:`_QR_FROM` unknowns a singular J is solved by a rank-revealing QR instead of the
-        SVD (zero modes counted, their slope components not: the certificate's SVD does that)."""
+        :data:`QR_FROM` unknowns a singular J is solved by a rank-revealing QR instead of the
+        SVD (zero modes counted, their slope components not: the certificate's SVD does that).
+        ``lu_only`` (with ``search``): above :data:`QR_FROM` unknowns, no solver at all (``ok``
+        False, ``cond`` set) when LU is not enough."""
         from scipy import linalg
 
         n = J.shape[0]
@@ -62,7 +64,9 @@ class Solver:
         # quadratically convergent iteration; otherwise the least-squares solution below
         if cond * n * FLOAT64.unit_roundoff < 1e-3:
             return Solver(n, m, lu=lu, cond=cond)
-        if search and n > _QR_FROM:
+        if search and lu_only and n > QR_FROM:
+            return Solver(n, m, cond=cond)
+        if search and n > QR_FROM:
             (house, tau), R, perm = linalg.qr(J, pivoting=True, mode="raw", check_finite=False)
             d = np.abs(np.diag(R))
             if not d[0] > 0:
