@@ -194,7 +194,8 @@ def test_the_square_jacobian_matches_its_definition() -> None:
 def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> None:
     """F1 (ReLU, on a kink): above QR_FROM unknowns a Newton step on a singular square system
     comes from a pivoted QR (the same zero modes as the SVD, and a solution of a consistent
-    system to rounding); the certificate's solver (no ``search``) keeps the SVD."""
+    system to rounding); the certificate's solver (no ``search``) keeps the SVD; before the last
+    smoothing level (``lu_only``) there is no solver at all."""
     from verify.engine.kink.solver import QR_FROM, Solver
 
     rng = np.random.default_rng(0)
@@ -204,6 +205,7 @@ def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> No
     step, cert = Solver.of(J, 7, search=True), Solver.of(J, 7)
     assert step.qr is not None and step.svd is None and cert.svd is not None and cert.qr is None
     assert step.zero_modes == cert.zero_modes == n - rank
+    assert not Solver.of(J, 7, search=True, lu_only=True).ok  # before the last smoothing level
     for solver in (step, cert):
         assert np.linalg.norm(J @ solver.solve(r) - r) <= 1e-12 * np.linalg.norm(r)
 
