@@ -213,20 +213,21 @@ def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> No
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
 def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str) -> None:
     """F1 (ReLU, on a kink): the lean value-and-gradient pass of the smoothing homotopy gives
-    exactly the numbers of backpropagation on the smoothed problem (live and dead units, biases
-    decayed, two hidden layers), so the homotopy's path is the one backpropagation would take."""
+    exactly the numbers of backpropagation on the smoothed problem (all units live, or some dead;
+    biases decayed, two hidden layers), so the homotopy's path is the one backpropagation takes."""
     from verify.engine.kink.start import SmoothedProblem, _value_grad
 
     net = MLP((3, 5, 4, 3), "relu", bias=True)
     base = synthetic_problem(net, 9, lam=0.03, seed=2, loss=loss, decay_bias=True)
-    live = [np.array([1, 0, 1, 1, 1], dtype=bool), np.array([1, 1, 0, 1], dtype=bool)]
-    sp = SmoothedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, beta=7.0,
-                         live=live)  # fmt: skip
     theta = net.init(4) + 0.1
-    value, grad = _value_grad(sp, theta)
-    bp = backprop(sp, theta)
-    assert value == float(bp.value) and np.array_equal(grad, bp.grad)
-    assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # the smoothing is used
+    some = [np.array([1, 0, 1, 1, 1], dtype=bool), np.array([1, 1, 0, 1], dtype=bool)]
+    for live in (some, [np.ones(5, dtype=bool), np.ones(4, dtype=bool)]):
+        sp = SmoothedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, beta=7.0,
+                             live=live)  # fmt: skip
+        value, grad = _value_grad(sp, theta)
+        bp = backprop(sp, theta)
+        assert value == float(bp.value) and np.array_equal(grad, bp.grad)
+        assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # smoothing is used
 
 
 def test_kink_point_refined_at_50_digits() -> None:

@@ -77,13 +77,15 @@ def _value_grad(sp: SmoothedProblem, theta: np.ndarray) -> tuple[float, np.ndarr
             z = be.matmul(h, w.T) if b is None else be.matmul(h, w.T) + b
             if layer < len(params) - 1:
                 live = sp.live[layer][None, :]
-                s = be.step(z)
                 bz = sp.beta * z
                 sig = 0.5 * (1 + np.tanh(bz / 2))
                 soft = (np.maximum(bz, 0) + np.log1p(np.exp(-np.abs(bz)))) / sp.beta
-                h = np.where(live, soft, z * s)
+                if not live.all():  # relu on the dead units
+                    s = be.step(z)
+                    soft, sig = np.where(live, soft, z * s), np.where(live, sig, s)
+                h = soft
                 hs.append(h)
-                slopes.append(np.where(live, sig, s))
+                slopes.append(sig)
         losses, g = _loss(sp.loss, be, z, Y)
         n, grads = sp.n, []
         for layer in range(len(params) - 1, -1, -1):
