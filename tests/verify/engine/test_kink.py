@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pytest
@@ -228,6 +229,33 @@ def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str) -> None:
         bp = backprop(sp, theta)
         assert value == float(bp.value) and np.array_equal(grad, bp.grad)
         assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # smoothing is used
+
+
+def test_newton_on_the_square_system_reuses_its_factorization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1 (ReLU, on a kink): Newton on the square system takes chord steps with the last LU
+    while they halve the residual, so it needs fewer Jacobians than steps, and still ends
+    certified."""
+    import verify.engine.kink.newton as kn
+
+    jacobians: list[int] = []
+    outs: list[Any] = []
+    jac, active_set = kn.jacobian, kn._active_set
+
+    def counted(*args: Any) -> Any:
+        jacobians.append(1)
+        return jac(*args)
+
+    def recorded(*args: Any, **kw: Any) -> Any:
+        outs.append(active_set(*args, **kw))
+        return outs[-1]
+
+    monkeypatch.setattr(kn, "jacobian", counted)
+    monkeypatch.setattr(kn, "_active_set", recorded)
+    problem = synthetic_problem(MLP((4, 6, 2), "relu"), 24, lam=0.02, seed=0)
+    assert train(problem, seed=0).status is Status.CONVERGED and outs[-1].converged
+    assert 0 < len(jacobians) < outs[-1].steps  # steps: cumulative over the levels tried
 
 
 def test_kink_point_refined_at_50_digits() -> None:
