@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pytest
@@ -149,6 +150,112 @@ def test_the_rules_see_a_moved_point() -> None:
         s[0] = end
         rep, _ = certify_kink(pp.with_slopes(s), theta)
         assert not rep.slopes_ok and not rep.certified
+
+
+def test_the_square_jacobian_matches_its_definition() -> None:
+    """F1 (ReLU, on a kink): the square system's Jacobian (stacked reverse passes and per-sample
+    slope differences) equals its definition, column by column: central differences in theta of
+    (G, z) at 50 digits, and the full-batch differences s_q -> s_q + 1 for the slope columns
+    (pins on two layers, several on one sample, one held, frozen coordinates left out)."""
+    from verify.engine.kink.surrogate import jacobian
+
+    net = MLP((3, 4, 3, 2), "relu", bias=True)
+    base = synthetic_problem(net, 6, lam=0.02, seed=1)
+    theta = net.init(2)
+    pins = ((0, 1, 2), (0, 1, 0), (1, 1, 1), (1, 4, 2), (0, 5, 3), (1, 5, 0))
+    slopes = np.array([0.3, 0.8, 0.45, 0.6, 0.2, 0.7])
+    pp = PinnedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, pins=pins,
+                       slopes=slopes)  # fmt: skip
+    free = np.array([True, True, True, False, True, True])
+    keep = np.ones(net.n_params, dtype=bool)
+    keep[[0, 7, 20]] = False
+    J, F = jacobian(pp, theta, free, keep)
+    fpins = tuple(p for p, f in zip(pins, free, strict=True) if f)
+
+    def square(problem: PinnedProblem, t: np.ndarray, be=FLOAT64) -> np.ndarray:
+        bp = backprop(problem, t, be)
+        return np.concatenate([bp.grad[keep], z_at(bp, fpins)])
+
+    assert np.array_equal(F, square(pp, theta))
+    h = MP.asarray(np.float64(1e-20))
+    ref = np.zeros_like(J)
+    with MP.working():
+        for col, k in enumerate(np.flatnonzero(keep)):
+            up, down = MP.asarray(theta), MP.asarray(theta)
+            up[k], down[k] = up[k] + h, down[k] - h
+            ref[:, col] = MP.to_float((square(pp, up, MP) - square(pp, down, MP)) / (2 * h))
+    for col, q in enumerate(np.flatnonzero(free)):
+        s1 = slopes.copy()
+        s1[q] += 1.0
+        ref[:, keep.sum() + col] = square(pp.with_slopes(s1), theta) - F
+    assert np.abs(ref[:, keep.sum() :]).max() > 0.1  # the slope columns are not trivial
+    assert np.allclose(J, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> None:
+    """F1 (ReLU, on a kink): above QR_FROM unknowns a Newton step on a singular square system
+    comes from a pivoted QR (the same zero modes as the SVD, and a solution of a consistent
+    system to rounding); the certificate's solver (no ``search``) keeps the SVD; before the last
+    smoothing level (``lu_only``) there is no solver at all."""
+    from verify.engine.kink.solver import QR_FROM, Solver
+
+    rng = np.random.default_rng(0)
+    n, rank = QR_FROM + 20, QR_FROM + 15
+    J = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n))
+    r = J @ rng.standard_normal(n)
+    step, cert = Solver.of(J, 7, search=True), Solver.of(J, 7)
+    assert step.qr is not None and step.svd is None and cert.svd is not None and cert.qr is None
+    assert step.zero_modes == cert.zero_modes == n - rank
+    assert not Solver.of(J, 7, search=True, lu_only=True).ok  # before the last smoothing level
+    for solver in (step, cert):
+        assert np.linalg.norm(J @ solver.solve(r) - r) <= 1e-12 * np.linalg.norm(r)
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str) -> None:
+    """F1 (ReLU, on a kink): the lean value-and-gradient pass of the smoothing homotopy gives
+    exactly the numbers of backpropagation on the smoothed problem (all units live, or some dead;
+    biases decayed, two hidden layers), so the homotopy's path is the one backpropagation takes."""
+    from verify.engine.kink.start import SmoothedProblem, _value_grad
+
+    net = MLP((3, 5, 4, 3), "relu", bias=True)
+    base = synthetic_problem(net, 9, lam=0.03, seed=2, loss=loss, decay_bias=True)
+    theta = net.init(4) + 0.1
+    some = [np.array([1, 0, 1, 1, 1], dtype=bool), np.array([1, 1, 0, 1], dtype=bool)]
+    for live in (some, [np.ones(5, dtype=bool), np.ones(4, dtype=bool)]):
+        sp = SmoothedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, beta=7.0,
+                             live=live)  # fmt: skip
+        value, grad = _value_grad(sp, theta)
+        bp = backprop(sp, theta)
+        assert value == float(bp.value) and np.array_equal(grad, bp.grad)
+        assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # smoothing is used
+
+
+def test_newton_on_the_square_system_reuses_its_factorization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1 (ReLU, on a kink): Newton on the square system takes chord steps with the last LU
+    while they halve the residual, so it needs fewer Jacobians than steps, and still ends
+    certified."""
+    import verify.engine.kink.newton as kn
+
+    jacobians: list[int] = []
+    outs: list[Any] = []
+    jac, active_set = kn.jacobian, kn._active_set
+
+    def counted(*args: Any) -> Any:
+        jacobians.append(1)
+        return jac(*args)
+
+    def recorded(*args: Any, **kw: Any) -> Any:
+        outs.append(active_set(*args, **kw))
+        return outs[-1]
+
+    monkeypatch.setattr(kn, "jacobian", counted)
+    monkeypatch.setattr(kn, "_active_set", recorded)
+    problem = synthetic_problem(MLP((4, 6, 2), "relu"), 24, lam=0.02, seed=0)
+    assert train(problem, seed=0).status is Status.CONVERGED and outs[-1].converged
+    assert 0 < len(jacobians) < outs[-1].steps  # steps: cumulative over the levels tried
 
 
 def test_kink_point_refined_at_50_digits() -> None:

@@ -41,7 +41,7 @@ from verify.engine.backends import FLOAT64, Array, Backend, mp_backend
 from verify.engine.backprop import backprop
 from verify.engine.hessian import gradient_floor
 from verify.engine.kink.solver import Solver
-from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, z_at
+from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, slope_columns, z_at
 from verify.engine.pieces import structural_zeros
 from verify.engine.result import Status, TrainResult
 from verify.engine.rounding import rounding_analysis
@@ -256,14 +256,11 @@ def certify_kink(
 def least_squares_slopes(problem: PinnedProblem, theta: np.ndarray, keep: np.ndarray) -> Any:
     """Slopes re-solved at fixed theta: Gauss-Newton on min_s ||G(theta, s)|| (rule 4's check)."""
     s = np.array([float(x) for x in problem.slopes])
+    free = np.ones(s.size, dtype=bool)
     for _ in range(3):
         pp = problem.with_slopes(s)
         G = backprop(pp, theta).grad[keep]
-        B = np.empty((G.size, s.size))
-        for q in range(s.size):
-            s1 = s.copy()
-            s1[q] += 1.0
-            B[:, q] = backprop(pp.with_slopes(s1), theta).grad[keep] - G
+        B = slope_columns(pp, theta, free)[0][keep]  # the differences s_q -> s_q + 1
         s = s - np.linalg.lstsq(B, G, rcond=None)[0]
     return s
 

@@ -10,7 +10,7 @@ import numpy as np
 from verify.engine.backends import FLOAT64
 from verify.engine.backprop import Backprop, backprop
 from verify.engine.kink.certificate import pinned_z_bounds
-from verify.engine.kink.solver import Solver
+from verify.engine.kink.solver import QR_FROM, Solver
 from verify.engine.kink.surrogate import PinnedProblem, frozen, jacobian, pinned, z_at
 from verify.engine.pieces import _dead, settle, structural_zeros
 from verify.engine.problem import Problem
@@ -21,6 +21,10 @@ __all__ = ["KinkSolve", "solve_on_kink"]
 
 #: Newton steps per active set, and active-set rounds
 _STEPS, _ROUNDS = 12, 12
+#: a chord step (the last Jacobian's factorization reused) is kept only when it shrinks ||F|| at
+#: least this many times. Why 10: Newton's own steps shrink it far more near the solution, so a
+#: chord step that does less means the Jacobian has gone stale; a fresh one is computed then
+_CHORD = 2.0
 
 
 @dataclass
@@ -59,7 +63,7 @@ def _certified64(problem: PinnedProblem, theta: np.ndarray, free: np.ndarray) ->
 def solve_on_kink(problem: Problem, theta: np.ndarray, deadline: float = float("inf")) -> KinkSolve:
     """Newton's method with an active set on the square system (module docstring), started
     from each level of the smoothing homotopy (:mod:`verify.engine.kink.start`) in turn."""
-    from verify.engine.kink.start import smoothed_levels
+    from verify.engine.kink.start import BETAS, smoothed_levels
 
     theta = settle(problem, np.asarray(theta, dtype=float))
     keep = ~frozen(problem, theta)
@@ -74,7 +78,8 @@ def solve_on_kink(problem: Problem, theta: np.ndarray, deadline: float = float("
         if not pins:
             out = KinkSolve(None, x, False, steps, 0, "no pre-activation is pinned at a kink")
             continue
-        out = _active_set(problem, x, pins, slopes[np.array(ok, dtype=bool)], keep, masks)
+        out = _active_set(problem, x, pins, slopes[np.array(ok, dtype=bool)], keep, masks,
+                          last=beta >= BETAS[-1])  # fmt: skip
         steps = out.steps = steps + out.steps
         out.beta = beta
         if out.converged:
@@ -84,22 +89,35 @@ def solve_on_kink(problem: Problem, theta: np.ndarray, deadline: float = float("
 
 def _active_set(
     problem: Problem, theta: np.ndarray, pins: list[tuple[int, int, int]], slopes: np.ndarray,
-    keep: np.ndarray, masks: list[np.ndarray],
+    keep: np.ndarray, masks: list[np.ndarray], last: bool = True,
 ) -> KinkSolve:  # fmt: skip
     """Newton on the square system, pinning pairs that cross 0 and releasing slopes outside
-    [0, 1] (module docstring)."""
+    [0, 1] (module docstring). Before the ``last`` level of the homotopy, a singular system
+    above :data:`~verify.engine.kink.solver.QR_FROM` unknowns ends the attempt: its candidate
+    set still holds pairs that are not pinned (measured on the 20-64-1 net: 890 candidates at
+    beta = 1e3, 16 zero modes and the step rejected; at 1e4 738 pins and a regular system), and
+    the next level costs less than the rank-revealing factorization (1.3 s at n = 2,066)."""
     free = np.ones(len(pins), dtype=bool)
     steps, cond = 0, float("inf")
     for rounds in range(1, _ROUNDS + 1):
         pp = pinned(problem, pins, slopes)
         sides = [np.sign(np.asarray(z, dtype=float)) for z in backprop(pp, theta).zs[:-1]]
         crossed: list[tuple[int, int, int]] = []
+        chord = False  # was the last step a chord step?
         for _ in range(_STEPS):
-            if _certified64(pp, theta, free):
+            # the last step of the last round is Newton's: chord steps stall at ~0.2 x the floor,
+            # where the slopes' least-squares check of the certificate (rule 4) fails more often
+            settled = free.all() and bool(((slopes >= 0) & (slopes <= 1)).all())
+            if not (chord and settled) and _certified64(pp, theta, free):
                 break
             J, F = jacobian(pp, theta, free, keep)
-            solver = Solver.of(J, int(free.sum()))
+            solver = Solver.of(J, int(free.sum()), search=True, lu_only=not last)
             cond = solver.cond
+            if not (solver.ok or last) and J.shape[0] > QR_FROM and np.isfinite(J).all():
+                return KinkSolve(pp, theta, False, steps, rounds, (
+                    f"the square system (P + m = {J.shape[0]}, m = {int(free.sum())} pinned "
+                    f"pairs, condition {cond:.3g}) is singular before the last smoothing level"
+                ), cond)  # fmt: skip
             if not solver.ok:
                 return KinkSolve(pp, theta, False, steps, rounds, (
                     f"the square system (P + m = {J.shape[0]}) is not finite or zero at this "
@@ -108,12 +126,7 @@ def _active_set(
             step = solver.solve(-F)
             norm0, t = float(np.linalg.norm(F)), 1.0
             for _ in range(6):  # damped: a step must lower ||F|| (halved up to 6 times)
-                cand = theta.copy()
-                cand[keep] += t * step[: int(keep.sum())]
-                s_cand = slopes.copy()
-                s_cand[free] += t * step[int(keep.sum()) :]
-                cp = pp.with_slopes(s_cand)
-                _, F2 = _value(cp, cand, free, keep)
+                cand, s_cand, cp, F2 = _moved(pp, theta, slopes, t * step, free, keep)
                 if np.linalg.norm(F2) < norm0:
                     break
                 t /= 2
@@ -124,8 +137,19 @@ def _active_set(
                     break
                 theta = snapped
                 continue
-            theta, slopes, pp, steps = cand, s_cand, cp, steps + 1
+            theta, slopes, pp, steps, chord = cand, s_cand, cp, steps + 1, False
             crossed = _crossings(pp, theta, masks, sides)
+            # chord steps: the same factorization again while each step shrinks ||F|| at least
+            # _CHORD-fold (a Jacobian costs ~100 of them on the 20-64-1 net), until the point
+            # passes the float64 test; one Newton step follows (above)
+            for _ in range(_STEPS):
+                if crossed or _certified64(pp, theta, free):
+                    break
+                cand, s_cand, cp, F3 = _moved(pp, theta, slopes, solver.solve(-F2), free, keep)
+                if not np.linalg.norm(F3) <= np.linalg.norm(F2) / _CHORD:
+                    break
+                theta, slopes, pp, steps, F2, chord = cand, s_cand, cp, steps + 1, F3, True
+                crossed = _crossings(pp, theta, masks, sides)
             if crossed:
                 break
         if crossed:  # a step carried live pairs across 0: pin them (active set)
@@ -198,6 +222,20 @@ def _value(
     bp = backprop(problem, theta)
     fpins = tuple(p for p, f in zip(problem.pins, free, strict=True) if f)
     return bp, np.concatenate([bp.grad[keep], z_at(bp, fpins)])
+
+
+def _moved(
+    problem: PinnedProblem, theta: np.ndarray, slopes: np.ndarray, step: np.ndarray,
+    free: np.ndarray, keep: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, PinnedProblem, np.ndarray]:  # fmt: skip
+    """The point, slopes and surrogate after ``step`` in (theta[keep], s[free]), and F there."""
+    cand = theta.copy()
+    cand[keep] += step[: int(keep.sum())]
+    s_cand = slopes.copy()
+    s_cand[free] += step[int(keep.sum()) :]
+    cp = problem.with_slopes(s_cand)
+    _, F = _value(cp, cand, free, keep)
+    return cand, s_cand, cp, F
 
 
 def _crossings(

@@ -18,7 +18,7 @@ from verify.engine.hessian import dense_hessian
 from verify.engine.pieces import _dead
 from verify.engine.problem import Problem
 
-__all__ = ["PinnedProblem", "frozen", "is_pinned", "jacobian", "pinned", "z_at"]
+__all__ = ["PinnedProblem", "frozen", "is_pinned", "jacobian", "pinned", "slope_columns", "z_at"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,10 +35,12 @@ class PinnedProblem(Problem):
     slopes: Any = None
 
     def _at(self, layer: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        idx = [k for k, p in enumerate(self.pins) if p[0] == layer]
-        rows = np.array([self.pins[k][1] for k in idx], dtype=int)
-        cols = np.array([self.pins[k][2] for k in idx], dtype=int)
-        return rows, cols, idx
+        key = "pins-by-layer"  # the pins never change: one index per problem
+        if key not in self._cache:
+            self._cache[key] = np.array(self.pins, dtype=int).reshape(-1, 3)
+        at = self._cache[key]
+        idx = np.flatnonzero(at[:, 0] == layer)
+        return at[idx, 1], at[idx, 2], idx.tolist()
 
     def pin(
         self, be: Backend, layer: int, z: Array, h: Array, ds: Array, d2s: Array
@@ -98,22 +100,83 @@ def z_at(bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> Array:
     return np.concatenate(parts)[order]
 
 
+def _offsets(problem: Problem) -> list[tuple[int, int | None]]:
+    """Per layer: where W_l (row-major) and b_l start in the flat parameter vector."""
+    out, k = [], 0
+    for (o, i), b in problem.net.shapes:
+        out.append((k, None if b is None else k + o * i))
+        k += o * i + (o if b is not None else 0)
+    return out
+
+
 def _z_rows(problem: Problem, bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> np.ndarray:
-    """dz_p / dtheta (m x P, float64): one reverse pass through sample i for each pin."""
-    net, rows = problem.net, []
-    for layer, i, j in pins:
-        parts: list[tuple[np.ndarray, np.ndarray | None]] = [
-            (np.zeros(w.shape), None if b is None else np.zeros(b.shape)) for w, b in bp.params
-        ]
-        g = np.zeros(bp.params[layer][0].shape[0])
-        g[j] = 1.0
+    """dz_p / dtheta (m x P, float64): a reverse pass through sample i from unit j for each pin,
+    the pins of one layer stacked on a leading axis (row p is zero outside layers <= its own)."""
+    out = np.zeros((len(pins), problem.net.n_params))
+    if not pins:
+        return out
+    idx, offsets = np.array(pins, dtype=int), _offsets(problem)
+    for layer in np.unique(idx[:, 0]):
+        sel = np.flatnonzero(idx[:, 0] == layer)
+        rows = idx[sel, 1]
+        g = np.zeros((len(sel), bp.params[layer][0].shape[0]))
+        g[np.arange(len(sel)), idx[sel, 2]] = 1.0
         for k in range(layer, -1, -1):
-            w, b = bp.params[k]
-            parts[k] = (np.outer(g, bp.hs[k][i]), None if b is None else g.copy())
+            w, _ = bp.params[k]
+            (wo, bo), h = offsets[k], np.asarray(bp.hs[k], dtype=float)[rows]
+            out[sel, wo : wo + w.size] = (g[:, :, None] * h[:, None, :]).reshape(len(sel), -1)
+            if bo is not None:
+                out[sel, bo : bo + w.shape[0]] = g
             if k > 0:
-                g = (g @ w) * bp.slopes[k - 1][i]
-        rows.append(net.flatten(parts))
-    return np.array(rows).reshape(len(pins), net.n_params)
+                g = (g @ w) * np.asarray(bp.slopes[k - 1], dtype=float)[rows]
+    return out
+
+
+def _sample_rows(problem: Problem, bp: Backprop, n: int) -> np.ndarray:
+    """Row c: the gradient of l_c / n in theta (the per-sample terms of G, without lam theta)."""
+    out = np.zeros((bp.hs[0].shape[0], problem.net.n_params))
+    for (wo, bo), d, h in zip(_offsets(problem), bp.deltas, bp.hs, strict=True):
+        block = (d[:, :, None] * h[:, None, :]).reshape(len(d), -1) / n
+        out[:, wo : wo + block.shape[1]] = block
+        if bo is not None:
+            out[:, bo : bo + d.shape[1]] = d / n
+    return out
+
+
+def slope_columns(
+    problem: PinnedProblem, theta: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dG/ds, dz/ds) at the free pins: the differences s_q -> s_q + 1 of :func:`jacobian`.
+
+    Only sample i of pin q = (layer, i, j) changes, so column q is the difference of sample i's
+    terms, computed for all q at once on a batch of copies (copy c: sample i of the c-th free pin,
+    with every pin of that sample, its own slope raised by 1). Returns (P x m, m x m)."""
+    pins, s = problem.pins, np.asarray(problem.slopes, dtype=float)
+    fq = np.flatnonzero(free)
+    col = np.full(len(pins), -1)
+    col[fq] = np.arange(len(fq))
+    by_sample: dict[int, list[int]] = {}
+    for k, (_, i, _) in enumerate(pins):
+        by_sample.setdefault(i, []).append(k)
+    sub, which, owner = [], [], []
+    for c, q in enumerate(fq):
+        for k in by_sample[pins[q][1]]:
+            sub.append((pins[k][0], c, pins[k][2]))
+            which.append(k)
+            owner.append(c)
+    which_a, owner_a = np.array(which, dtype=int), np.array(owner, dtype=int)
+    rows = np.array([pins[q][1] for q in fq], dtype=int)
+    s0 = s[which_a]
+    s1 = s0 + (which_a == fq[owner_a])
+    base = PinnedProblem(problem.net, problem.X[rows], problem.Y[rows], problem.loss, problem.lam,
+                         problem.decay_bias, pins=tuple(sub), slopes=s0)  # fmt: skip
+    bp0, bp1 = backprop(base, theta), backprop(base.with_slopes(s1), theta)
+    B = (_sample_rows(problem, bp1, problem.n) - _sample_rows(problem, bp0, problem.n)).T
+    D = np.zeros((len(fq), len(fq)))
+    dz = np.asarray(z_at(bp1, base.pins), dtype=float) - np.asarray(z_at(bp0, base.pins))
+    hit = col[which_a] >= 0
+    np.add.at(D, (col[which_a][hit], owner_a[hit]), dz[hit])
+    return B, D
 
 
 def jacobian(
@@ -122,22 +185,15 @@ def jacobian(
     """(J, F): the float64 Jacobian of the square system in (theta[keep], s[free]) and its value.
 
     Rows: G[keep], then z at the free pins. dG/dtheta is the surrogate's Hessian (exact
-    Hessian-vector products); dG/ds_q and dz/ds_q are exact differences (affine in s_q)."""
+    Hessian-vector products); dG/ds_q and dz/ds_q are exact differences (affine in s_q),
+    :func:`slope_columns`; dz/dtheta by reverse passes, :func:`_z_rows`."""
     bp = backprop(problem, theta)
     fpins = tuple(p for p, f in zip(problem.pins, free, strict=True) if f)
     G, z = bp.grad, z_at(bp, fpins)
     H = dense_hessian(problem, theta)[np.ix_(keep, keep)]
-    m = len(fpins)
-    B, D = np.zeros((int(keep.sum()), m)), np.zeros((m, m))
-    s = np.asarray(problem.slopes, dtype=float)
-    for col, q in enumerate(np.flatnonzero(free)):
-        s1 = s.copy()
-        s1[q] += 1.0
-        bq = backprop(problem.with_slopes(s1), theta)
-        B[:, col] = (bq.grad - G)[keep]
-        D[:, col] = z_at(bq, fpins) - z
+    B, D = slope_columns(problem, theta, free)
     C = _z_rows(problem, bp, fpins)[:, keep]
-    J = np.block([[H, B], [C, D]])
+    J = np.block([[H, B[keep]], [C, D]])
     return J, np.concatenate([G[keep], z])
 
 
