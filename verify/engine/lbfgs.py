@@ -86,23 +86,47 @@ class _Memory:
         self.slots = np.zeros(0, dtype=np.intp)  # ring slot of each pair, oldest first
         self.m = m
         self.P: np.ndarray | None = None  # H_0 = gamma diag(P); YY holds Y diag(P) Y^T
+        # (g, S g, Y P g) by ring slot: of the last gradient applied (``applied``) and of the
+        # gradient that :meth:`add` was given (``ahead``, for the next :meth:`apply`)
+        self.applied: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.ahead: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def scale(self, P: np.ndarray | None) -> None:
         """Use H_0 = gamma diag(``P``) from now on (recomputes the Gram matrix Y diag(P) Y^T)."""
-        self.P = P
+        self.P, self.applied, self.ahead = P, None, None
         if len(self.slots):
             Yk = self.Y[self.slots]
             self.YY = (Yk * P) @ Yk.T if P is not None else Yk @ Yk.T
 
-    def add(self, s: np.ndarray, y: np.ndarray) -> None:
+    def _products(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(g, S g, Y diag(P) g) over all ring slots: two passes over the stored pairs."""
+        return g, self.S @ g, self.Y @ (g if self.P is None else self.P * g)
+
+    def add(self, s: np.ndarray, y: np.ndarray, g: np.ndarray | None = None) -> None:
+        """Store the pair (s, y). With ``g``, the gradient after the step (y = g - g_old, g_old
+        the gradient last applied), S g and Y P g are computed here, once, for the next
+        :meth:`apply` (g), and the old pairs' s_i . y and y_i P y are their differences from the
+        kept S g_old and Y P g_old: two passes over the pairs per iteration instead of four.
+        Why the differences are accurate enough: their rounding error is u (|S g| + |S g_old|),
+        which only perturbs the off-diagonal curvature estimates of H, never the newest pair's
+        s . y (computed directly), and L-BFGS checks every direction for descent."""
         full = len(self.slots) == self.m
         slot = int(self.slots[0]) if full else len(self.slots)
         keep = slice(1, None) if full else slice(None)
         rinv, yy_old = self.Rinv[keep, keep], self.YY[keep, keep]
         self.slots = np.append(self.slots[keep], slot)
         self.S[slot], self.Y[slot] = s, y
-        r = (self.S @ y)[self.slots]  # s_i . y_new, chronological; the last entry is d
-        yy = (self.Y @ (y if self.P is None else self.P * y))[self.slots]
+        Py = y if self.P is None else self.P * y
+        old = self.applied
+        if g is not None and old is not None and old[0] is not g:
+            self.ahead = self._products(g)
+            r = (self.ahead[1] - old[1])[self.slots]
+            yy = (self.ahead[2] - old[2])[self.slots]
+            r[-1], yy[-1] = float(s @ y), float(y @ Py)
+        else:
+            self.ahead = None
+            r = (self.S @ y)[self.slots]  # s_i . y_new, chronological; the last entry is d
+            yy = (self.Y @ Py)[self.slots]
         d = r[-1]
         col = -(rinv @ r[:-1]) / d
         self.Rinv = _grow(rinv, np.append(np.zeros(len(col)), 1.0 / d), np.append(col, 1.0 / d))
@@ -112,11 +136,14 @@ class _Memory:
     def apply(self, g: np.ndarray) -> np.ndarray:
         """H g by the compact representation (module docstring)."""
         if not len(self.slots):
+            self.applied = None
             return g.copy() if self.P is None else self.P * g
         gamma = self.D[-1] / self.YY[-1, -1]
         P = self.P
         Pg = g if P is None else P * g
-        a, b = (self.S @ g)[self.slots], (self.Y @ Pg)[self.slots]
+        ahead = self.ahead if self.ahead is not None and self.ahead[0] is g else None
+        self.applied = ahead if ahead is not None else self._products(g)
+        a, b = self.applied[1][self.slots], self.applied[2][self.slots]
         c = self.Rinv @ a
         p = self.Rinv.T @ (self.D * c + gamma * (self.YY @ c) - gamma * b)
         coef_s, coef_y = np.zeros(self.m), np.zeros(self.m)
@@ -213,7 +240,7 @@ def lbfgs(
         if float(s @ y) > 1e-10 * float(np.linalg.norm(s) * np.linalg.norm(y)):
             # why 1e-10: the pair must have positive curvature for H to stay positive definite;
             # strong Wolfe guarantees it in exact arithmetic, the margin guards against rounding
-            mem.add(s, y)
+            mem.add(s, y, g_new)
         x, f, g = x_new, f_new, g_new
     return LbfgsResult(x, f, g, maxiter, nfev, "maxiter")
 

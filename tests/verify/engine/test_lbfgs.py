@@ -159,3 +159,44 @@ def test_diagonal_scaling_removes_diagonal_ill_conditioning() -> None:
     assert scaled.stop == "gtol" and scaled.nit <= 5
     assert plain.nit >= 100
     assert scaled.nit >= 2 and len(calls) >= scaled.nit  # re-estimated every iteration
+
+
+def test_products_kept_across_an_iteration_give_the_same_direction() -> None:
+    """F1 (certification, L-BFGS): when ``add`` is given the new gradient, the old pairs'
+    s_i . y and y_i P y come from the kept products with the old and new gradients (one pass
+    each over S and Y per iteration, counted); H g still equals the two-loop recursion, also
+    after the ring buffer dropped pairs and after P changed."""
+    rng = np.random.default_rng(5)
+    p, m = 25, 4
+    A = rng.standard_normal((p, p))
+    A = A @ A.T + np.eye(p)
+    P = rng.uniform(0.2, 5.0, p)
+    mem, pairs = _Memory(m, p), []
+    mem.scale(P)
+    passes: list[int] = []
+    real = mem._products
+
+    def counted(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        passes.append(1)
+        return real(g)
+
+    mem._products = counted  # type: ignore[method-assign]
+    x = rng.standard_normal(p)
+    g = A @ x
+    for k in range(9):
+        if k == 6:
+            P = rng.uniform(0.2, 5.0, p)
+            mem.scale(P)  # a refresh: the kept products are dropped
+        d = -mem.apply(g)
+        if pairs:
+            expected = -_two_loop_scaled(pairs[-m:], g, P)
+            assert np.allclose(d, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
+        s = 0.3 * d + 0.05 * rng.standard_normal(p)
+        g_new = A @ (x + s)
+        mem.add(s, g_new - g, g_new)
+        pairs.append((s, g_new - g))
+        x, g = x + s, g_new
+    # one product per add (from the second on: the first has no applied gradient to difference
+    # against), plus the first apply with pairs and the apply after scale(); recomputing them in
+    # every apply would make 16, computing s_i . y directly in every add 8
+    assert len(passes) == 8 + 2
