@@ -72,7 +72,7 @@ from verify.engine.hessian import (
     mp_hessian,
     symmetry_directions,
 )
-from verify.engine.lbfgs import lbfgs
+from verify.engine.lbfgs import lbfgs, restart_factor
 from verify.engine.memory import check_network_memory
 from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import NonFinite, grad64, newton64
@@ -202,7 +202,7 @@ def _train(
                 break
             run = lbfgs(lambda t: grad64(problem, t), theta, gtol=handover, maxiter=budget,
                         deadline=deadline, stall=stall,
-                        scaling=diagonal_scaling(problem))  # fmt: skip
+                        scaling=diagonal_scaling(problem), restart=restart_factor(p))  # fmt: skip
             theta, iterations = run.x, iterations + run.nit
             history.append(("lbfgs", safe_norm(run.g)))
             if np.linalg.norm(theta) > 1e8:

@@ -200,3 +200,58 @@ def test_products_kept_across_an_iteration_give_the_same_direction() -> None:
     # against), plus the first apply with pairs and the apply after scale(); recomputing them in
     # every apply would make 16, computing s_i . y directly in every add 8
     assert len(passes) == 8 + 2
+
+
+def test_restart_drops_the_pairs_at_each_tenfold_fall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification, L-BFGS): with ``restart`` = 10 the memory is dropped each time ||g||
+    has fallen tenfold since the last drop, and the iteration still converges; without it the
+    one memory is kept throughout."""
+    import verify.engine.lbfgs as module
+
+    made: list[int] = []
+    real = module._Memory
+
+    def spy(m: int, p: int) -> module._Memory:
+        made.append(1)
+        return real(m, p)
+
+    monkeypatch.setattr(module, "_Memory", spy)
+    d, c = np.logspace(-2, 2, 60), np.linspace(1.0, 2.0, 60)
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        return 0.5 * float((x - c) @ (d * (x - c))), d * (x - c)
+
+    g0 = float(np.linalg.norm(fun(np.zeros(60))[1]))
+    plain = lbfgs(fun, np.zeros(60), gtol=1e-9 * g0, maxiter=5000)
+    assert plain.stop == "gtol" and len(made) == 1
+    made.clear()
+    run = lbfgs(fun, np.zeros(60), gtol=1e-9 * g0, maxiter=5000, restart=10.0)
+    assert run.stop == "gtol"
+    # nine decades from g0 to the tolerance: a drop at each of the first eight at least
+    assert len(made) >= 1 + 8
+
+
+def test_training_restarts_large_networks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification): training's L-BFGS drops its pairs at every tenfold fall of the
+    gradient from LARGE_P parameters on (lowered here to the test network's size), not below,
+    and the network still certifies."""
+    import verify.engine.lbfgs as module
+    import verify.engine.train as train_module
+    from verify.engine.network import MLP
+    from verify.engine.train import Status, synthetic_problem, train
+
+    seen: list[float | None] = []
+    real = train_module.lbfgs
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN002, ANN003, ANN202
+        seen.append(kwargs.get("restart"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "lbfgs", spy)
+    problem = synthetic_problem(MLP((4, 8, 1), "tanh"), 32, seed=0)
+    assert train(problem, seed=0).status is Status.CONVERGED
+    assert seen and all(r is None for r in seen)
+    seen.clear()
+    monkeypatch.setattr(module, "LARGE_P", problem.net.n_params)
+    assert train(problem, seed=0).status is Status.CONVERGED
+    assert seen and all(r == module.RESTART for r in seen)
