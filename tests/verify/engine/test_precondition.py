@@ -68,19 +68,24 @@ def test_training_preconditions_lbfgs(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(problem, theta)
 
     monkeypatch.setattr(precondition_module, "gauss_newton_diagonal", spy)
+    monkeypatch.setattr(precondition_module, "MIN_PARAMS", 1)
     result = train(synthetic_problem(MLP((4, 8, 1), "tanh"), 32, seed=0), seed=0)
     assert result.status is Status.CONVERGED
     assert len(calls) >= 1 + result.iterations // 20 - 1  # once per L-BFGS run and per REFRESH
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "gelu", "quadratic", "identity"])
-def test_only_tanh_training_is_preconditioned(activation: str) -> None:
+def test_only_tanh_training_is_preconditioned(
+    activation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """F1 (certification): training preconditions L-BFGS for tanh only (measured: the diagonal
     cost iterations for non-centred activations; for ReLU the kink certificate depends on where
-    L-BFGS stops); the others keep the scalar initial matrix."""
+    L-BFGS stops), and only from MIN_PARAMS parameters on; the others keep gamma I."""
     other = synthetic_problem(MLP((4, 8, 1), activation), 16, seed=0)
     tanh = synthetic_problem(MLP((4, 8, 1), "tanh"), 16, seed=0)
     theta = tanh.net.init(0)
+    assert precondition_module.diagonal_scaling(tanh) is None  # 40 < MIN_PARAMS parameters
+    monkeypatch.setattr(precondition_module, "MIN_PARAMS", tanh.net.n_params)
     assert precondition_module.diagonal_scaling(other) is None
     scaling = precondition_module.diagonal_scaling(tanh)
     assert scaling is not None
