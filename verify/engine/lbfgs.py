@@ -274,7 +274,9 @@ def lbfgs(
         if float(s @ y) > 1e-10 * float(np.linalg.norm(s) * np.linalg.norm(y)):
             # why 1e-10: the pair must have positive curvature for H to stay positive definite;
             # strong Wolfe guarantees it in exact arithmetic, the margin guards against rounding
-            mem.add(s, y, g_new)
+            # the kept products (``_Memory.add``) only from LARGE_P on, where the passes over
+            # the pairs cost against a gradient; below, the arithmetic stays as it was
+            mem.add(s, y, g_new if x.size >= LARGE_P else None)
         x, f, g = x_new, f_new, g_new
     return LbfgsResult(x, f, g, maxiter, nfev, "maxiter")
 
