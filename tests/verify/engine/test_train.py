@@ -54,11 +54,10 @@ def test_robust_refinement_of_an_ill_conditioned_quadratic_network() -> None:
     several cut-offs, non-monotone steps, exact mpmath Hessian) certifies at 50 digits."""
     from verify.claims.checks import check_fact
 
-    # why seed 9: from most starts the float64 stage ends in the flat valley far from any
-    # stationary point (4-5 of seeds 0-11 certify, with L-BFGS-B as with the NumPy L-BFGS, which
-    # seeds depends on the float64 path's rounding); seed 9 certifies with every L-BFGS variant
-    # so far (seed 7 did until the memory's products were kept across iterations)
-    start = train(_anisotropic_quadratic(), seed=9, spectrum="none")
+    # why seed 7: from most starts the float64 stage ends in the flat valley far from any
+    # stationary point (4 of seeds 0-11 certify, with L-BFGS-B as with the NumPy L-BFGS); seed 7
+    # is one that certifies with both optimisers
+    start = train(_anisotropic_quadratic(), seed=7, spectrum="none")
     assert not start.converged  # float64 training alone does not reach the floor here
     old = refine_mp(start, 50, robust_steps=0)  # the fast stage only: the previous behaviour
     assert not old.converged and old.grad_norm_mp is not None and old.grad_norm_mp > 1e-20
