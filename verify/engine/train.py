@@ -72,12 +72,13 @@ from verify.engine.hessian import (
     mp_hessian,
     symmetry_directions,
 )
-from verify.engine.lbfgs import lbfgs
+from verify.engine.lbfgs import lbfgs, restart_factor
 from verify.engine.memory import check_network_memory
 from verify.engine.network import MLP, Problem, backprop, mp_backend
 from verify.engine.newton64 import NonFinite, grad64, newton64
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.pieces import Reduction, is_piecewise, pattern, piece_report, settle
+from verify.engine.precondition import diagonal_scaling
 from verify.engine.result import HessianSummary, Status, TrainResult
 from verify.engine.rounding import floor_ratio, safe_norm
 from verify.engine.scaling import scaling_hint
@@ -200,7 +201,8 @@ def _train(
             if budget <= 0 or time.perf_counter() > deadline:
                 break
             run = lbfgs(lambda t: grad64(problem, t), theta, gtol=handover, maxiter=budget,
-                        deadline=deadline, stall=stall)  # fmt: skip
+                        deadline=deadline, stall=stall,
+                        scaling=diagonal_scaling(problem), restart=restart_factor(p))  # fmt: skip
             theta, iterations = run.x, iterations + run.nit
             history.append(("lbfgs", safe_norm(run.g)))
             if np.linalg.norm(theta) > 1e8:
