@@ -25,7 +25,7 @@ from verify.engine.backends import FLOAT64
 from verify.engine.backprop import _loss
 from verify.engine.problem import MLP, Problem
 
-__all__ = ["value_and_grad"]
+__all__ = ["forward64", "value_and_grad"]
 
 
 @lru_cache(maxsize=32)
@@ -56,6 +56,24 @@ def _value_slope(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | Non
     return h, s
 
 
+def forward64(
+    net: MLP, X: np.ndarray, params: list[tuple[np.ndarray, np.ndarray | None]]
+) -> tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray]:
+    """The float64 forward pass: each layer's input h_l (h_1 = X), the hidden slopes sigma'(z_l)
+    (None: identity) and the output z_L. Call inside ``FLOAT64.working()``."""
+    hs, slopes = [X], []
+    h = X
+    for layer, (w, b) in enumerate(params):
+        z = h @ w.T
+        if b is not None:
+            z += b
+        if layer < net.depth - 1:
+            h, s = _value_slope(net.activation, z)
+            hs.append(h)
+            slopes.append(s)
+    return hs, slopes, z
+
+
 def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
     """``(L_lam(theta), grad L_lam(theta))`` in float64 (module docstring)."""
     net, n, lam = problem.net, problem.n, problem.lam
@@ -65,16 +83,7 @@ def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarr
     offsets = _offsets(net)
     depth = net.depth
     with FLOAT64.working():
-        hs, slopes = [X], []
-        h = X
-        for layer, (w, b) in enumerate(params):
-            z = h @ w.T
-            if b is not None:
-                z += b
-            if layer < depth - 1:
-                h, s = _value_slope(net.activation, z)
-                hs.append(h)
-                slopes.append(s)
+        hs, slopes, z = forward64(net, X, params)
         losses, g = _loss(problem.loss, FLOAT64, z, Y)
         grad = np.empty(net.n_params)
         decay = 0.0

@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify.engine.backends import FLOAT64
-from verify.engine.objective64 import _value_slope
+from verify.engine.objective64 import forward64
 from verify.engine.problem import Problem
 
 __all__ = ["MIN_PARAMS", "PRECONDITIONED", "diagonal_scaling", "gauss_newton_diagonal"]
@@ -89,16 +89,7 @@ def gauss_newton_diagonal(problem: Problem, theta: np.ndarray) -> np.ndarray:
     X, _, _ = problem.data(FLOAT64)
     params = net.unflatten(np.asarray(theta, dtype=np.float64))
     with FLOAT64.working():
-        hs, slopes = [X], []
-        h = X
-        for layer, (w, b) in enumerate(params):
-            z = h @ w.T
-            if b is not None:
-                z += b
-            if layer < net.depth - 1:
-                h, s = _value_slope(net.activation, z)
-                hs.append(h)
-                slopes.append(s)
+        hs, slopes, z = forward64(net, X, params)
         if problem.loss == "mse":
             q = np.ones_like(z)
         else:

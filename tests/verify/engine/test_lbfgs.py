@@ -8,15 +8,19 @@ import pytest
 from verify.engine.lbfgs import _Memory, lbfgs
 
 
-def _two_loop(pairs: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray) -> np.ndarray:
-    """H g by the classical two-loop recursion (Nocedal and Wright, Algorithm 7.4): the oracle."""
+def _two_loop(
+    pairs: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray, P: np.ndarray | None = None
+) -> np.ndarray:
+    """H g by the classical two-loop recursion (Nocedal and Wright, Algorithm 7.4): the oracle.
+    ``P``: H_0 = gamma diag(P), gamma = s.y / y.Py (default H_0 = gamma I, P = 1)."""
     q, alphas = g.copy(), []
     for s, y in reversed(pairs):
         a = (s @ q) / (s @ y)
         alphas.append(a)
         q -= a * y
     s, y = pairs[-1]
-    r = (s @ y) / (y @ y) * q
+    P = np.ones_like(g) if P is None else P
+    r = (s @ y) / (y @ (P * y)) * (P * q)
     for (s, y), a in zip(pairs, reversed(alphas), strict=True):
         r += s * (a - (y @ r) / (s @ y))
     return r
@@ -104,16 +108,7 @@ def test_large_problems_keep_more_pairs(monkeypatch: pytest.MonkeyPatch) -> None
 def _two_loop_scaled(pairs: list[tuple[np.ndarray, np.ndarray]], g: np.ndarray, P: np.ndarray
                      ) -> np.ndarray:  # fmt: skip
     """H g by the two-loop recursion with H_0 = gamma diag(P), gamma = s.y / y.Py (the oracle)."""
-    q, alphas = g.copy(), []
-    for s, y in reversed(pairs):
-        a = (s @ q) / (s @ y)
-        alphas.append(a)
-        q -= a * y
-    s, y = pairs[-1]
-    r = (s @ y) / (y @ (P * y)) * (P * q)
-    for (s, y), a in zip(pairs, reversed(alphas), strict=True):
-        r += s * (a - (y @ r) / (s @ y))
-    return r
+    return _two_loop(pairs, g, P)
 
 
 @pytest.mark.parametrize("added", [1, 4, 9])
