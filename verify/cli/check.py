@@ -108,10 +108,11 @@ def checked_point(
         from verify.engine.kink.stored import evaluate_on_kink
 
         result = evaluate_on_kink(problem, run_theta, *kink)
-        if dps is not None and result.converged and is_pinned(result.problem):
-            return refine_kink(result, dps)
-        return result
-    result = evaluate(problem, run_theta)
+        if is_pinned(result.problem):  # certified on the kink with the stored slopes
+            return refine_kink(result, dps) if dps is not None else result
+        # not certified with them: checked as any other point below (--dps included)
+    else:
+        result = evaluate(problem, run_theta)
     if dps is None or result.status is Status.NON_FINITE:
         return result
     ratio = floor_ratio(result.grad_norm, result.grad_floor)

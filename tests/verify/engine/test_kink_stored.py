@@ -132,3 +132,17 @@ def test_kink_entries_only_for_relu(tmp_path) -> None:  # noqa: ANN001
     bad = _rewrite(path, tmp_path / "t2.npz", kink_pins=[[0, 0, 0]], kink_slopes=[0.5])
     with pytest.raises(InputError, match=r"'kink_pins' must be stored only for relu"):
         load_run(bad)
+
+
+def test_slopes_that_fail_leave_the_dps_check_in_place(kinked, tmp_path, capsys) -> None:  # noqa: ANN001
+    """F1 (ReLU): when the stored slopes do not certify the point, `check --dps 50` still
+    evaluates it at 50 digits (as any stored point), never silently in float64 only."""
+    path, _ = kinked
+    run = load_run(path)
+    assert run.kink is not None
+    moved = run.kink[1].copy()
+    moved[0] = moved[0] + 0.05 if moved[0] < 0.5 else moved[0] - 0.05
+    bad = _rewrite(path, tmp_path / "moved.npz", kink_slopes=moved)
+    assert main(["check", str(bad), "--dps", "50", "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["dps"] == 50 and out["status"] != "converged"

@@ -22,8 +22,9 @@ __all__ = ["KinkSolve", "solve_on_kink"]
 #: Newton steps per active set, and active-set rounds
 _STEPS, _ROUNDS = 12, 12
 #: a chord step (the last Jacobian's factorization reused) is kept only when it shrinks ||F|| at
-#: least this many times. Why 10: Newton's own steps shrink it far more near the solution, so a
-#: chord step that does less means the Jacobian has gone stale; a fresh one is computed then
+#: least this many times. Why 2: near the solution Newton's own steps shrink it far more, so a
+#: chord step that does not even halve it means the Jacobian has gone stale; a fresh one is
+#: computed then
 _CHORD = 2.0
 
 
