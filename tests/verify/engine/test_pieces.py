@@ -178,6 +178,7 @@ def _relu_problems() -> st.SearchStrategy:
 @example((4, [2], False, "mse", 0.05, 24, 0))  # certifies
 @example((4, [4], True, "mse", 0.1, 24, 0))  # certified on a kink, with a dead unit
 @example((4, [4], False, "mse", 0.02, 24, 1))  # certified on a kink (1 pinned pair)
+@example((4, [2], False, "mse", 0.02, 4, 4))  # every pin held at a side: no slope unknowns
 def test_every_certified_relu_point_is_off_the_kinks_and_satisfies_fact(case: tuple) -> None:
     """F1 (ReLU): for random ReLU networks, every certified point (a) has no live
     pre-activation within the reported kink distance of 0, recomputed independently at 50

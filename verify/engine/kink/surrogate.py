@@ -153,6 +153,8 @@ def slope_columns(
     with every pin of that sample, its own slope raised by 1). Returns (P x m, m x m)."""
     pins, s = problem.pins, np.asarray(problem.slopes, dtype=float)
     fq = np.flatnonzero(free)
+    if not len(fq):  # every pin held at a side: no slope unknowns
+        return np.zeros((problem.net.n_params, 0)), np.zeros((0, 0))
     col = np.full(len(pins), -1)
     col[fq] = np.arange(len(fq))
     by_sample: dict[int, list[int]] = {}
