@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from verify.engine.lbfgs import _Memory, lbfgs
+from verify.engine.compact import Pairs
+from verify.engine.lbfgs import lbfgs
 
 
 def _two_loop(
@@ -34,7 +35,7 @@ def test_compact_representation_matches_the_two_loop_recursion(added: int) -> No
     p, m = 40, 5
     A = rng.standard_normal((p, p))
     A = A @ A.T + np.eye(p)  # SPD: every pair has s . y > 0
-    mem, pairs = _Memory(m, p), []
+    mem, pairs = Pairs(m, p), []
     for _ in range(added):
         s = rng.standard_normal(p)
         mem.add(s, A @ s)
@@ -42,6 +43,36 @@ def test_compact_representation_matches_the_two_loop_recursion(added: int) -> No
     g = rng.standard_normal(p)
     expected = _two_loop(pairs[-m:], g)
     assert np.allclose(mem.apply(g), expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("P", [None, "scaled"])
+def test_float32_pairs_give_the_two_loop_product_of_the_rounded_pairs(P: str | None) -> None:
+    """F1 (certification, L-BFGS): with the pairs stored in float32 (from LARGE_P parameters on)
+    the compact H g is the two-loop product of the float32-rounded pairs, to float32 accuracy;
+    gamma and the newest curvature come from the float64 pair, so they are the two-loop's of the
+    unrounded newest pair."""
+    rng = np.random.default_rng(7)
+    p, m = 300, 6
+    A = rng.standard_normal((p, p))
+    A = A @ A.T + np.eye(p)
+    scale = rng.uniform(0.1, 10, p) if P else None
+    mem, pairs = Pairs(m, p, np.float32), []
+    mem.scale(scale)
+    for _ in range(9):
+        s = rng.standard_normal(p)
+        mem.add(s, A @ s)
+        pairs.append((s, A @ s))
+    assert mem.S.dtype == np.float32 and mem.Y.dtype == np.float32
+    rounded = [(s.astype(np.float32).astype(float), y.astype(np.float32).astype(float))
+               for s, y in pairs[-m:-1]] + [pairs[-1]]  # fmt: skip
+    g = rng.standard_normal(p)
+    expected = _two_loop(rounded, g, scale)
+    # why 1e-4: float32 products over p = 300 terms carry a relative error of a few 1e-7 of
+    # |S| |g|, amplified by R^{-1} (condition of the pairs' inner products, ~1e2 here)
+    assert np.allclose(mem.apply(g), expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+    # the float32 memory is not the float64 one's product: the test sees the rounding
+    exact = _two_loop(pairs[-m:], g, scale)
+    assert np.abs(mem.apply(g) - exact).max() > 0
 
 
 def test_rosenbrock_minimum() -> None:
@@ -85,23 +116,25 @@ def test_stall_stops_a_zigzag() -> None:
 
 def test_large_problems_keep_more_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """F1 (certification, L-BFGS): from LARGE_P parameters on, the default memory keeps
-    LARGE_MEMORY pairs (20 below), and the iteration still converges on an ill-conditioned
-    quadratic of that size."""
+    LARGE_MEMORY pairs (20 below) in float32, and the iteration still converges on an
+    ill-conditioned quadratic of that size."""
     import verify.engine.lbfgs as module
 
     sizes: list[int] = []
-    real = module._Memory
+    dtypes: list[type] = []
+    real = module.Pairs
 
-    def spy(m: int, p: int) -> module._Memory:
+    def spy(m: int, p: int, dtype: type = np.float64) -> module.Pairs:
         sizes.append(m)
-        return real(m, p)
+        dtypes.append(dtype)
+        return real(m, p, dtype)
 
-    monkeypatch.setattr(module, "_Memory", spy)
+    monkeypatch.setattr(module, "Pairs", spy)
     assert module.memory_size(module.LARGE_P - 1) == 20
     p = module.LARGE_P
     d = np.logspace(0, 3, p)  # condition number 1e3
     run = lbfgs(lambda x: (0.5 * float(x @ (d * x)), d * x), np.ones(p), gtol=1e-8, maxiter=2000)
-    assert sizes[0] == module.LARGE_MEMORY
+    assert sizes[0] == module.LARGE_MEMORY and dtypes[0] is np.float32
     assert run.stop == "gtol" and np.linalg.norm(d * run.x) <= 1e-8
 
 
@@ -121,7 +154,7 @@ def test_scaled_initial_matrix_matches_the_two_loop_recursion(added: int) -> Non
     A = rng.standard_normal((p, p))
     A = A @ A.T + np.eye(p)
     P_old, P = rng.uniform(0.1, 10, p), np.logspace(-3, 3, p)
-    mem, pairs = _Memory(m, p), []
+    mem, pairs = Pairs(m, p), []
     mem.scale(P_old)
     for _ in range(added):
         s = rng.standard_normal(p)
@@ -166,7 +199,7 @@ def test_products_kept_across_an_iteration_give_the_same_direction() -> None:
     A = rng.standard_normal((p, p))
     A = A @ A.T + np.eye(p)
     P = rng.uniform(0.2, 5.0, p)
-    mem, pairs = _Memory(m, p), []
+    mem, pairs = Pairs(m, p), []
     mem.scale(P)
     passes: list[int] = []
     real = mem._products
@@ -204,13 +237,13 @@ def test_restart_drops_the_pairs_at_each_tenfold_fall(monkeypatch: pytest.Monkey
     import verify.engine.lbfgs as module
 
     made: list[int] = []
-    real = module._Memory
+    real = module.Pairs
 
-    def spy(m: int, p: int) -> module._Memory:
+    def spy(m: int, p: int, dtype: type = np.float64) -> module.Pairs:
         made.append(1)
-        return real(m, p)
+        return real(m, p, dtype)
 
-    monkeypatch.setattr(module, "_Memory", spy)
+    monkeypatch.setattr(module, "Pairs", spy)
     d, c = np.logspace(-2, 2, 60), np.linspace(1.0, 2.0, 60)
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
