@@ -22,7 +22,8 @@ class Pairs:
     the column -R^{-1} r / d and the corner 1 / d (r = S y_new, d = s_new . y_new)."""
 
     def __init__(self, m: int, p: int, dtype: type = np.float64) -> None:
-        self.S, self.Y = np.zeros((m, p), dtype=dtype), np.zeros((m, p), dtype=dtype)
+        self.S: np.ndarray = np.zeros((m, p), dtype=dtype)
+        self.Y: np.ndarray = np.zeros((m, p), dtype=dtype)
         self.Rinv, self.YY, self.D = np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)
         self.slots = np.zeros(0, dtype=np.intp)  # ring slot of each pair, oldest first
         self.m = m
