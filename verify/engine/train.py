@@ -2,8 +2,7 @@
 
 1. Full-batch L-BFGS (:mod:`verify.engine.lbfgs`, NumPy) with the exact gradient
    (:mod:`verify.engine.objective64`), until the gradient is small relative to its own scale
-   (``newton_from``) or L-BFGS stops (line-search failure at the precision limit is normal and
-   expected).
+   (``newton_from``) or L-BFGS stops (at the precision limit the line search fails: normal).
 2. Newton steps in float64 with the exact Hessian (:mod:`verify.engine.newton64`: Hessian-vector
    products, R-operator). The Hessian is singular along continuous symmetries (rotations of
    hidden units of linear networks, bias shifts, the softmax shift), so the step is
@@ -39,8 +38,8 @@ Newton step left behind, and the change the weights' own rounding can cause
 can show. The exact gradient at the point is then within |computed| + floor, entry by entry.
 For ReLU the same threshold is used, and the point must also be certified inside one smooth
 piece (:mod:`verify.engine.pieces`) or on a kink with interior slopes
-(:mod:`verify.engine.kink`). A result that is not certified
-is never turned into a verdict other than INCONCLUSIVE.
+(:mod:`verify.engine.kink`). A result that is not certified is never turned into a verdict other
+than INCONCLUSIVE.
 
 The Hessian spectrum summary (``spectrum``) is not used by any verdict. "auto" computes it
 only where it is cheap (a dense eigendecomposition below :data:`SPECTRUM_AUTO_FLOPS`); otherwise
@@ -49,8 +48,7 @@ it is reported as not computed; "lanczos" or "dense" ask for it explicitly.
 Layout: this module holds :func:`train` and :func:`evaluate`; :mod:`verify.engine.lbfgs` and
 :mod:`verify.engine.newton64` the float64 optimisers, :mod:`verify.engine.result` the result
 records, :mod:`verify.engine.hessian` the Hessian, spectrum and rounding floor,
-:mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`). Everything is re-exported
-here.
+:mod:`verify.engine.newton_mp` the mpmath stage (:func:`refine_mp`), all re-exported here.
 """
 
 from __future__ import annotations
@@ -70,12 +68,12 @@ from verify.engine.hessian import (
     hessian_norm,
     hessian_summary,
     mp_hessian,
-    symmetry_directions,
+    symmetry_directions,  # fmt: skip
 )
 from verify.engine.lbfgs import lbfgs, restart_factor
 from verify.engine.memory import check_network_memory
 from verify.engine.network import MLP, Problem, backprop, mp_backend
-from verify.engine.newton64 import NonFinite, grad64, newton64
+from verify.engine.newton64 import NonFinite, grad64, handover_level, newton64
 from verify.engine.newton_mp import ROBUST_MAX, refine_mp
 from verify.engine.pieces import Reduction, is_piecewise, pattern, piece_report, settle
 from verify.engine.precondition import diagonal_scaling
@@ -142,7 +140,7 @@ def train(
     seed: int = 0,
     theta0: np.ndarray | None = None,
     max_iter: int = 20_000,
-    newton_from: float = 1e-10,
+    newton_from: float | None = None,
     newton_steps: int = 6,
     dps: int | None = None,
     spectrum: str = "auto",
@@ -150,7 +148,8 @@ def train(
 ) -> TrainResult:
     """Train to a certified stationary point of L_lam (module docstring), optionally at ``dps``.
 
-    ``newton_from``: L-BFGS hands over to Newton when ||grad|| <= newton_from * (gradient scale).
+    ``newton_from``: L-BFGS hands over at ||grad|| <= newton_from * (gradient scale); default
+    :func:`~verify.engine.newton64.handover_level`.
     ``spectrum``: "auto", "dense", "lanczos" or "none" (Hessian summary at the final point).
     ``max_seconds``: wall-time budget of the float64 stage (status max_iter when exceeded).
     """
@@ -166,8 +165,8 @@ def train(
 
 
 def _train(
-    problem: Problem, seed: int, theta0: np.ndarray | None, max_iter: int, newton_from: float,
-    newton_steps: int, dps: int | None, spectrum: str, deadline: float,
+    problem: Problem, seed: int, theta0: np.ndarray | None, max_iter: int,
+    newton_from: float | None, newton_steps: int, dps: int | None, spectrum: str, deadline: float,
 ) -> TrainResult:  # fmt: skip
     start = time.perf_counter()
     p = problem.net.n_params
@@ -195,7 +194,8 @@ def _train(
     stall = 500 if piecewise else None
     try:
         grad64(problem, theta)
-        handover = newton_from * handover_scale(problem, theta)  # newton_from * gradient scale
+        level = handover_level(p) if newton_from is None else newton_from
+        handover = level * handover_scale(problem, theta)  # level * gradient scale
         for _ in range(5):  # L-BFGS, then Newton; tighten the hand-over if Newton stalls
             budget = max_iter - iterations
             if budget <= 0 or time.perf_counter() > deadline:

@@ -283,3 +283,34 @@ def test_training_restarts_large_networks_only(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(module, "LARGE_P", problem.net.n_params)
     assert train(problem, seed=0).status is Status.CONVERGED
     assert seen and all(r == module.RESTART for r in seen)
+
+
+def test_training_hands_over_later_on_large_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (certification): training's first L-BFGS stage stops at HANDOVER times the gradient's
+    scale below LARGE_P parameters and at LATE_HANDOVER from there on (lowered here to the test
+    network's size), and the network certifies either way; an explicit newton_from wins."""
+    import verify.engine.newton64 as newton_module
+    import verify.engine.train as train_module
+    from verify.engine.hessian import handover_scale
+    from verify.engine.network import MLP
+    from verify.engine.train import Status, synthetic_problem, train
+
+    gtols: list[float] = []
+    real = train_module.lbfgs
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN002, ANN003, ANN202
+        gtols.append(kwargs["gtol"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "lbfgs", spy)
+    problem = synthetic_problem(MLP((4, 8, 1), "tanh"), 32, seed=0)
+    scale = handover_scale(problem, problem.net.init(0))
+    for large, level in ((False, newton_module.HANDOVER), (True, newton_module.LATE_HANDOVER)):
+        if large:
+            monkeypatch.setattr(newton_module, "LARGE_P", problem.net.n_params)
+        gtols.clear()
+        assert train(problem, seed=0).status is Status.CONVERGED
+        assert gtols[0] == pytest.approx(level * scale, rel=1e-12)
+    gtols.clear()
+    assert train(problem, seed=0, newton_from=1e-6).status is Status.CONVERGED
+    assert gtols[0] == pytest.approx(1e-6 * scale, rel=1e-12)
