@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from verify.engine.backprop import backprop_at, hvp
-from verify.engine.hessian import DENSE_MAX, _eig_solver, dense_hessian, gradient_floor
+from verify.engine.hessian import (
+    DENSE_MAX,
+    _eig_solver,
+    dense_hessian,
+    gradient_floor,
+    rounding_at,
+)
 from verify.engine.krylov import minres
 from verify.engine.lbfgs import LARGE_P
 from verify.engine.objective64 import value_and_grad
@@ -121,6 +127,20 @@ def _trials(
         yield minres(matvec, -g, rtol=rtol, maxiter=PROBE_ITER if probe else 300, shift=-mu)[0]
 
 
+def _snap(
+    problem: Problem, theta: np.ndarray, gn: float, floor: float
+) -> tuple[np.ndarray, float] | None:
+    """``theta`` with its switched-off units set to 0 (:mod:`verify.engine.switched_off`) and
+    its gradient norm, when that improves the certificate's ratio; else None."""
+    snapped = snap_switched_off(problem, theta)
+    if snapped is None:
+        return None
+    gn_new, floor_new = gradient_floor(problem, snapped)
+    if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
+        return None
+    return snapped, gn_new
+
+
 def newton_step(problem: Problem, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
     """The least-squares Newton step -H^+ g at ``theta`` (the first trial of :func:`newton64`)."""
     return next(_trials(problem, theta, g, float("inf")))
@@ -143,6 +163,16 @@ def newton64(
             return theta, k, True, False
         if time.perf_counter() > deadline:
             return theta, k, gn <= floor, False
+        # at rounding level (||g|| within the norm of the entries' thresholds) no step halves
+        # the gradient, and the entries over their own thresholds are those of switched-off
+        # units (their thresholds shrink with their weights): the snap first (standard net:
+        # the 537 Hessian-vector products of the two failed trials saved)
+        if gn <= float(np.linalg.norm(rounding_at(problem, theta).threshold)):
+            snap = _snap(problem, theta, gn, floor)
+            if snap is not None:
+                theta = snap[0]
+                history.append(("snap", snap[1]))
+                continue
         g = backprop_at(problem, theta).grad  # the pass of the floor just computed
         # why this rtol: the new gradient is the MINRES residual (rtol |g|) plus O(|g|^2), so
         # rtol = floor / (10 |g|) lands at a tenth of the floor in one step when in Newton's basin;
@@ -171,14 +201,11 @@ def newton64(
                 history.append(("newton", gn_new))
                 break
             else:
-                snapped = snap_switched_off(problem, theta)
-                if snapped is None:
+                snap = _snap(problem, theta, gn, floor)
+                if snap is None:
                     return theta, k, gn <= floor, left
-                gn_new, floor_new = gradient_floor(problem, snapped)
-                if not floor_ratio(gn_new, floor_new) < floor_ratio(gn, floor):
-                    return theta, k, gn <= floor, left
-                theta = snapped  # switched-off units set to 0 (verify/engine/switched_off.py)
-                history.append(("snap", gn_new))
+                theta = snap[0]
+                history.append(("snap", snap[1]))
         except _OutOfTime:  # the time budget ran out inside a Krylov solve
             return theta, k, gn <= floor, left
     gn, floor = gradient_floor(problem, theta)

@@ -61,3 +61,26 @@ def test_training_certifies_through_the_krylov_path(monkeypatch: pytest.MonkeyPa
     assert calls[0] > 0
     assert result.converged and result.hessian is not None
     assert result.hessian.method.startswith("lanczos") and result.hessian.max_eig is not None
+
+
+def test_at_rounding_level_switched_off_units_are_snapped_before_any_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1 (certification, Newton): on the standard net (tanh 20-64-1, n = 256, lam 1e-3) Newton
+    reaches ||g|| ~ 2e-16 with switched-off units whose tiny weights keep their entries over
+    their own thresholds; there the snap comes first and certifies, so every MINRES solve of the
+    run produced an accepted step (none is spent failing to halve a rounding-level gradient)."""
+    solves: list[int] = []
+    real = newton_module.minres
+
+    def minres(*args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN002, ANN003, ANN202
+        solves.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(newton_module, "minres", minres)
+    problem = synthetic_problem(MLP((20, 64, 1), "tanh"), 256, lam=1e-3, seed=0)
+    result = train(problem, seed=0, spectrum="none")
+    assert result.status.value == "converged"
+    kinds = [kind for kind, _ in result.history]
+    assert kinds[-1] == "snap" and "newton" in kinds
+    assert len(solves) == kinds.count("newton")
