@@ -115,7 +115,7 @@ def _active_set(
             settled = free.all() and bool(((slopes >= 0) & (slopes <= 1)).all())
             if not (chord and settled) and _certified64(pp, theta, free):
                 break
-            J, F = jacobian(pp, theta, free, keep)
+            J, F = jacobian(pp, theta, free, keep, search=True)
             solver = Solver.of(J, int(free.sum()), search=True, lu_only=not last)
             cond = solver.cond
             if not (solver.ok or last) and J.shape[0] > QR_FROM and np.isfinite(J).all():
