@@ -49,8 +49,8 @@ earlier version of this docstring argued that nothing near a kinked end point is
 because each adjacent piece's stationary point lies across the kink; that is true of the pieces'
 own stationary points, but the kink itself carries the stationary point, with interior slopes.
 Switching the pinned units off and training on, tried before, only reached trivial points.)
-Of the 32 runs above, 25 are now certified on a kink (``benchmarks/bench_relu_kinks.py``: 7, 8,
-7 and 3 of 8 for MSE and cross-entropy without biases, MSE and cross-entropy with them).
+Of the 32 runs above, 27 are now certified on a kink (``benchmarks/bench_relu_kinks.py``: 8, 8,
+7 and 4 of 8 for MSE and cross-entropy without biases, MSE and cross-entropy with them).
 
 Exact zeros that are not kinks (:func:`structural_zeros`): without biases, a sample on which every
 unit of the layer below is off has h_i = 0 and z_ij = 0 for every unit j, identically near theta.

@@ -243,9 +243,9 @@ def test_newton_on_the_square_system_reuses_its_factorization(
     outs: list[Any] = []
     jac, active_set = kn.jacobian, kn._active_set
 
-    def counted(*args: Any) -> Any:
+    def counted(*args: Any, **kw: Any) -> Any:
         jacobians.append(1)
-        return jac(*args)
+        return jac(*args, **kw)
 
     def recorded(*args: Any, **kw: Any) -> Any:
         outs.append(active_set(*args, **kw))

@@ -35,8 +35,9 @@ Dead units (inactive on every sample) are settled to zero weights and frozen, st
 
 Modules: :mod:`~verify.engine.kink.surrogate` (the surrogate and the Jacobian),
 :mod:`~verify.engine.kink.solver` (LU or least squares), :mod:`~verify.engine.kink.start` (the
-smoothing homotopy), :mod:`~verify.engine.kink.newton` (the active-set Newton method) and
-:mod:`~verify.engine.kink.certificate` (the four rules, and the refinement at ``dps`` digits).
+smoothing homotopy), :mod:`~verify.engine.kink.newton` (the active-set Newton method, whose
+Jacobians take the Hessian of one hidden layer in closed form, :mod:`~verify.engine.kink.shallow`)
+and :mod:`~verify.engine.kink.certificate` (the four rules, and the refinement at ``dps`` digits).
 """
 
 from verify.engine.kink.surrogate import PinnedProblem, is_pinned

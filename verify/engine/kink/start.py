@@ -8,14 +8,15 @@ softplus_beta(z) = log(1 + exp(beta z)) / beta on the live units makes L_lam smo
 stationary points tend to a Clarke-type stationary point of the ReLU objective as beta grows,
 with the pinned pairs at z = O(1/beta) and sigmoid(beta z_p) -> s_p, the slopes (the smoothed
 gradient IS the backpropagation with slopes sigmoid(beta z)). So each level of beta gives a
-candidate pinned set {|beta z| <= :data:`PIN_BETA_Z`} with starting slopes sigmoid(beta z_p),
+candidate pinned set {|beta z| <= :data:`START_BETA_Z`} with starting slopes sigmoid(beta z_p),
 from which Newton converges in a few steps when beta is large enough.
 
 Dead units keep relu (a settled dead unit has z = 0, where softplus_beta would switch it on).
-A live unit whose every pre-activation is a candidate (|beta z_ij| <= PIN_BETA_Z on all samples)
-is a unit decaying to zero weights, which smoothing keeps barely alive: it is switched off
-(incoming and outgoing weights and its bias set to 0, :mod:`verify.engine.switched_off`), which
-makes it a dead unit, exactly stationary in its coordinates.
+A live unit whose every pre-activation is near the kink (|beta z_ij| <= :data:`PIN_BETA_Z` on
+all samples) is a unit decaying to zero weights, which smoothing keeps barely alive: it is
+switched off (incoming and outgoing weights and its bias set to 0,
+:mod:`verify.engine.switched_off`), which makes it a dead unit, exactly stationary in its
+coordinates.
 """
 
 from __future__ import annotations
@@ -30,19 +31,49 @@ from verify.engine.backprop import _loss, backprop
 from verify.engine.lbfgs import lbfgs
 from verify.engine.problem import Problem
 
-__all__ = ["BETAS", "NEWTON_FROM", "PIN_BETA_Z", "SmoothedProblem", "smoothed_levels"]
+__all__ = [
+    "BETAS",
+    "NEWTON_FROM",
+    "PIN_BETA_Z",
+    "START_BETA_Z",
+    "MAXITER",
+    "SmoothedProblem",
+    "smoothed_levels",
+]
 
 #: the smoothing levels, relative to 1 / (median live |z|). Why these: 1e2 already rounds most
 #: kinks that L-BFGS zigzags across; each factor 10 shrinks the pinned z by 10, and at 1e6 the
 #: smoothed point lies within ~1e-6 of the kink point, well inside Newton's basin. Newton starts
-#: from the levels from 1e3 on: at 1e2 the candidate set is several times the pinned set
+#: from the levels from 1e4 on: at 1e2 the candidate set is several times the pinned set
 #: (measured: 446 candidates for 35 pins on the (4, 16, 16, 2) network, 2,559 for ~740 on the
-#: standard 20-64-1 net), and the square system that large only costs time
+#: standard 20-64-1 net), and the square system that large only costs time; at 1e3 it still
+#: holds pairs that are not pinned (20-64-1: 791 candidates, a singular system, 0.5-1.3 s lost),
+#: and the 1e4 level, once its candidates settle (:data:`CHUNK`), costs less than that
 BETAS = (1e2, 1e3, 1e4, 1e5, 1e6)
-NEWTON_FROM = 1e3
-#: a pair is a candidate pin when |beta z| <= this. Why 30: sigmoid(+-30) is 1e-13 from 0 or 1,
-#: so every pair with a slope that float64 can tell from 0 or 1 is taken; wrong ones are released
+NEWTON_FROM = 1e4
+#: a unit is decaying to zero (switched off) when |beta z| <= this on every sample. Why 30:
+#: sigmoid(+-30) is 1e-13 from 0 or 1, so no sample's slope tells the unit from a dead one
 PIN_BETA_Z = 30.0
+#: a pair is a candidate pin, Newton's starting active set, when |beta z| <= this. Why 10 (slopes
+#: within 4.5e-5 of 0 or 1 left out): a pair the smoothed point holds that close to a side is
+#: seldom pinned at the end, and each wrong pin costs Newton steps and active-set rounds, while a
+#: missed one is pinned when a step carries it across 0. Measured on the standard 20-64-1 net at
+#: beta = 1e4: 748 candidates at 30 (21 Newton steps, 3 rounds), 739 at 10 (8 steps), 738 pinned
+#: in the end; the certified point is the same. On the (4, 16, 16, 2) runs of
+#: benchmarks/bench_relu_kinks.py 27 of 32 were certified, 24 at 30 (27-28 with the levels below)
+START_BETA_Z = 10.0
+#: L-BFGS iterations per level, at most
+MAXITER = 3000
+#: on the levels Newton starts from, L-BFGS runs CHUNK iterations at a time and stops once the
+#: candidate pins (:data:`START_BETA_Z`) have not changed over SETTLED runs: what Newton needs
+#: from the level is its active set and a point in its basin, not the smoothed stationary point.
+#: Why: on the standard 20-64-1 net at beta = 1e4, from the converged 1e3 point, the candidate
+#: set missed 40, 10, 2, 0 of the 738 final pins after 100, 200, 300, 400 iterations and then
+#: stayed the same to 3,000 (while ||x - x*|| fell only from 3e-3 to 1e-3); Newton from 300
+#: iterations converged in one round, from 100 it did not. When Newton fails from the settled
+#: point (the depth-3 width-16 net with biases did), the level goes on to its MAXITER iterations
+#: and Newton starts again from there
+CHUNK, SETTLED = 100, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,17 +174,65 @@ def smoothed_levels(
         def fun(t: np.ndarray, sp: SmoothedProblem = sp) -> tuple[float, np.ndarray]:
             return _value_grad(sp, t)
 
-        # why gtol 1e-12 times the gradient scale: the smoothed problem is smooth, so L-BFGS
-        # converges; the point need only be close enough for Newton on the kink system
+        # why gtol 1e-9 of the level's starting gradient (at least 1e-12): the smoothed problem
+        # is smooth, so L-BFGS converges; the point need only be close enough for Newton on the
+        # kink system. 1e-6 below NEWTON_FROM: such a level only starts the next one (measured
+        # on the 20-64-1 net at beta = 1e3: 1,956 iterations instead of 2,947, and the same
+        # certified point in the end)
         g0 = float(np.linalg.norm(fun(x)[1]))
-        run = lbfgs(fun, x, gtol=max(1e-12, 1e-9 * g0), maxiter=3000, deadline=deadline)
-        x = _switch_off(problem, run.x, sp, live)
-        bp = backprop(sp, x)
-        pins, slopes = [], []
-        for layer, (z, m) in enumerate(zip(bp.zs[:-1], live, strict=True)):
-            near = m[None, :] & (np.abs(sp.beta * z) <= PIN_BETA_Z)
-            for i, j in np.argwhere(near):
-                pins.append((layer, int(i), int(j)))
-                slopes.append(float(bp.slopes[layer][i, j]))
-        if beta >= NEWTON_FROM:
-            yield beta, x, pins, np.array(slopes)
+        gtol = max(1e-12, 1e-9 * g0)
+        if beta < NEWTON_FROM:
+            x = lbfgs(fun, x, gtol=max(gtol, 1e-6 * g0), maxiter=MAXITER, deadline=deadline).x
+            x = _switch_off(problem, x, sp, live)
+            continue
+        # first where the candidate pins settled; if Newton fails from there, the rest of the
+        # level's iterations
+        x, done, early = _until_settled(fun, x, sp, live, gtol, deadline)
+        x = _switch_off(problem, x, sp, live)
+        yield (beta, x, *_candidates(sp, x, live))
+        if early and done < MAXITER and time.perf_counter() <= deadline:
+            x = lbfgs(fun, x, gtol=gtol, maxiter=MAXITER - done, deadline=deadline).x
+            x = _switch_off(problem, x, sp, live)
+            yield (beta, x, *_candidates(sp, x, live))
+
+
+def _candidates(
+    sp: SmoothedProblem, x: np.ndarray, live: list[np.ndarray]
+) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """The candidate pins at ``x`` and their slopes sigmoid(beta z)."""
+    bp = backprop(sp, x)
+    pins, slopes = [], []
+    for layer, near in enumerate(_near(sp, bp, live)):
+        for i, j in np.argwhere(near):
+            pins.append((layer, int(i), int(j)))
+            slopes.append(float(bp.slopes[layer][i, j]))
+    return pins, np.array(slopes)
+
+
+def _near(sp: SmoothedProblem, bp: Any, live: list[np.ndarray]) -> list[np.ndarray]:
+    """Per hidden layer: the candidate pins, live pairs with |beta z| <= START_BETA_Z."""
+    return [m[None, :] & (np.abs(sp.beta * z) <= START_BETA_Z)
+            for z, m in zip(bp.zs[:-1], live, strict=True)]  # fmt: skip
+
+
+def _until_settled(
+    fun: Any, x: np.ndarray, sp: SmoothedProblem, live: list[np.ndarray], gtol: float,
+    deadline: float,
+) -> tuple[np.ndarray, int, bool]:  # fmt: skip
+    """L-BFGS on a level Newton starts from, in runs of :data:`CHUNK` iterations, until it
+    converges, reaches :data:`MAXITER`, or the candidate pins stay the same over
+    :data:`SETTLED` runs in a row (docstring of :data:`CHUNK`). Returns the point, the
+    iterations done, and whether it stopped because the candidates settled."""
+    done, same, last = 0, 0, None
+    while done < MAXITER:
+        run = lbfgs(fun, x, gtol=gtol, maxiter=min(CHUNK, MAXITER - done), deadline=deadline)
+        x, done = run.x, done + run.nit
+        if run.stop != "maxiter":
+            break
+        near = _near(sp, backprop(sp, x), live)
+        same = same + 1 if last is not None and all(
+            np.array_equal(a, b) for a, b in zip(near, last, strict=True)) else 0  # fmt: skip
+        if same >= SETTLED and done < MAXITER:
+            return x, done, True
+        last = near
+    return x, done, False

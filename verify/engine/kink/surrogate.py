@@ -182,17 +182,25 @@ def slope_columns(
 
 
 def jacobian(
-    problem: PinnedProblem, theta: np.ndarray, free: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    problem: PinnedProblem, theta: np.ndarray, free: np.ndarray, keep: np.ndarray,
+    search: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(J, F): the float64 Jacobian of the square system in (theta[keep], s[free]) and its value.
 
     Rows: G[keep], then z at the free pins. dG/dtheta is the surrogate's Hessian (exact
-    Hessian-vector products); dG/ds_q and dz/ds_q are exact differences (affine in s_q),
-    :func:`slope_columns`; dz/dtheta by reverse passes, :func:`_z_rows`."""
+    Hessian-vector products; for Newton's steps, ``search``, on one hidden layer, the same
+    Hessian in closed form, :mod:`verify.engine.kink.shallow`); dG/ds_q and dz/ds_q are exact
+    differences (affine in s_q), :func:`slope_columns`; dz/dtheta by reverse passes,
+    :func:`_z_rows`."""
+    from verify.engine.kink.shallow import applies, shallow_hessian
+
     bp = backprop(problem, theta)
     fpins = tuple(p for p, f in zip(problem.pins, free, strict=True) if f)
     G, z = bp.grad, z_at(bp, fpins)
-    H = dense_hessian(problem, theta)[np.ix_(keep, keep)]
+    if search and applies(problem):
+        H = shallow_hessian(problem, bp)[np.ix_(keep, keep)]
+    else:
+        H = dense_hessian(problem, theta)[np.ix_(keep, keep)]
     B, D = slope_columns(problem, theta, free)
     C = _z_rows(problem, bp, fpins)[:, keep]
     J = np.block([[H, B[keep]], [C, D]])
