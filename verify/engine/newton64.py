@@ -167,7 +167,7 @@ def newton64(
         # the gradient, and the entries over their own thresholds are those of switched-off
         # units (their thresholds shrink with their weights): the snap first (standard net:
         # the 537 Hessian-vector products of the two failed trials saved)
-        if gn <= float(np.linalg.norm(rounding_at(problem, theta).threshold)):
+        if gn <= safe_norm(rounding_at(problem, theta).threshold):
             snap = _snap(problem, theta, gn, floor)
             if snap is not None:
                 theta = snap[0]

@@ -148,9 +148,15 @@ def collect(
                 _progress(k + 1, total, producers[k][2], results[k])
         except BaseException:  # interrupted: stop the workers now, not after their task
             # (the executor has no public way to stop busy workers before Python 3.14)
-            for worker in list(getattr(pool, "_processes", {}).values()):
+            workers = list(getattr(pool, "_processes", {}).values())
+            for worker in workers:
                 worker.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                worker.join(5.0)
+            # wait for the executor's threads, which see the workers gone and end at once: left
+            # running (wait=False) they raced the interpreter's exit, which closed their pipes
+            # under them ("OSError: Bad file descriptor" printed after the one-line message)
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown()
     else:
