@@ -90,3 +90,18 @@ def test_only_tanh_training_is_preconditioned(
     scaling = precondition_module.diagonal_scaling(tanh)
     assert scaling is not None
     assert np.array_equal(scaling(theta), gauss_newton_diagonal(tanh, theta))
+
+
+def test_a_costly_gradient_is_preconditioned_below_min_params() -> None:
+    """F1 (certification): below MIN_PARAMS parameters a tanh network is preconditioned when
+    samples x parameters (a gradient's cost) reach MIN_WORK, not below: the 100-10-1 net at
+    n = 2000 is, the standard 20-64-1 net at n = 256 is not."""
+    costly = synthetic_problem(MLP((100, 10, 1), "tanh"), 2000, seed=0)
+    standard = synthetic_problem(MLP((20, 64, 1), "tanh"), 256, seed=0)
+    assert costly.net.n_params < precondition_module.MIN_PARAMS
+    assert costly.n * costly.net.n_params >= precondition_module.MIN_WORK
+    assert standard.n * standard.net.n_params < precondition_module.MIN_WORK
+    assert precondition_module.diagonal_scaling(costly) is not None
+    assert precondition_module.diagonal_scaling(standard) is None
+    fewer = synthetic_problem(MLP((100, 10, 1), "tanh"), 900, seed=0)  # n x p < MIN_WORK
+    assert precondition_module.diagonal_scaling(fewer) is None
