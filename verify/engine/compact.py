@@ -104,12 +104,14 @@ _GRAM_BLOCK = 8192
 
 def _times(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     """A v in float64, with v rounded to A's precision (no float64 copy of a float32 A)."""
-    return np.asarray(A @ v.astype(A.dtype, copy=False), dtype=np.float64)
+    if A.dtype == np.float64:  # the common case, without the conversions' call overhead
+        return A @ v
+    return np.asarray(A @ v.astype(A.dtype), dtype=np.float64)
 
 
 def _combine(c: np.ndarray, A: np.ndarray) -> np.ndarray:
     """c^T A (the combination of A's rows), in A's precision."""
-    return c.astype(A.dtype, copy=False) @ A
+    return (c if A.dtype == np.float64 else c.astype(A.dtype)) @ A
 
 
 def _scaled_gram(Y: np.ndarray, P: np.ndarray | None) -> np.ndarray:
