@@ -49,8 +49,9 @@ class Pairs:
         :meth:`apply` (g), and the old pairs' s_i . y and y_i P y are their differences from the
         kept S g_old and Y P g_old: two passes over the pairs per iteration instead of four.
         Why the differences are accurate enough: their rounding error is u (|S g| + |S g_old|),
-        which only perturbs the off-diagonal curvature estimates of H, never the newest pair's
-        s . y (computed directly), and L-BFGS checks every direction for descent."""
+        u the pairs' unit roundoff (2^-53, or 2^-24 for float32 pairs), which only perturbs the
+        off-diagonal curvature estimates of H, never the newest pair's s . y (computed
+        directly), and L-BFGS checks every direction for descent."""
         full = len(self.slots) == self.m
         slot = int(self.slots[0]) if full else len(self.slots)
         keep = slice(1, None) if full else slice(None)

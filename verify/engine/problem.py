@@ -6,6 +6,7 @@ Conventions: see :mod:`verify.engine.network`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,17 @@ class MLP:
         """``[(W_l shape (out, in), b_l shape or None), ...]``."""
         s = self.sizes
         return [((s[i + 1], s[i]), (s[i + 1],) if self.bias else None) for i in range(self.depth)]
+
+    @cached_property
+    def offsets(self) -> tuple[tuple[int, int, int], ...]:
+        """Per layer, in the flat parameter vector: ``(start of W_l, end of W_l (row-major) =
+        start of b_l, end of b_l)``; without biases the last two are equal."""
+        out, k = [], 0
+        for (o, i), b in self.shapes:
+            w_end = k + o * i
+            k = w_end + (b[0] if b else 0)
+            out.append((w_end - o * i, w_end, k))
+        return tuple(out)
 
     @property
     def n_params(self) -> int:

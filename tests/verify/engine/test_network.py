@@ -254,3 +254,15 @@ def test_bad_inputs_raise_one_line_errors(build, message) -> None:  # noqa: ANN0
     with pytest.raises(InputError, match=message) as info:
         build()
     assert "\n" not in str(info.value) and "got" in str(info.value)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_offsets_locate_each_layer_in_the_flat_vector(bias: bool) -> None:
+    """F1 (certification): MLP.offsets gives, per layer, where W_l and b_l lie in the flat
+    parameter vector: the same entries that unflatten's views show."""
+    net = MLP((3, 5, 4, 2), "tanh", bias)
+    theta = np.arange(net.n_params, dtype=float)
+    for (w, b), (start, w_end, b_end) in zip(net.unflatten(theta), net.offsets, strict=True):
+        assert np.array_equal(theta[start:w_end], w.reshape(-1))
+        assert np.array_equal(theta[w_end:b_end], b if b is not None else np.zeros(0))
+    assert net.offsets[-1][2] == net.n_params

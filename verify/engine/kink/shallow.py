@@ -89,8 +89,8 @@ def shallow_hessian(problem: Problem, bp: Backprop) -> np.ndarray:
     H /= n
     decay = np.ones(P, dtype=bool)
     if not problem.decay_bias:
-        for start, end in _bias_ranges(problem):
-            decay[start:end] = False
+        for _, w_end, b_end in net.offsets:
+            decay[w_end:b_end] = False
     H[np.diag_indices(P)] += problem.lam * decay
     return H
 
@@ -99,14 +99,3 @@ def _unit(j: int, d: int, m: int, bias: bool) -> np.ndarray:
     """Flat indices of unit j's incoming weights W1_j (and b1_j)."""
     idx = np.arange(j * d, (j + 1) * d)
     return np.append(idx, m * d + j) if bias else idx
-
-
-def _bias_ranges(problem: Problem) -> list[tuple[int, int]]:
-    """Per layer with a bias: [start, end) of b_l in the flat vector."""
-    out, k = [], 0
-    for (o, i), b in problem.net.shapes:
-        k += o * i
-        if b is not None:
-            out.append((k, k + o))
-            k += o
-    return out

@@ -34,9 +34,9 @@ from verify.engine.problem import Problem
 __all__ = [
     "BETAS",
     "NEWTON_FROM",
+    "MAXITER",
     "PIN_BETA_Z",
     "START_BETA_Z",
-    "MAXITER",
     "SmoothedProblem",
     "smoothed_levels",
 ]

@@ -100,22 +100,13 @@ def z_at(bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> Array:
     return np.concatenate(parts)[order]
 
 
-def _offsets(problem: Problem) -> list[tuple[int, int | None]]:
-    """Per layer: where W_l (row-major) and b_l start in the flat parameter vector."""
-    out, k = [], 0
-    for (o, i), b in problem.net.shapes:
-        out.append((k, None if b is None else k + o * i))
-        k += o * i + (o if b is not None else 0)
-    return out
-
-
 def _z_rows(problem: Problem, bp: Backprop, pins: tuple[tuple[int, int, int], ...]) -> np.ndarray:
     """dz_p / dtheta (m x P, float64): a reverse pass through sample i from unit j for each pin,
     the pins of one layer stacked on a leading axis (row p is zero outside layers <= its own)."""
     out = np.zeros((len(pins), problem.net.n_params))
     if not pins:
         return out
-    idx, offsets = np.array(pins, dtype=int), _offsets(problem)
+    idx, offsets = np.array(pins, dtype=int), problem.net.offsets
     for layer in np.unique(idx[:, 0]):
         sel = np.flatnonzero(idx[:, 0] == layer)
         rows = idx[sel, 1]
@@ -123,10 +114,10 @@ def _z_rows(problem: Problem, bp: Backprop, pins: tuple[tuple[int, int, int], ..
         g[np.arange(len(sel)), idx[sel, 2]] = 1.0
         for k in range(layer, -1, -1):
             w, _ = bp.params[k]
-            (wo, bo), h = offsets[k], np.asarray(bp.hs[k], dtype=float)[rows]
-            out[sel, wo : wo + w.size] = (g[:, :, None] * h[:, None, :]).reshape(len(sel), -1)
-            if bo is not None:
-                out[sel, bo : bo + w.shape[0]] = g
+            (wo, bo, be), h = offsets[k], np.asarray(bp.hs[k], dtype=float)[rows]
+            out[sel, wo:bo] = (g[:, :, None] * h[:, None, :]).reshape(len(sel), -1)
+            if be > bo:
+                out[sel, bo:be] = g
             if k > 0:
                 g = (g @ w) * np.asarray(bp.slopes[k - 1], dtype=float)[rows]
     return out
@@ -135,11 +126,10 @@ def _z_rows(problem: Problem, bp: Backprop, pins: tuple[tuple[int, int, int], ..
 def _sample_rows(problem: Problem, bp: Backprop, n: int) -> np.ndarray:
     """Row c: the gradient of l_c / n in theta (the per-sample terms of G, without lam theta)."""
     out = np.zeros((bp.hs[0].shape[0], problem.net.n_params))
-    for (wo, bo), d, h in zip(_offsets(problem), bp.deltas, bp.hs, strict=True):
-        block = (d[:, :, None] * h[:, None, :]).reshape(len(d), -1) / n
-        out[:, wo : wo + block.shape[1]] = block
-        if bo is not None:
-            out[:, bo : bo + d.shape[1]] = d / n
+    for (wo, bo, be), d, h in zip(problem.net.offsets, bp.deltas, bp.hs, strict=True):
+        out[:, wo:bo] = (d[:, :, None] * h[:, None, :]).reshape(len(d), -1) / n
+        if be > bo:
+            out[:, bo:be] = d / n
     return out
 
 
