@@ -40,6 +40,10 @@ class KinkSolve:
     reason: str
     cond: float = float("inf")  # 1-norm condition estimate of the last Jacobian
     beta: float = float("nan")  # the smoothing level Newton started from
+    # converged: the LU of the last Newton step's Jacobian (None if not an LU), and the moving
+    # coordinates it was built on (the certificate reuses it, certificate.on_kink)
+    solver: Solver | None = None
+    keep: np.ndarray | None = None
 
 
 def _masks(problem: Problem, theta: np.ndarray, bp: Backprop) -> list[np.ndarray]:
@@ -100,6 +104,7 @@ def _active_set(
     the next level costs less than the rank-revealing factorization (1.3 s at n = 2,066)."""
     free = np.ones(len(pins), dtype=bool)
     steps, cond = 0, float("inf")
+    solver: Solver | None = None
     for rounds in range(1, _ROUNDS + 1):
         pp = pinned(problem, pins, slopes)
         sides = [np.sign(np.asarray(z, dtype=float)) for z in backprop(pp, theta).zs[:-1]]
@@ -115,7 +120,7 @@ def _active_set(
             settled = free.all() and bool(((slopes >= 0) & (slopes <= 1)).all())
             if not (chord and settled) and _certified64(pp, theta, free):
                 break
-            J, F = jacobian(pp, theta, free, keep, search=True)
+            J, F = jacobian(pp, theta, free, keep)
             solver = Solver.of(J, int(free.sum()), search=True, lu_only=not last)
             cond = solver.cond
             if not (solver.ok or last) and J.shape[0] > QR_FROM and np.isfinite(J).all():
@@ -175,7 +180,10 @@ def _active_set(
             )
         out = slopes < 0, slopes > 1
         if free.all() and not (out[0] | out[1]).any():
-            return KinkSolve(pp, theta, True, steps, rounds, "", cond)
+            # the last step was Newton's (the loop above ends on one), from a point that had
+            # passed the float64 test: its Jacobian is the one here to rounding
+            lu = solver if solver is not None and solver.lu is not None else None
+            return KinkSolve(pp, theta, True, steps, rounds, "", cond, solver=lu, keep=keep)
         # release slopes outside [0, 1] to their side; held pairs on their side are dropped
         zs = z_at(backprop(pp, theta), pp.pins)
         held_ok = ~free & (((slopes == 1) & (zs > 0)) | ((slopes == 0) & (zs < 0)))

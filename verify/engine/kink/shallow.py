@@ -1,5 +1,5 @@
-"""The Hessian of L_lam for one hidden layer in closed form (float64), for Newton's steps on a
-kink (:mod:`verify.engine.kink.newton`).
+"""The Hessian of L_lam for one hidden layer in closed form (float64), for the square system of
+a point on a kink (:func:`verify.engine.kink.surrogate.jacobian`).
 
 For f = W_2 h + b_2, h = sigma(z), z = W_1 x + b_1 (sigma with slope s and curvature c, the pins
 of :class:`~verify.engine.kink.surrogate.PinnedProblem` included: s_p their slope, c_p = 0) and
@@ -17,8 +17,12 @@ A^T A - B^T B with rows sqrt(mass_i p_ik) J_ik of A and sqrt(mass_i) p_i^T J_i o
 
 The same numbers as :func:`verify.engine.hessian.dense_hessian` (P exact Hessian-vector
 products) up to rounding, at the cost of one product of an (n c) x P matrix with itself instead
-of P forward-and-backward passes (measured on the 20-64-1 net, n = 256: ~5x less CPU). Used for
-Newton's steps only; the certificate keeps :func:`~verify.engine.hessian.dense_hessian`.
+of P forward-and-backward passes (measured on the 20-64-1 net, n = 256: ~5x less CPU). Newton's
+steps and the certificate both use it. The certificate loses nothing: neither matrix is an
+enclosure, both are float64 evaluations of the same exact Hessian with errors ~ u ||H||, and the
+certificate reads the square Jacobian only through first-order estimates with a factor 2 for
+the remainder (the kink distances of rule 3, the slope bounds of rule 4), which such errors move
+by a relative ~ cond u (1e-8 at the standard net's condition 1e8).
 """
 
 from __future__ import annotations
