@@ -33,11 +33,12 @@ pins once its z has the sign of that side; a non-pinned pair whose sign a step c
 Dead units (inactive on every sample) are settled to zero weights and frozen, structural zeros
 (:func:`verify.engine.pieces.structural_zeros`) are not kinks; both keep their existing handling.
 
-Modules: :mod:`~verify.engine.kink.surrogate` (the surrogate and the Jacobian),
+Modules: :mod:`~verify.engine.kink.surrogate` (the surrogate and the Jacobian, which takes the
+Hessian of one hidden layer in closed form, :mod:`~verify.engine.kink.shallow`),
 :mod:`~verify.engine.kink.solver` (LU or least squares), :mod:`~verify.engine.kink.start` (the
-smoothing homotopy), :mod:`~verify.engine.kink.newton` (the active-set Newton method, whose
-Jacobians take the Hessian of one hidden layer in closed form, :mod:`~verify.engine.kink.shallow`)
-and :mod:`~verify.engine.kink.certificate` (the four rules, and the refinement at ``dps`` digits).
+smoothing homotopy, its L-BFGS in the per-unit metric of :mod:`~verify.engine.kink.metric`),
+:mod:`~verify.engine.kink.newton` (the active-set Newton method) and
+:mod:`~verify.engine.kink.certificate` (the four rules, and the refinement at ``dps`` digits).
 """
 
 from verify.engine.kink.surrogate import PinnedProblem, is_pinned
