@@ -91,3 +91,19 @@ def test_descend_meets_its_tolerance_in_theta() -> None:
     assert run.stop == "gtol"
     assert float(np.linalg.norm(_value_grad(sp, run.x)[1])) <= 1e-7 * g0
     assert np.array_equal(run.g, _value_grad(sp, run.x)[1])
+
+
+def test_the_homotopy_objective_is_backpropagation_bit_for_bit() -> None:
+    """L-BFGS's value and gradient of the smoothed problem (start._value_grad) are the numbers of
+    the backpropagation that picks the candidate pins and builds Newton's Jacobians, bit for
+    bit: softplus on the live units at a stiff level (capped exponent included), relu on a dead
+    one, biases, cross-entropy."""
+    sp = _smoothed((4, 6, 5, 3), True, "cross_entropy", 1e-2, 1.0)
+    theta = sp.net.init(5)
+    live = [np.array([1, 1, 0, 1, 1, 1], dtype=bool), np.ones(5, dtype=bool)]
+    for beta in (0.5, 1e3, 1e6):
+        stiff = SmoothedProblem(sp.net, sp.X, sp.Y, sp.loss, sp.lam, sp.decay_bias, beta=beta,
+                                live=live)  # fmt: skip
+        value, grad = _value_grad(stiff, theta)
+        bp = backprop(stiff, theta)
+        assert value == float(bp.value) and np.array_equal(grad, np.asarray(bp.grad))

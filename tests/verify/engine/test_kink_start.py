@@ -38,12 +38,12 @@ def test_a_newton_level_yields_once_its_candidates_settle_then_once_converged(
 
     monkeypatch.setattr(start, "lbfgs", counted)
     levels = start.smoothed_levels(problem, theta, live, float("inf"))
-    beta, x, pins, slopes = next(levels)
+    beta, x, pins, slopes, _ = next(levels)
     assert beta == start.NEWTON_FROM and len(pins) == len(slopes) > 0
     below = sum(b < start.NEWTON_FROM for b in start.BETAS)
     chunks = runs[below:]
     assert len(chunks) >= start.SETTLED + 1 and all(r[:2] == (start.CHUNK,) * 2 for r in chunks)
     assert sum(r[1] for r in chunks) < start.MAXITER  # handed over early
-    again, x2, _, _ = next(levels)  # Newton failed: the same level, on from where it stopped
+    again, x2, _, _, _ = next(levels)  # Newton failed: the same level, on from where it stopped
     assert again == beta and not np.array_equal(x, x2)
     assert runs[-1][0] == start.MAXITER - sum(r[1] for r in chunks)

@@ -332,20 +332,24 @@ class KinkFound:
     steps: int
     residual: float
     why: str
+    homotopy: int = 0  # L-BFGS iterations of the smoothing homotopy
 
 
-def on_kink(problem: Any, theta: np.ndarray, deadline: float = float("inf")) -> KinkFound:
-    """Seek and certify a Clarke-type stationary point near a float64 point on a kink."""
+def on_kink(
+    problem: Any, theta: np.ndarray, deadline: float = float("inf"), from_start: bool = False
+) -> KinkFound:
+    """Seek and certify a Clarke-type stationary point near a float64 point on a kink, or
+    ``from_start`` one reached from an initial point by the smoothing homotopy alone."""
     from verify.engine.kink.newton import solve_on_kink
 
-    solved = solve_on_kink(problem, theta, deadline)
+    solved = solve_on_kink(problem, theta, deadline, from_start)
     head = (
         "a Clarke-type stationary point (Newton on the square system in the weights and the "
         "slopes at the pinned pre-activations) was sought and not certified: "
     )
     if not solved.converged or solved.problem is None:
         return KinkFound(False, None, theta, None, solved.steps, float("nan"),
-                         head + solved.reason)  # fmt: skip
+                         head + solved.reason, solved.iterations)  # fmt: skip
     # Newton's last LU, if it was built on the coordinates the rules use
     keep = ~frozen(solved.problem, solved.theta)
     same = solved.keep is not None and np.array_equal(solved.keep, keep)
@@ -353,4 +357,5 @@ def on_kink(problem: Any, theta: np.ndarray, deadline: float = float("inf")) -> 
     report, _ = certify_kink(solved.problem, solved.theta, solver=reuse)
     gn = float(np.linalg.norm(backprop(solved.problem, solved.theta).grad))
     why = "" if report.certified else head + report.text()
-    return KinkFound(report.certified, solved.problem, solved.theta, report, solved.steps, gn, why)
+    return KinkFound(report.certified, solved.problem, solved.theta, report, solved.steps, gn, why,
+                     solved.iterations)  # fmt: skip

@@ -31,7 +31,7 @@ certified runs nor their CPU times beyond the runs' spread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,11 +60,17 @@ class UnitMetric:
     tail: np.ndarray  # flat positions of the output layer
     root: np.ndarray  # 1 / sqrt(diagonal) there
     norm: float  # an upper bound of ||L|| (2-norm): ||grad_theta|| <= norm ||grad_u||
+    inv_t: list[np.ndarray] = field(default_factory=list)  # L_j^{-T}, contiguous
+
+    def __post_init__(self) -> None:
+        # batched matmul on contiguous stacks: half the time of the einsum (12 against 24 us on
+        # the standard net's 64 blocks of 20; two products per L-BFGS iteration)
+        self.inv_t.extend(np.ascontiguousarray(np.swapaxes(inv, 1, 2)) for inv in self.inv)
 
     def to_theta(self, u: np.ndarray) -> np.ndarray:
         theta = np.empty_like(u)
-        for inv, idx in zip(self.inv, self.index, strict=True):
-            theta[idx] = np.einsum("jkl,jk->jl", inv, u[idx])  # L^{-T} u
+        for inv_t, idx in zip(self.inv_t, self.index, strict=True):
+            theta[idx] = (inv_t @ u[idx][..., None])[..., 0]  # L^{-T} u
         theta[self.tail] = self.root * u[self.tail]
         return theta
 
@@ -78,7 +84,7 @@ class UnitMetric:
     def to_u_grad(self, grad: np.ndarray) -> np.ndarray:
         out = np.empty_like(grad)
         for inv, idx in zip(self.inv, self.index, strict=True):
-            out[idx] = np.einsum("jkl,jl->jk", inv, grad[idx])  # L^{-1} g
+            out[idx] = (inv @ grad[idx][..., None])[..., 0]  # L^{-1} g
         out[self.tail] = self.root * grad[self.tail]
         return out
 
@@ -125,7 +131,9 @@ def unit_metric(problem: Problem, bp: Backprop) -> UnitMetric | None:
         units, fan = params[layer][0].shape
         if be > bo:
             x = np.hstack([x, np.ones((len(x), 1))])
-        M = np.einsum("ij,ik,il->jkl", weight, x, x) / n
+        # M_j = x^T diag(weight_j) x / n for every unit at once: one batched product (the
+        # einsum over i, j, k, l took 4 ms on the standard net, this ~1 ms)
+        M = np.matmul((weight.T[:, :, None] * x[None, :, :]).transpose(0, 2, 1), x) / n
         floor = max(lam, _RELATIVE_FLOOR * float(np.max(np.einsum("jkk->jk", M), initial=0.0)))
         M += floor * np.eye(x.shape[1])[None]
         if not np.isfinite(M).all():
@@ -135,10 +143,10 @@ def unit_metric(problem: Problem, bp: Backprop) -> UnitMetric | None:
         except np.linalg.LinAlgError:
             return None
         inv.append(np.linalg.inv(chol))
+        norm2 = max(norm2, float(np.max(np.einsum("jkk->j", M))))
         idx = wo + np.arange(units)[:, None] * fan + np.arange(fan)[None, :]
         if be > bo:
             idx = np.hstack([idx, (bo + np.arange(units))[:, None]])
         index.append(idx)
-        norm2 = max(norm2, float(np.max(np.einsum("jkk->j", M))))
     tail = np.arange(offsets[-1][0], offsets[-1][2])
     return UnitMetric(inv, index, tail, 1.0 / np.sqrt(d), float(np.sqrt(norm2)))

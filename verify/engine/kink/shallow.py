@@ -81,15 +81,18 @@ def shallow_hessian(problem: Problem, bp: Backprop) -> np.ndarray:
         B = np.sqrt(mass)[:, None] * np.einsum("ik,ikp->ip", p, J)
         H = A.T @ A - B.T @ B
     # the second derivatives of f, weighted by delta
-    q = delta @ w2  # sum_k delta_ik W2_kj (n x m)
-    block = np.einsum("ij,il,ip->jlp", q * curv, xt, xt)  # per unit: (d1 x d1)
+    # scattered into H for all units at once (unit j's slots idx[j]; no slot pair repeats)
+    idx = np.arange(m)[:, None] * d + np.arange(d)[None, :]  # W1_j (row-major)
+    if bias:
+        idx = np.hstack([idx, m * d + np.arange(m)[:, None]])  # and b1_j
+    weight = (delta @ w2) * curv  # sum_k delta_ik W2_kj c_ij (n x m)
+    if weight.any():  # (ReLU and its surrogate have no curvature)
+        block = np.matmul((weight.T[:, :, None] * xt[None]).transpose(0, 2, 1), xt)  # (m, d1, d1)
+        H[idx[:, :, None], idx[:, None, :]] += block
     cross = np.einsum("ik,ij,il->kjl", delta, s, xt)  # (W2_kj, [W1_j, b1_j]) (c x m x d1)
-    for j in range(m):
-        idx = _unit(j, d, m, bias)
-        H[np.ix_(idx, idx)] += block[j]
-        for k in range(c):
-            H[n1 + k * m + j, idx] += cross[k, j]
-            H[idx, n1 + k * m + j] += cross[k, j]
+    rows = n1 + np.arange(c)[:, None] * m + np.arange(m)[None, :]  # W2_kj (c x m)
+    H[rows[:, :, None], idx[None, :, :]] += cross
+    H[idx[None, :, :], rows[:, :, None]] += cross
     H /= n
     decay = np.ones(P, dtype=bool)
     if not problem.decay_bias:
@@ -97,9 +100,3 @@ def shallow_hessian(problem: Problem, bp: Backprop) -> np.ndarray:
             decay[w_end:b_end] = False
     H[np.diag_indices(P)] += problem.lam * decay
     return H
-
-
-def _unit(j: int, d: int, m: int, bias: bool) -> np.ndarray:
-    """Flat indices of unit j's incoming weights W1_j (and b1_j)."""
-    idx = np.arange(j * d, (j + 1) * d)
-    return np.append(idx, m * d + j) if bias else idx
