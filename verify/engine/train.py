@@ -20,9 +20,9 @@
    status is ``on_kink``, and the reason says why the kink certificate failed. Before all this,
    a ReLU network first tries the homotopy from its initial point, which then is the training
    (:data:`verify.engine.kink.start.START_BETAS`); only if that point is not certified does it
-   take the path above (measured on the standard 20-64-1 net, seeds 0-11: 1-4 s of CPU where
-   the path above took 3.5-6 s; benchmarks/bench_relu_kinks.py certified 29 of 32 runs, 23-25
-   before).
+   take the path above (measured in-process on the standard 20-64-1 net: 1.0-3.2 s of CPU over
+   seeds 0-11, where the path above took 3.6-6.3 s over seeds 0-5; benchmarks/bench_relu_kinks.py
+   certified 29 of 32 runs, 23-25 before).
 3. Optionally, Newton in mpmath at ``dps`` digits: the step solves H p = -g with the EXACT mpmath
    Hessian (mpmath Hessian-vector products, the same R-operator code), by iterative refinement
    preconditioned with the float64 pseudo-inverse of H: each refinement sweep gains about
