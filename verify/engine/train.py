@@ -18,7 +18,8 @@
    weights and the slopes at the pinned pairs, a four-rule certificate); the result's problem is
    then the surrogate with those slopes, so every check downstream uses them. Otherwise the
    status is ``on_kink``, and the reason says why the kink certificate failed. Before all this,
-   a ReLU network first tries the homotopy from its initial point, which then is the training
+   a ReLU network trained from its random initial point (no ``theta0``) first tries the homotopy
+   from there, which then is the training
    (:data:`verify.engine.kink.start.START_BETAS`); only if that point is not certified does it
    take the path above (measured in-process on the standard 20-64-1 net: 1.0-3.2 s of CPU over
    seeds 0-11, where the path above took 3.6-6.3 s over seeds 0-5; benchmarks/bench_relu_kinks.py
@@ -176,7 +177,10 @@ def _train(
     # iterations; at a kink it zigzags and the gradient stays put (the standard ReLU net used all
     # 20,000 iterations at ||g|| ~ 2e-3). Smooth activations never stop for this reason
     stall = 500 if piecewise else None
-    if piecewise:  # first the smoothing homotopy from the initial point (kink/start.py)
+    if piecewise and theta0 is None:  # first the smoothing homotopy from the initial point
+        # (kink/start.py); not from a given theta0: callers pass one to reach the stationary
+        # point near it (check --refine, polishing an optimiser's end point), and the homotopy's
+        # smooth early levels would carry it elsewhere
         from verify.engine.kink.certificate import on_kink
 
         found = on_kink(problem, theta, deadline, from_start=True)
