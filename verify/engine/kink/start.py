@@ -75,10 +75,13 @@ LOW_GTOL = 1e-4
 #: of a trained one (``from_start`` of :func:`smoothed_levels`, training's first attempt for
 #: ReLU, :mod:`verify.engine.train`): two smoother levels first, where softplus_1 (beta = 1 /
 #: median |z|) is an ordinary smooth network, so the levels are the training. Why: on the
-#: standard 20-64-1 net over seeds 0-5 this took 11.1 s of CPU for the six runs (each certified,
-#: 150-420 pins), against 26.5 s for L-BFGS on the kinked loss (~3,000 iterations, a stall of 500)
-#: and the homotopy from there (~740 pins); started at 1e1 instead, seed 0 needed 126 Newton
-#: steps. Why 1e-2 here: 1e-4 and 1e-3 took 18.1 and 15.1 s on the same runs
+#: standard 20-64-1 net over seeds 0-5 the whole training took 11.5 s of CPU for the six runs
+#: (10.3 s over seeds 6-11; each certified, 150-450 pins), against 26.5 s for L-BFGS on the
+#: kinked loss (~3,000 iterations, a stall of 500) and the homotopy from there (~740 pins).
+#: Started at 1e1 instead, seed 0 needed 126 Newton steps; over seeds 0-11, without 1e1, 1e2
+#: or 1e3 the twelve runs took 42.9, 42.8 and 25.4 s against ~23 s. Why 1e-2 here: with 1e-4
+#: and 1e-3 the six runs took 18.1 and 15.1 s against 11.1 s (measured before the last changes
+#: to Newton's rounds)
 START_BETAS = (1e0, 1e1, *BETAS)
 START_LOW_GTOL = 1e-2
 #: units are switched off (:data:`PIN_BETA_Z`) only from this level on: below it |beta z| <= 30
