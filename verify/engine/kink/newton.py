@@ -212,9 +212,11 @@ def _active_set(
             )
         out = slopes < 0, slopes > 1
         if free.all() and not (out[0] | out[1]).any():
-            # the last step was Newton's (the loop above ends on one), from a point that had
-            # passed the float64 test: its Jacobian is the one here to rounding
-            lu = solver if solver is not None and solver.lu is not None else None
+            # when the last step was Newton's (the loop above ends on one unless it ran out of
+            # steps), taken from a point that had passed the float64 test, its Jacobian is the
+            # one here to rounding: the certificate reuses its LU
+            newton_last = not chord and solver is not None and solver.lu is not None
+            lu = solver if newton_last else None
             return KinkSolve(pp, theta, True, steps, rounds, "", cond, solver=lu, keep=keep)
         # release slopes outside [0, 1] to their side; held pairs on their side are dropped
         zs = z_at(backprop(pp, theta), pp.pins)
