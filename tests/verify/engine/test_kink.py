@@ -4,6 +4,7 @@ in the weights and the pinned slopes (verify/engine/kink/)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from functools import lru_cache
 from typing import Any
 
@@ -215,20 +216,23 @@ def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> No
 def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str) -> None:
     """F1 (ReLU, on a kink): the lean value-and-gradient pass of the smoothing homotopy gives
     exactly the numbers of backpropagation on the smoothed problem (all units live, or some dead;
-    biases decayed, two hidden layers), so the homotopy's path is the one backpropagation takes."""
+    biases decayed, two hidden layers; a mild level and one stiff enough for softplus's capped
+    exponent), so the homotopy's path is the one backpropagation takes."""
     from verify.engine.kink.start import SmoothedProblem, _value_grad
 
     net = MLP((3, 5, 4, 3), "relu", bias=True)
     base = synthetic_problem(net, 9, lam=0.03, seed=2, loss=loss, decay_bias=True)
     theta = net.init(4) + 0.1
     some = [np.array([1, 0, 1, 1, 1], dtype=bool), np.array([1, 1, 0, 1], dtype=bool)]
-    for live in (some, [np.ones(5, dtype=bool), np.ones(4, dtype=bool)]):
-        sp = SmoothedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, beta=7.0,
+    for live, beta in itertools.product((some, [np.ones(5, dtype=bool), np.ones(4, dtype=bool)]),
+                                        (7.0, 1e6)):  # fmt: skip
+        sp = SmoothedProblem(net, base.X, base.Y, base.loss, base.lam, base.decay_bias, beta=beta,
                              live=live)  # fmt: skip
         value, grad = _value_grad(sp, theta)
         bp = backprop(sp, theta)
         assert value == float(bp.value) and np.array_equal(grad, bp.grad)
-        assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # smoothing is used
+        if beta < 1e3:  # (at 1e6 softplus is relu to rounding at these pre-activations)
+            assert not np.array_equal(grad, backprop(_plain(sp), theta).grad)  # smoothing used
 
 
 def test_newton_on_the_square_system_reuses_its_factorization(
@@ -288,3 +292,20 @@ def test_cli_relu_acceptance_network_certifies(
     training = out["training"]
     assert training["status"] == "converged" and training["pieces"]["on_kink"] is True
     assert training["pieces"]["pinned_count"] > 0 and out["verdict"] == "NUMERICALLY_CONSISTENT"
+
+
+def test_the_certificate_reusing_newtons_last_lu_judges_as_a_fresh_one() -> None:
+    """F1 (ReLU, on a kink): the certificate takes the LU of Newton's last step (from a point
+    that already passed the float64 test, so its Jacobian is the final one to rounding); its
+    four rules then read the same as with the Jacobian rebuilt at the final point."""
+    from verify.engine.kink.newton import solve_on_kink
+
+    problem = synthetic_problem(MLP((4, 6, 2), "relu"), 24, lam=0.02, seed=0)
+    solved = solve_on_kink(problem, problem.net.init(0), from_start=True)
+    assert solved.converged and solved.solver is not None and solved.problem is not None
+    reused, _ = certify_kink(solved.problem, solved.theta, solver=solved.solver)
+    fresh, _ = certify_kink(solved.problem, solved.theta)
+    assert reused.certified and fresh.certified
+    assert abs(reused.slope_error - fresh.slope_error) <= 1e-6 * fresh.slope_error
+    assert abs(reused.margin - fresh.margin) <= 1e-6 * fresh.margin
+    assert abs(np.log(reused.cond / fresh.cond)) <= 1e-3

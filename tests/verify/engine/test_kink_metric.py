@@ -7,7 +7,7 @@ import numpy as np
 
 from verify.engine.hessian import dense_hessian
 from verify.engine.kink.metric import unit_metric
-from verify.engine.kink.start import SmoothedProblem, _descend, _value_grad
+from verify.engine.kink.start import SmoothedProblem, _descend, _softplus, _value_grad
 from verify.engine.network import MLP, backprop
 from verify.engine.train import synthetic_problem
 
@@ -87,23 +87,23 @@ def test_descend_meets_its_tolerance_in_theta() -> None:
     sp = SmoothedProblem(sp.net, sp.X, sp.Y, sp.loss, sp.lam, sp.decay_bias, beta=beta,
                          live=sp.live)  # fmt: skip
     g0 = float(np.linalg.norm(_value_grad(sp, x)[1]))
-    run = _descend(sp, x, 1e-7 * g0, 5000, float("inf"))
+    run, bp = _descend(sp, x, 1e-7 * g0, 5000, float("inf"))
     assert run.stop == "gtol"
     assert float(np.linalg.norm(_value_grad(sp, run.x)[1])) <= 1e-7 * g0
     assert np.array_equal(run.g, _value_grad(sp, run.x)[1])
+    assert np.array_equal(np.asarray(bp.grad), run.g)  # the pass returned is at the end point
 
 
-def test_the_homotopy_objective_is_backpropagation_bit_for_bit() -> None:
-    """L-BFGS's value and gradient of the smoothed problem (start._value_grad) are the numbers of
-    the backpropagation that picks the candidate pins and builds Newton's Jacobians, bit for
-    bit: softplus on the live units at a stiff level (capped exponent included), relu on a dead
-    one, biases, cross-entropy."""
-    sp = _smoothed((4, 6, 5, 3), True, "cross_entropy", 1e-2, 1.0)
-    theta = sp.net.init(5)
-    live = [np.array([1, 1, 0, 1, 1, 1], dtype=bool), np.ones(5, dtype=bool)]
-    for beta in (0.5, 1e3, 1e6):
-        stiff = SmoothedProblem(sp.net, sp.X, sp.Y, sp.loss, sp.lam, sp.decay_bias, beta=beta,
-                                live=live)  # fmt: skip
-        value, grad = _value_grad(stiff, theta)
-        bp = backprop(stiff, theta)
-        assert value == float(bp.value) and np.array_equal(grad, np.asarray(bp.grad))
+def test_the_softplus_slope_is_its_derivative() -> None:
+    """The homotopy's activation: softplus_beta(z) -> relu(z) as beta grows, and its slope is
+    the derivative of its value (central differences), on both sides of 0 and where the
+    exponent is capped (|beta z| > 700)."""
+    z = np.array([-3.0, -0.4, -1e-3, 0.0, 2e-3, 0.3, 5.0])
+    for beta in (0.7, 10.0, 300.0):
+        soft, sig = _softplus(beta, z)
+        h = 1e-6 / beta
+        up, down = _softplus(beta, z + h)[0], _softplus(beta, z - h)[0]
+        assert np.allclose((up - down) / (2 * h), sig, rtol=1e-6, atol=1e-8)
+        assert np.all(soft >= np.maximum(z, 0)) and np.all(
+            soft - np.maximum(z, 0) <= np.log(2) / beta
+        )

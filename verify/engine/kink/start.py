@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from verify.engine.backends import FLOAT64, Array, Backend
-from verify.engine.backprop import _loss, backprop
+from verify.engine.backprop import Backprop, _loss, backprop
 from verify.engine.kink.metric import UnitMetric, unit_metric
 from verify.engine.lbfgs import LbfgsResult, lbfgs
 from verify.engine.problem import Problem
@@ -243,7 +243,7 @@ def smoothed_levels(
         g0 = float(np.linalg.norm(fun(x)[1]))
         gtol = max(1e-12, 1e-9 * g0)
         if beta < NEWTON_FROM:
-            run = _descend(sp, x, max(gtol, low_gtol * g0), MAXITER, deadline)
+            run, _ = _descend(sp, x, max(gtol, low_gtol * g0), MAXITER, deadline)
             x, its = run.x, its + run.nit
             if beta >= SWITCH_FROM:
                 x = _switch_off(problem, x, sp, live)
@@ -254,7 +254,7 @@ def smoothed_levels(
         x, its = _switch_off(problem, x, sp, live), its + done
         yield (beta, x, *_candidates(sp, x, live), its)
         if early and done < MAXITER and time.perf_counter() <= deadline:
-            run = _descend(sp, x, gtol, MAXITER - done, deadline)
+            run, _ = _descend(sp, x, gtol, MAXITER - done, deadline)
             x, its = _switch_off(problem, run.x, sp, live), its + run.nit
             yield (beta, x, *_candidates(sp, x, live), its)
 
@@ -285,13 +285,13 @@ def _until_settled(
     converges, reaches :data:`MAXITER`, or the candidate pins stay the same over
     :data:`SETTLED` runs in a row (docstring of :data:`CHUNK`). Returns the point, the
     iterations done, and whether it stopped because the candidates settled."""
-    done, same, last = 0, 0, None
+    done, same, last, bp = 0, 0, None, None
     while done < MAXITER:
-        run = _descend(sp, x, gtol, min(CHUNK, MAXITER - done), deadline)
+        run, bp = _descend(sp, x, gtol, min(CHUNK, MAXITER - done), deadline, bp)
         x, done = run.x, done + run.nit
         if run.stop != "maxiter":
             break
-        near = _near(sp, backprop(sp, x), live)
+        near = _near(sp, bp, live)
         same = same + 1 if last is not None and all(
             np.array_equal(a, b) for a, b in zip(near, last, strict=True)) else 0  # fmt: skip
         if same >= SETTLED and done < MAXITER:
@@ -301,19 +301,23 @@ def _until_settled(
 
 
 def _descend(
-    sp: SmoothedProblem, x: np.ndarray, gtol: float, maxiter: int, deadline: float
-) -> LbfgsResult:
+    sp: SmoothedProblem, x: np.ndarray, gtol: float, maxiter: int, deadline: float,
+    bp: Backprop | None = None,
+) -> tuple[LbfgsResult, Backprop]:  # fmt: skip
     """L-BFGS on the smoothed problem to ||grad|| <= ``gtol`` (or ``maxiter`` iterations), in
     the variables of the per-unit metric (:mod:`verify.engine.kink.metric`), re-estimated every
     :data:`METRIC_REFRESH` iterations (the pairs then start afresh: they live in the old
-    variables)."""
+    variables). ``bp``: the pass at ``x`` if the caller has it; the pass at the end point is
+    returned with the result (one pass per run serves the metric, the stop test and the
+    caller)."""
     done, nfev, x = 0, 0, np.array(x, dtype=float)
+    bp = backprop(sp, x) if bp is None else bp
     while True:
-        metric = unit_metric(sp, backprop(sp, x))
+        metric = unit_metric(sp, bp)
         if metric is None:  # too large to build, or not finite: gamma I
             run = lbfgs(lambda t: _value_grad(sp, t), x, gtol=gtol, maxiter=maxiter - done,
                         deadline=deadline)  # fmt: skip
-            return replace(run, nit=done + run.nit, nfev=nfev + run.nfev)
+            return replace(run, nit=done + run.nit, nfev=nfev + run.nfev), backprop(sp, run.x)
 
         def fun(u: np.ndarray, metric: UnitMetric = metric) -> tuple[float, np.ndarray]:
             f, g = _value_grad(sp, metric.to_theta(u))
@@ -323,7 +327,8 @@ def _descend(
         run = lbfgs(fun, metric.to_u(x), gtol=gtol / metric.norm,
                     maxiter=min(METRIC_REFRESH, maxiter - done), deadline=deadline)  # fmt: skip
         x, done, nfev = metric.to_theta(run.x), done + run.nit, nfev + run.nfev
-        g = _value_grad(sp, x)[1]
+        bp = backprop(sp, x)  # its gradient is _value_grad's, bit for bit
+        g = np.asarray(bp.grad)
         stop = "gtol" if float(np.linalg.norm(g)) <= gtol else run.stop
         if stop != "maxiter" or done >= maxiter:
-            return LbfgsResult(x, run.f, g, done, nfev, stop)
+            return LbfgsResult(x, run.f, g, done, nfev, stop), bp
