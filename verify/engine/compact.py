@@ -15,17 +15,22 @@ __all__ = ["Pairs"]
 
 
 class Pairs:
-    """The last m pairs (s, y): the big vectors in ring buffers (no copying when a pair is
-    replaced); the small matrices in chronological order (oldest first): R^{-1}, the diagonal D
-    and Y Y^T. R^{-1} is updated, never recomputed: dropping the oldest pair leaves the trailing
-    block, which for a triangular matrix is the inverse of R's trailing block; a new pair adds
-    the column -R^{-1} r / d and the corner 1 / d (r = S y_new, d = s_new . y_new)."""
+    """The last m pairs (s, y) in ring buffers (no copying when a pair is replaced), and the
+    small matrices R^{-1}, D and Y diag(P) Y^T in the same slot order (m x m, zero at the slots
+    not in use), so that H g needs no gathering or scattering: the formula is invariant under
+    a common permutation of the pairs, and an unused slot (a zero row of S and Y) contributes
+    exact zeros. R^{-1} is updated, never recomputed: dropping the oldest pair leaves the
+    trailing block, which for a triangular matrix is the inverse of R's trailing block (in slot
+    order: its row and column set to 0); a new pair adds the column -R^{-1} r / d and the corner
+    1 / d (r = S y_new, d = s_new . y_new). Why slot order: on the standard 20-64-1 net
+    (1,344 parameters, 20 pairs) the chronological copies (gathers, growing matrices) made
+    ~60 of the ~95 us that a product and an update took per iteration."""
 
     def __init__(self, m: int, p: int, dtype: type = np.float64) -> None:
         self.S: np.ndarray = np.zeros((m, p), dtype=dtype)
         self.Y: np.ndarray = np.zeros((m, p), dtype=dtype)
-        self.Rinv, self.YY, self.D = np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)
-        self.slots = np.zeros(0, dtype=np.intp)  # ring slot of each pair, oldest first
+        self.Rinv, self.YY, self.D = np.zeros((m, m)), np.zeros((m, m)), np.zeros(m)
+        self.slots: list[int] = []  # ring slot of each pair, oldest first
         self.m = m
         self.P: np.ndarray | None = None  # H_0 = gamma diag(P); YY holds Y diag(P) Y^T
         # (g, S g, Y P g) by ring slot: of the last gradient applied (``applied``) and of the
@@ -34,10 +39,11 @@ class Pairs:
         self.ahead: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def scale(self, P: np.ndarray | None) -> None:
-        """Use H_0 = gamma diag(``P``) from now on (recomputes the Gram matrix Y diag(P) Y^T)."""
+        """Use H_0 = gamma diag(``P``) from now on (recomputes the Gram matrix Y diag(P) Y^T;
+        the rows of unused slots are 0, and so are their entries)."""
         self.P, self.applied, self.ahead = P, None, None
-        if len(self.slots):
-            self.YY = _scaled_gram(self.Y, P)[np.ix_(self.slots, self.slots)]
+        if self.slots:
+            self.YY = _scaled_gram(self.Y, P)
 
     def _products(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(g, S g, Y diag(P) g) over all ring slots: two passes over the stored pairs."""
@@ -50,50 +56,60 @@ class Pairs:
         kept S g_old and Y P g_old: two passes over the pairs per iteration instead of four.
         Why the differences are accurate enough: their rounding error is u (|S g| + |S g_old|),
         u the pairs' unit roundoff (2^-53, or 2^-24 for float32 pairs), which only perturbs the
-        off-diagonal curvature estimates of H, never the newest pair's s . y (computed
-        directly), and L-BFGS checks every direction for descent."""
-        full = len(self.slots) == self.m
-        slot = int(self.slots[0]) if full else len(self.slots)
-        keep = slice(1, None) if full else slice(None)
-        rinv, yy_old = self.Rinv[keep, keep], self.YY[keep, keep]
-        self.slots = np.append(self.slots[keep], slot)
+        off-diagonal curvature estimates of H, never the newest pair's s . y and y . P y
+        (computed directly, in float64), and L-BFGS checks every direction for descent."""
+        if len(self.slots) == self.m:  # drop the oldest: its row and column of R^-1 and YY
+            slot = self.slots.pop(0)
+            self.Rinv[slot], self.Rinv[:, slot] = 0.0, 0.0
+            self.YY[slot], self.YY[:, slot] = 0.0, 0.0
+        else:
+            slot = len(self.slots)
+        self.slots.append(slot)
         self.S[slot], self.Y[slot] = s, y
         Py = y if self.P is None else self.P * y
         old = self.applied
         if g is not None and old is not None and old[0] is not g:
             self.ahead = self._products(g)
-            r = (self.ahead[1] - old[1])[self.slots]
-            yy = (self.ahead[2] - old[2])[self.slots]
-            r[-1], yy[-1] = float(s @ y), float(y @ Py)
+            r = self.ahead[1] - old[1]
+            yy = self.ahead[2] - old[2]
         else:
             self.ahead = None
-            r = _times(self.S, y)[self.slots]  # s_i . y_new, chronological; the last is d
-            yy = _times(self.Y, Py)[self.slots]
-        d = r[-1]
-        col = -(rinv @ r[:-1]) / d
-        self.Rinv = _grow(rinv, np.append(np.zeros(len(col)), 1.0 / d), np.append(col, 1.0 / d))
-        self.YY = _grow(yy_old, yy, yy)
-        self.D = np.append(self.D[keep], d)
+            r = _times(self.S, y)  # s_i . y_new by slot
+            yy = _times(self.Y, Py)
+        d = r[slot] = float(s @ y)
+        yy[slot] = float(y @ Py)
+        col = self.Rinv @ r  # row and column ``slot`` of Rinv are 0: r[slot] is left out
+        col *= -1.0 / d
+        col[slot] = 1.0 / d
+        self.Rinv[:, slot] = col
+        self.YY[slot], self.YY[:, slot] = yy, yy
+        self.D[slot] = d
 
     def apply(self, g: np.ndarray) -> np.ndarray:
-        """H g by the compact representation (module docstring)."""
-        if not len(self.slots):
+        """H g by the compact representation (module docstring), in slot order."""
+        if not self.slots:
             self.applied = None
             return g.copy() if self.P is None else self.P * g
-        gamma = self.D[-1] / self.YY[-1, -1]
+        newest = self.slots[-1]
+        gamma = self.D[newest] / self.YY[newest, newest]
         P = self.P
-        Pg = g if P is None else P * g
         ahead = self.ahead if self.ahead is not None and self.ahead[0] is g else None
         self.applied = ahead if ahead is not None else self._products(g)
-        a, b = self.applied[1][self.slots], self.applied[2][self.slots]
+        _, a, b = self.applied
         c = self.Rinv @ a
-        p = self.Rinv.T @ (self.D * c + gamma * (self.YY @ c) - gamma * b)
-        coef_s, coef_y = np.zeros(self.m), np.zeros(self.m)
-        coef_s[self.slots], coef_y[self.slots] = p, -gamma * c
-        cs, cy = _combine(coef_s, self.S), _combine(coef_y, self.Y)
-        if P is None:
-            return gamma * g + cs + cy
-        return gamma * Pg + P * cy + cs
+        q = self.YY @ c
+        q *= gamma
+        q += self.D * c
+        q -= gamma * b
+        p = self.Rinv.T @ q
+        c *= -gamma
+        cs = _combine(p, self.S)
+        out = _combine(c, self.Y).astype(np.float64, copy=False)  # (float32 pairs: a copy)
+        if P is not None:
+            out *= P
+        out += cs
+        out += gamma * (g if P is None else P * g)
+        return out
 
 
 #: columns per block of :func:`_scaled_gram`. Why 8192: a block of 50 stored vectors is then
@@ -121,14 +137,4 @@ def _scaled_gram(Y: np.ndarray, P: np.ndarray | None) -> np.ndarray:
     for k in range(0, Y.shape[1], _GRAM_BLOCK):
         block = Y[:, k : k + _GRAM_BLOCK]
         out += (block if P is None else block * P[k : k + _GRAM_BLOCK]) @ block.T
-    return out
-
-
-def _grow(a: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """``a`` with one more row (``row``) and column (``col``); they share the corner entry."""
-    k = a.shape[0] + 1
-    out = np.empty((k, k))
-    out[:-1, :-1] = a
-    out[-1, :] = row
-    out[:, -1] = col
     return out

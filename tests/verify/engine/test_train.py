@@ -54,10 +54,11 @@ def test_robust_refinement_of_an_ill_conditioned_quadratic_network() -> None:
     several cut-offs, non-monotone steps, exact mpmath Hessian) certifies at 50 digits."""
     from verify.claims.checks import check_fact
 
-    # why seed 7: from most starts the float64 stage ends in the flat valley far from any
-    # stationary point (4 of seeds 0-11 certify, with L-BFGS-B as with the NumPy L-BFGS); seed 7
-    # is one that certifies with both optimisers
-    start = train(_anisotropic_quadratic(), seed=7, spectrum="none")
+    # why seed 2: from most starts the float64 stage ends in the flat valley far from any
+    # stationary point, where even the robust stage does not certify. Which starts certify
+    # depends on L-BFGS's rounding: with its pairs' small matrices in slot order 2 and 6 of
+    # seeds 0-11 do (before, in chronological order, 4 did, seed 7 among them)
+    start = train(_anisotropic_quadratic(), seed=2, spectrum="none")
     assert not start.converged  # float64 training alone does not reach the floor here
     old = refine_mp(start, 50, robust_steps=0)  # the fast stage only: the previous behaviour
     assert not old.converged and old.grad_norm_mp is not None and old.grad_norm_mp > 1e-20
