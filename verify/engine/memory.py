@@ -13,6 +13,9 @@ s_0 = d, ..., s_L = c, p parameters:
 - features:  sum over layers of C_IN in_l^2 + C_OUT out_l^2: W^T W, FACT, AGOP (centred and
   not), their powers, eigendecompositions (in x in); bFACT and W W^T (out x out);
 - dense Hessian (p <= DENSE_MAX): 3 p^2 (the matrix, its symmetrisation, its eigenvectors);
+  above that up to CHOLESKY_MAX, 7 p^2 (one hidden layer: the closed-form Hessian, its
+  Cholesky factor and the output Jacobian it is formed from, n c x p with n c <= 4 p); the
+  ReLU kink path's square system is of the same order;
 - symmetry directions (identity activation: every hidden unit acts linearly): one tangent
   vector of length p per pair of hidden units of a layer, m (m - 1) / 2 of them, 4 copies
   (the list, the stacked array, with the dead-unit directions, the SVD workspace);
@@ -51,6 +54,9 @@ BASELINE = 100 * 2**20
 #: the dense float64 and mpmath Hessians are formed up to these sizes (verify.engine.hessian,
 #: verify.engine.newton_mp; repeated here so that this module stays light)
 _DENSE_MAX, _ROBUST_MAX, _MP_MAX = 800, 120, 3200
+#: the closed-form Hessian's Cholesky factorization is formed up to this size
+#: (verify.engine.newton64.CHOLESKY_MAX, repeated here for the same reason)
+_CHOLESKY_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ def training_bytes(
     numbers = C_N * n * sizes.units + C_P * p + C_IN * sizes.squares_in + C_OUT * sizes.squares_out
     if p <= _DENSE_MAX:
         numbers += 3 * p * p
+    elif p <= _CHOLESKY_MAX:
+        numbers += 7 * p * p
     if activation == "identity":
         numbers += 4 * sizes.pairs * p
     total = BASELINE + _F64 * numbers

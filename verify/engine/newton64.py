@@ -5,8 +5,11 @@ bias shifts, the softmax shift), so each step is a least-squares one: for networ
 :data:`~verify.engine.hessian.DENSE_MAX` parameters the truncated pseudo-inverse from the dense
 eigendecomposition (the Hessian assembled from exact Hessian-vector products, a block of columns
 at a time), plus three Levenberg-Marquardt (saddle-free, |eigenvalue| + mu) shifts; above that,
-MINRES (:mod:`verify.engine.krylov`) on Hessian-vector products, never a dense Hessian, with no
-shift and the shift lam. A trial is kept only if it at least halves the gradient norm and, for a
+with one hidden layer and up to :data:`CHOLESKY_MAX` parameters, first the Newton step from the
+Cholesky factorization of the closed-form Hessian when it is positive definite, and at the next
+points conjugate gradients preconditioned with that factorization; otherwise MINRES
+(:mod:`verify.engine.krylov`) on Hessian-vector products, never a dense Hessian, with no shift
+and the shift lam. A trial is kept only if it at least halves the gradient norm and, for a
 piecewise-smooth activation, stays inside the current piece (``inside``, see
 :mod:`verify.engine.pieces`); otherwise L-BFGS resumes (the caller).
 
@@ -17,10 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from verify.engine.backprop import backprop_at, hvp
+from verify.engine.cholesky import Cholesky
 from verify.engine.hessian import (
     DENSE_MAX,
     _eig_solver,
@@ -28,7 +33,7 @@ from verify.engine.hessian import (
     gradient_floor,
     rounding_at,
 )
-from verify.engine.krylov import minres
+from verify.engine.krylov import minres, pcg
 from verify.engine.lbfgs import LARGE_P
 from verify.engine.objective64 import value_and_grad
 from verify.engine.problem import Problem
@@ -36,6 +41,7 @@ from verify.engine.rounding import floor_ratio, safe_norm
 from verify.engine.switched_off import snap_switched_off
 
 __all__ = [
+    "CHOLESKY_MAX",
     "HANDOVER",
     "LATE_HANDOVER",
     "NonFinite",
@@ -106,13 +112,71 @@ def handover_level(p: int) -> float:
     return LATE_HANDOVER if p >= LARGE_P else HANDOVER
 
 
+#: above DENSE_MAX and up to this many parameters, a network with one hidden layer (where
+#: :mod:`verify.engine.kink.shallow` forms the Hessian in closed form) takes its Newton steps
+#: from the Hessian's Cholesky factorization (:mod:`verify.engine.cholesky`), when it is
+#: positive definite, before any Krylov solve; the factorization is kept to precondition the
+#: next points' steps. Why: on the standard tanh 20-64-1 net (1,344 parameters, n = 256)
+#: MINRES took three solves of ~230 Hessian-vector products (~0.2 s of the ~0.9 s run); the
+#: closed-form Hessian and its factorization take ~60 ms, a preconditioned step at a later
+#: point ~5-10 ms (:data:`PCG_ITER`). Why 2,000: the factorization grows as P^3 (0.2 s at
+#: 2,500) and its memory as P^2 (~7 P^2 numbers with the output Jacobian,
+#: verify.engine.memory), a Krylov solve as P
+CHOLESKY_MAX = 2000
+#: conjugate-gradient iterations of a Newton step preconditioned with the kept factorization.
+#: Why 20: near the point where it was factored, each iteration cuts the error by about the
+#: relative change of the Hessian since (standard net: 1e-10 in 3-6 iterations); a step that
+#: needs more is better taken from a fresh factorization (~12 iterations' cost)
+PCG_ITER = 20
+
+
+@dataclass
+class _Kept:
+    """The Cholesky factorization of the last closed-form Hessian (:data:`CHOLESKY_MAX`);
+    ``indefinite``: one was not positive definite, and this Newton run tries none again (a
+    Krylov step costs less than a factorization that fails at every step near a saddle)."""
+
+    factor: Cholesky | None = None
+    indefinite: bool = False
+
+
+def _cholesky_trials(
+    problem: Problem, theta: np.ndarray, g: np.ndarray, rtol: float, kept: _Kept,
+    deadline: float,
+) -> Iterator[np.ndarray]:  # fmt: skip
+    """With a kept factorization (of the Hessian at an earlier point), the Newton step at
+    ``theta`` by conjugate gradients on Hessian-vector products preconditioned with it
+    (:data:`PCG_ITER` iterations at most, to ``rtol``); then, or else, the Newton step from the
+    Cholesky factorization of the Hessian at ``theta``, if it is positive definite (and kept)."""
+    from verify.engine.backprop import backprop
+    from verify.engine.kink.shallow import shallow_hessian
+
+    if kept.factor is not None:
+        # why rtol / 100 (at least 1e-12): an iteration costs ~1 ms, so the step can aim two
+        # digits below the floor (standard net: FACT's error 8e-13 when it aimed at a tenth of
+        # the floor, 4e-14 below)
+        matvec = _matvec(problem, theta, deadline)
+        yield pcg(matvec, -g, kept.factor.solve, rtol=max(1e-12, rtol / 100), maxiter=PCG_ITER)[0]
+    if kept.indefinite:
+        return
+    kept.factor = Cholesky.of(shallow_hessian(problem, backprop(problem, theta)))
+    kept.indefinite = kept.factor is None
+    if kept.factor is not None:
+        yield -kept.factor.solve(g)
+
+
 def _trials(
     problem: Problem, theta: np.ndarray, g: np.ndarray, deadline: float, rtol: float = 1e-10,
-    probe: bool = False,
+    probe: bool = False, kept: _Kept | None = None,
 ) -> Iterator[np.ndarray]:  # fmt: skip
-    """Candidate steps, most Newton-like first (module docstring); ``rtol`` for MINRES;
-    ``probe``: one MINRES solve of at most :data:`PROBE_ITER` iterations, no shifted one."""
-    if problem.net.n_params <= DENSE_MAX:
+    """Candidate steps, most Newton-like first (module docstring); ``rtol`` for the Krylov
+    solves; ``probe``: one MINRES solve of at most :data:`PROBE_ITER` iterations, no shifted
+    one; ``kept``: the factorization kept between the points of one Newton run, for
+    :data:`CHOLESKY_MAX`."""
+    from verify.engine.kink.shallow import applies
+
+    p = problem.net.n_params
+    if p <= DENSE_MAX:
         ev, V, keep = _eig_solver(dense_hessian(problem, theta))
         c = V.T @ -g
         top = float(np.max(np.abs(ev)))
@@ -120,6 +184,9 @@ def _trials(
         for mu in (1e-6, 1e-3, 1e-1):
             yield V @ (c / (np.abs(ev) + mu * top))
         return
+    if p <= CHOLESKY_MAX and applies(problem):
+        kept = _Kept() if kept is None else kept
+        yield from _cholesky_trials(problem, theta, g, rtol, kept, deadline)
     matvec = _matvec(problem, theta, deadline)
     # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is wasted
     # work; L-BFGS (resumed by the caller) is cheaper there
@@ -141,6 +208,35 @@ def _snap(
     return snapped, gn_new
 
 
+def _polished(
+    problem: Problem, theta: np.ndarray, gn: float, kept: _Kept, history: list[tuple[str, float]],
+    inside: Inside | None,
+) -> np.ndarray:  # fmt: skip
+    """``theta`` certified at a tenth of its floor, or, with a kept factorization, one more
+    preconditioned Newton step from it when that lowers the gradient again and stays certified
+    (and in the piece). Why: the step that lands below a tenth of the floor leaves the
+    gradient at its quadratic remainder, ~1e-15 on the standard net, where FACT's relative
+    error is ~1e-12; one more step (~15 ms with its check, no factorization) reaches the
+    rounding noise (~1e-16, FACT ~4e-14), as the Krylov path's longer solves did."""
+    if kept.factor is None:
+        return theta
+    g = backprop_at(problem, theta).grad
+    step = pcg(_matvec(problem, theta, float("inf")), -g, kept.factor.solve, rtol=1e-12,
+               maxiter=PCG_ITER)[0]  # fmt: skip
+    # switched-off units set to 0 (the snap, :mod:`verify.engine.switched_off`) stay there:
+    # their coordinates are decoupled from the rest, and the step would move them off 0 by
+    # rounding, above their own (zero-weight) thresholds
+    step[theta == 0] = 0.0
+    cand = theta + step
+    gn_new, floor_new = gradient_floor(problem, cand)
+    if not (gn_new <= gn / 2 and gn_new <= floor_new / 10):  # (False for NaN too)
+        return theta
+    if inside is not None and not inside(theta, cand):
+        return theta
+    history.append(("newton", gn_new))
+    return cand
+
+
 def newton_step(problem: Problem, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
     """The least-squares Newton step -H^+ g at ``theta`` (the first trial of :func:`newton64`)."""
     return next(_trials(problem, theta, g, float("inf")))
@@ -157,10 +253,11 @@ def newton64(
     # point may lie outside Newton's basin, so a step is one short MINRES solve and a failure
     # hands back to L-BFGS at once (PROBE_ITER); dense steps are cheap and need no probe
     probe = problem.net.n_params > DENSE_MAX
+    kept = _Kept()
     for k in range(steps):
         gn, floor = gradient_floor(problem, theta)
         if gn <= floor / 10:  # certified at floor; a step more is cheap and buys margin
-            return theta, k, True, False
+            return _polished(problem, theta, gn, kept, history, inside), k, True, False
         if time.perf_counter() > deadline:
             return theta, k, gn <= floor, False
         # at rounding level (||g|| within the norm of the entries' thresholds) no step halves
@@ -180,7 +277,7 @@ def newton64(
         # be a Newton step to test the basin)
         rtol = min(1e-2, max(1e-10, floor / (10 * gn)))
         try:
-            for p in _trials(problem, theta, g, deadline, rtol, probe):
+            for p in _trials(problem, theta, g, deadline, rtol, probe, kept):
                 cand = theta + p
                 try:
                     gn_new = safe_norm(grad64(problem, cand)[1])
