@@ -97,7 +97,10 @@ def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarr
                     gb += lam * b
                     decay += float(b @ b)
             if layer > 0:
-                g = g @ w
+                # one output unit: g w is an outer product, which matmul hands to a BLAS gemm
+                # with k = 1 (34 us on the standard net's 256 x 64) and broadcasting forms in 16,
+                # from the same single products, bit for bit
+                g = g * w if w.shape[0] == 1 else g @ w
                 s = slopes[layer - 1]
                 if s is not None:
                     g *= s

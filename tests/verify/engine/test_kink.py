@@ -212,15 +212,16 @@ def test_newton_steps_on_a_large_singular_system_use_a_rank_revealing_qr() -> No
         assert np.linalg.norm(J @ solver.solve(r) - r) <= 1e-12 * np.linalg.norm(r)
 
 
-@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
-def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str) -> None:
+@pytest.mark.parametrize(("loss", "outputs"), [("mse", 3), ("cross_entropy", 3), ("mse", 1)])
+def test_the_homotopy_pass_is_backpropagation_bit_for_bit(loss: str, outputs: int) -> None:
     """F1 (ReLU, on a kink): the lean value-and-gradient pass of the smoothing homotopy gives
     exactly the numbers of backpropagation on the smoothed problem (all units live, or some dead;
     biases decayed, two hidden layers; a mild level and one stiff enough for softplus's capped
-    exponent), so the homotopy's path is the one backpropagation takes."""
+    exponent; one output, where the pass forms g w by broadcasting), so the homotopy's path is
+    the one backpropagation takes."""
     from verify.engine.kink.start import SmoothedProblem, _value_grad
 
-    net = MLP((3, 5, 4, 3), "relu", bias=True)
+    net = MLP((3, 5, 4, outputs), "relu", bias=True)
     base = synthetic_problem(net, 9, lam=0.03, seed=2, loss=loss, decay_bias=True)
     theta = net.init(4) + 0.1
     some = [np.array([1, 0, 1, 1, 1], dtype=bool), np.array([1, 1, 0, 1], dtype=bool)]
@@ -309,3 +310,90 @@ def test_the_certificate_reusing_newtons_last_lu_judges_as_a_fresh_one() -> None
     assert abs(reused.slope_error - fresh.slope_error) <= 1e-6 * fresh.slope_error
     assert abs(reused.margin - fresh.margin) <= 1e-6 * fresh.margin
     assert abs(np.log(reused.cond / fresh.cond)) <= 1e-3
+
+
+def test_a_round_that_only_drops_held_pairs_is_a_confirming_one() -> None:
+    """F1 (ReLU, on a kink): at the end of an active-set round a free slope outside [0, 1] is
+    held at its side, a held pair whose z is on its side is dropped, one on the wrong side is
+    pinned again at slope 1/2; only a round whose sole change is dropping held pairs is
+    'confirming' (the point already solves the smaller system: the round after it is not
+    counted against the limit)."""
+    from verify.engine.kink.newton import _release
+
+    a, b, c, d = (0, 1, 2), (0, 3, 1), (0, 4, 0), (0, 5, 2)
+    pins, slopes, free, confirming = _release(
+        [a, b, c, d], np.array([0.3, 1.0, 0.0, 1.2]), np.array([True, False, False, True]),
+        np.array([1e-17, 0.5, -0.2, 0.0]),
+    )  # fmt: skip
+    assert pins == [a, d] and slopes.tolist() == [0.3, 1.0] and free.tolist() == [True, False]
+    assert not confirming  # d was released: the next round solves a changed system
+    pins, slopes, free, confirming = _release([a], np.array([1.0]), np.array([False]),
+                                              np.array([-0.1]))  # fmt: skip
+    assert pins == [a] and slopes.tolist() == [0.5] and free.tolist() == [True] and not confirming
+    pins, slopes, free, confirming = _release(
+        [a, b], np.array([1.0, 0.0]), np.array([False, False]), np.array([2.0, 3.0])
+    )
+    assert pins == [b] and slopes.tolist() == [0.5] and not confirming  # b pinned again
+    pins, slopes, free, confirming = _release([a, b], np.array([0.4, 0.0]), np.array([True, False]),
+                                              np.array([0.0, -1.0]))  # fmt: skip
+    assert pins == [a] and slopes.tolist() == [0.4] and free.tolist() == [True] and confirming
+
+
+def test_newton_leaves_the_callers_pins_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (ReLU, on a kink): a round that pins pairs crossing 0 grows its own copy of the pin
+    list, so the caller's list stays the candidate set it passed (the homotopy compares it with
+    the next level's candidates, and skips a level whose candidates Newton already failed
+    from)."""
+    import verify.engine.kink.newton as kn
+
+    crossings, active_set = kn._crossings, kn._active_set
+    injected: list[tuple[int, int, int]] = []
+    seen: list[bool] = []
+
+    def crossing_once(problem: Any, theta: Any, masks: Any, sides: Any) -> Any:
+        out = crossings(problem, theta, masks, sides)
+        if not injected:  # one live pair that is not pinned, as if a step had carried it across
+            i, j = next((int(i), int(j)) for i, j in np.argwhere(masks[0])
+                        if (0, int(i), int(j)) not in problem.pins)  # fmt: skip
+            injected.append((0, i, j))
+            out = [*out, (0, i, j)]
+        return out
+
+    def checked(problem: Any, theta: Any, pins: Any, *args: Any, **kw: Any) -> Any:
+        before = list(pins)
+        out = active_set(problem, theta, pins, *args, **kw)
+        seen.append(pins == before)
+        return out
+
+    monkeypatch.setattr(kn, "_crossings", crossing_once)
+    monkeypatch.setattr(kn, "_active_set", checked)
+    problem = synthetic_problem(MLP((4, 6, 2), "relu"), 24, lam=0.02, seed=0)
+    train(problem, seed=0)
+    assert injected and seen and all(seen)
+
+
+def test_the_float64_test_is_computed_once_per_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F1 (ReLU, on a kink): Newton's float64 test remembers its last point: asked again at the
+    same point, pins, slopes and free mask it answers without a new rounding analysis; any of
+    them changed, it analyses again (and answers for the new point)."""
+    import verify.engine.kink.newton as kn
+
+    calls: list[int] = []
+    real = kn.rounding_analysis
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(kn, "rounding_analysis", counted)
+    found = _on_kink()
+    problem, theta = found.problem, found.theta
+    free = np.ones(len(problem.pins), dtype=bool)
+    test = kn._Float64Test()
+    calls.clear()  # (training's own tests)
+    assert test(problem, theta, free) and test(problem, theta.copy(), free.copy())
+    assert len(calls) == 1
+    moved = theta + 1e-3
+    assert not test(problem, moved, free) and len(calls) == 2
+    assert not test(problem.with_slopes(np.asarray(problem.slopes) + 0.1), theta, free)
+    assert len(calls) == 3 and test(problem, theta, free) and len(calls) == 4

@@ -97,10 +97,16 @@ def test_descend_meets_its_tolerance_in_theta() -> None:
 def test_the_softplus_slope_is_its_derivative() -> None:
     """The homotopy's activation: softplus_beta(z) -> relu(z) as beta grows, and its slope is
     the derivative of its value (central differences), on both sides of 0 and where the
-    exponent is capped (|beta z| > 700)."""
+    exponent is capped (|beta z| > 40); both equal the textbook forms log1p(exp(-|beta z|)) and
+    (1 + tanh(beta z / 2)) / 2 to ~u absolutely (a flipped copysign, a lost 1/2 or a missing
+    1/beta fails it)."""
     z = np.array([-3.0, -0.4, -1e-3, 0.0, 2e-3, 0.3, 5.0])
     for beta in (0.7, 10.0, 300.0):
         soft, sig = _softplus(beta, z)
+        bz = beta * z
+        textbook = (np.maximum(bz, 0) + np.log1p(np.exp(-np.abs(bz)))) / beta
+        assert np.allclose(soft, textbook, rtol=4e-16, atol=4e-16 / beta)
+        assert np.allclose(sig, (1 + np.tanh(bz / 2)) / 2, rtol=0, atol=4e-16)
         h = 1e-6 / beta
         up, down = _softplus(beta, z + h)[0], _softplus(beta, z - h)[0]
         assert np.allclose((up - down) / (2 * h), sig, rtol=1e-6, atol=1e-8)

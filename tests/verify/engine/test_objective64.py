@@ -17,11 +17,13 @@ from verify.engine.train import synthetic_problem
 CASES = list(itertools.product(sorted(ACTIVATIONS), LOSSES, [False, True]))
 
 
+@pytest.mark.parametrize("outputs", [3, 1])
 @pytest.mark.parametrize(("act", "loss", "bias"), CASES)
-def test_value_and_grad_match_backprop(act: str, loss: str, bias: bool) -> None:
+def test_value_and_grad_match_backprop(act: str, loss: str, bias: bool, outputs: int) -> None:
     """F1 (gradient): the training gradient equals the full backprop to rounding, every
-    activation, loss, with biases (decayed when bias is set) and without."""
-    problem = synthetic_problem(MLP((4, 6, 5, 3), act, bias), 20, loss=loss, seed=1,
+    activation, loss, with biases (decayed when bias is set) and without; one output too, where
+    the backward pass forms delta W by broadcasting."""
+    problem = synthetic_problem(MLP((4, 6, 5, outputs), act, bias), 20, loss=loss, seed=1,
                                 decay_bias=bias)  # fmt: skip
     theta = problem.net.init(1) + 0.1
     value, grad = value_and_grad(problem, theta)
