@@ -187,6 +187,11 @@ def _trials(
     if p <= CHOLESKY_MAX and applies(problem):
         kept = _Kept() if kept is None else kept
         yield from _cholesky_trials(problem, theta, g, rtol, kept, deadline)
+        if probe and kept.factor is not None:
+            # the exact Newton step (a positive definite Hessian's) did not halve the gradient:
+            # outside Newton's basin, where L-BFGS costs less than a MINRES probe (standard
+            # net, seed 2: two probes of 100 products, one of them taken for a tenfold gain)
+            return
     matvec = _matvec(problem, theta, deadline)
     # why only two shifts and 300 iterations: outside Newton's basin every Krylov solve is wasted
     # work; L-BFGS (resumed by the caller) is cheaper there

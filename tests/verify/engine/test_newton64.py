@@ -161,3 +161,31 @@ def test_an_indefinite_hessian_is_factored_once_per_run(monkeypatch: pytest.Monk
     _, _, certified, _ = newton64(problem, run.x, 6, history)
     assert certified and sum(kind == "newton" for kind, _ in history) >= 2
     assert attempts == [1]
+
+
+def test_outside_the_basin_a_failed_cholesky_step_hands_back_without_a_probe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1 (certification, Newton): when the Newton step from a positive definite Hessian's
+    factorization does not halve the gradient (outside the basin; here forced with a
+    factorization whose steps are tiny), the run hands back to L-BFGS, not certified, without
+    a MINRES probe: the probe would cost more than L-BFGS there."""
+    solves: list[int] = []
+    real_of = newton_module.Cholesky.of
+
+    def minres(*args: object, **kwargs: object) -> object:
+        solves.append(1)
+        raise AssertionError("a MINRES probe after the Cholesky step failed")
+
+    def stiff(H: np.ndarray) -> object:  # positive definite, steps 1e-12 of the gradient
+        return real_of(1e12 * np.eye(H.shape[0]))
+
+    monkeypatch.setattr(newton_module, "minres", minres)
+    monkeypatch.setattr(newton_module, "DENSE_MAX", 10)
+    monkeypatch.setattr(newton_module.Cholesky, "of", staticmethod(stiff))
+    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
+    theta = problem.net.init(2)
+    history: list[tuple[str, float]] = []
+    out, steps, certified, _ = newton64(problem, theta, 6, history)
+    assert not certified and steps == 0 and not history and not solves
+    assert np.array_equal(out, theta)
