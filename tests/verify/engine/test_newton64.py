@@ -8,7 +8,7 @@ import pytest
 import verify.engine.newton64 as newton_module
 from verify.engine.hessian import gradient_floor
 from verify.engine.lbfgs import lbfgs
-from verify.engine.network import MLP
+from verify.engine.network import MLP, Problem
 from verify.engine.newton64 import PROBE_ITER, grad64, newton64
 from verify.engine.train import synthetic_problem, train
 
@@ -25,6 +25,14 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(newton_module, "DENSE_MAX", 10)  # the Krylov path on a small network
     monkeypatch.setattr(newton_module, "CHOLESKY_MAX", 0)  # (not the closed-form Hessian's)
     return calls
+
+
+def _near_stationary() -> tuple[Problem, np.ndarray]:
+    """The tanh (6, 12, 1) net on 40 samples (lam 1e-2, seed 2) and an L-BFGS point at
+    gradient 1e-7, inside Newton's basin."""
+    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
+    run = lbfgs(lambda t: grad64(problem, t), problem.net.init(2), gtol=1e-7, maxiter=5000)
+    return problem, run.x
 
 
 def test_a_failed_probe_costs_at_most_probe_iter_products(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,10 +124,9 @@ def test_one_hidden_layer_takes_cholesky_and_preconditioned_steps(
     monkeypatch.setattr(newton_module, "minres", minres)
     monkeypatch.setattr(newton_module, "DENSE_MAX", 10)
     monkeypatch.setattr(newton_module.Cholesky, "of", staticmethod(of))
-    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
-    run = lbfgs(lambda t: grad64(problem, t), problem.net.init(2), gtol=1e-7, maxiter=5000)
+    problem, start = _near_stationary()
     history: list[tuple[str, float]] = []
-    theta, steps, certified, _ = newton64(problem, run.x, 6, history)
+    theta, steps, certified, _ = newton64(problem, start, 6, history)
     gn, floor = gradient_floor(problem, theta)
     assert certified and gn <= floor and solves[0] == 0
     newton_steps = sum(kind == "newton" for kind, _ in history)
@@ -155,10 +162,9 @@ def test_an_indefinite_hessian_is_factored_once_per_run(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(newton_module, "DENSE_MAX", 10)
     monkeypatch.setattr(newton_module.Cholesky, "of", staticmethod(of))
-    problem = synthetic_problem(MLP((6, 12, 1), "tanh"), 40, seed=2, lam=1e-2)
-    run = lbfgs(lambda t: grad64(problem, t), problem.net.init(2), gtol=1e-7, maxiter=5000)
+    problem, start = _near_stationary()
     history: list[tuple[str, float]] = []
-    _, _, certified, _ = newton64(problem, run.x, 6, history)
+    _, _, certified, _ = newton64(problem, start, 6, history)
     assert certified and sum(kind == "newton" for kind, _ in history) >= 2
     assert attempts == [1]
 
