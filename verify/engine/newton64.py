@@ -140,6 +140,16 @@ class _Kept:
     indefinite: bool = False
 
 
+def _preconditioned_step(
+    problem: Problem, theta: np.ndarray, g: np.ndarray, factor: Cholesky, rtol: float,
+    deadline: float,
+) -> np.ndarray:  # fmt: skip
+    """The Newton step -H^-1 g at ``theta`` by conjugate gradients on Hessian-vector products,
+    preconditioned with the factorization of the Hessian at an earlier point."""
+    return pcg(_matvec(problem, theta, deadline), -g, factor.solve, rtol=rtol,
+               maxiter=PCG_ITER)[0]  # fmt: skip
+
+
 def _cholesky_trials(
     problem: Problem, theta: np.ndarray, g: np.ndarray, rtol: float, kept: _Kept,
     deadline: float,
@@ -155,8 +165,8 @@ def _cholesky_trials(
         # why rtol / 100 (at least 1e-12): an iteration costs ~1 ms, so the step can aim two
         # digits below the floor (standard net: FACT's error 8e-13 when it aimed at a tenth of
         # the floor, 4e-14 below)
-        matvec = _matvec(problem, theta, deadline)
-        yield pcg(matvec, -g, kept.factor.solve, rtol=max(1e-12, rtol / 100), maxiter=PCG_ITER)[0]
+        yield _preconditioned_step(problem, theta, g, kept.factor, max(1e-12, rtol / 100),
+                                   deadline)  # fmt: skip
     if kept.indefinite:
         return
     kept.factor = Cholesky.of(shallow_hessian(problem, backprop(problem, theta)))
@@ -226,8 +236,7 @@ def _polished(
     if kept.factor is None:
         return theta
     g = backprop_at(problem, theta).grad
-    step = pcg(_matvec(problem, theta, float("inf")), -g, kept.factor.solve, rtol=1e-12,
-               maxiter=PCG_ITER)[0]  # fmt: skip
+    step = _preconditioned_step(problem, theta, g, kept.factor, 1e-12, float("inf"))
     # switched-off units set to 0 (the snap, :mod:`verify.engine.switched_off`) stay there:
     # their coordinates are decoupled from the rest, and the step would move them off 0 by
     # rounding, above their own (zero-weight) thresholds

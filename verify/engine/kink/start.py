@@ -36,6 +36,7 @@ from verify.engine.backends import FLOAT64, Array, Backend
 from verify.engine.backprop import Backprop, _loss, backprop
 from verify.engine.kink.metric import UnitMetric, unit_metric
 from verify.engine.lbfgs import LbfgsResult, lbfgs
+from verify.engine.objective64 import back_through
 from verify.engine.problem import Problem
 
 __all__ = [
@@ -195,7 +196,7 @@ def _value_grad(sp: SmoothedProblem, theta: np.ndarray) -> tuple[float, np.ndarr
                 gb = np.sum(g, axis=0) / n + (lam * b if sp.decay_bias else 0)
             grads.append((gw, gb))
             if layer > 0:
-                g = g * w if w.shape[0] == 1 else be.matmul(g, w)  # (objective64)
+                g = back_through(g, w)
                 g *= slopes[layer - 1]
         decay = sum(np.sum(w * w) for w, _ in params)
         if sp.decay_bias:
