@@ -11,6 +11,7 @@ inside functions, so a lazy import cannot hide an upward one.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
 import sys
@@ -217,6 +218,54 @@ def test_help_and_version_load_no_sympy_or_numpy() -> None:
         "print(sorted(m for m in ('sympy', 'numpy', 'scipy', 'mpmath') if m in sys.modules))"
     )
     assert _run(code).strip().splitlines()[-1] == "[]"
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_a_subcommand_builds_its_own_parser_alone() -> None:
+    """F1: `factcheck CMD ...` builds CMD's parser only, the same one the whole parser holds
+    (same help text), and imports no other subcommand's module."""
+    from verify.cli.main import _COMMAND_MODULES, _command, build_parser
+
+    whole = _subparsers(build_parser())
+    assert len(whole) == len(_COMMAND_MODULES)
+    for name, parser in whole.items():
+        alone = _subparsers(build_parser(name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == parser.format_help()
+    assert _command(["verify", "fact"]) == "verify"
+    assert _command(["--max-memory", "8G", "rfm", "parity"]) == "rfm"
+    assert _command(["--max-memory=8G", "sweep"]) == "sweep"
+    assert _command(["--help"]) is None and _command([]) is None
+    assert list(_subparsers(build_parser("verfy"))) == list(whole)  # a typo: every choice named
+    code = (
+        "import sys\n"
+        "from verify.cli.main import main\n"
+        "try:\n"
+        "    main(['verify', 'fact', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {_COMMAND_MODULES!r} if m in sys.modules))"
+    )
+    assert _run(code).strip().splitlines()[-1] == "['verify.cli.verify']"
+
+
+def test_a_float64_run_loads_no_mpmath() -> None:
+    """F1: `factcheck verify fact` in float64 never imports mpmath (the mpmath backend,
+    verify/engine/mpbackend.py, is imported by the first mp_backend call); with --dps it does."""
+    code = (
+        "import sys\n"
+        "from verify.cli.main import main\n"
+        "assert main(['verify', 'fact', '--width', '3', '--n', '12', '--json']) == 0\n"
+        "print('mpmath' in sys.modules)"
+    )
+    assert _run(code).strip().splitlines()[-1] == "False"
+    from verify.engine.backends import mp_backend
+
+    assert type(mp_backend(30)).__module__ == "verify.engine.mpbackend"
 
 
 def test_check_of_a_run_file_loads_no_sympy(tmp_path: Path) -> None:

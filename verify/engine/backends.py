@@ -3,19 +3,20 @@
 Every numerical routine takes a backend, whose arrays are float64 ndarrays or object ndarrays of
 ``mpmath.mpf``. NumPy's ``@``, ``.T``, ``sum`` and elementwise arithmetic work on both; only the
 elementwise transcendental functions, the eigensolver and the precision differ, and they live
-here.
+here; the mpmath backend's in :mod:`verify.engine.mpbackend`, imported on first use.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mpmath
 import numpy as np
 
 from verify.base.validate import check_dps
-from verify.engine.mpmatmul import mp_matmul
+
+if TYPE_CHECKING:
+    from verify.engine.mpbackend import MpBackend
 
 __all__ = [
     "FLOAT64",
@@ -90,69 +91,6 @@ class Backend:
         return a @ b
 
 
-class MpBackend(Backend):
-    """mpmath numbers at ``dps`` decimal digits, held in NumPy object arrays."""
-
-    name = "mpmath"
-
-    def __init__(self, dps: int) -> None:
-        self.dps = int(dps)
-        with mpmath.workdps(self.dps):
-            self.unit_roundoff = float(mpmath.mp.eps) / 2
-        # the floors and tolerances are float64 multiples of this (mp_backend caps dps for it)
-        assert self.unit_roundoff > 0, f"unit roundoff underflows float64 at {dps} digits"
-
-    def working(self) -> contextlib.AbstractContextManager[Any]:
-        return mpmath.workdps(self.dps)
-
-    def asarray(self, a: Any) -> Array:
-        arr = np.asarray(a)
-        if arr.dtype == object:
-            return arr
-        # float64 -> mpf is exact, so the problem is defined by the same binary numbers.
-        return _MPF(arr.astype(np.float64)).astype(object) if arr.ndim else mpmath.mpf(float(arr))
-
-    def to_float(self, a: Any) -> np.ndarray:
-        return np.asarray(_FLOAT(np.asarray(a, dtype=object)), dtype=np.float64)
-
-    def sqrt(self, x: Any) -> Any:
-        return _MP_SQRT(x) if isinstance(x, np.ndarray) and x.ndim else mpmath.sqrt(x)
-
-    def exp(self, z: Array) -> Array:
-        return _MP_EXP(z)
-
-    def log(self, z: Array) -> Array:
-        return _MP_LOG(z)
-
-    def tanh(self, z: Array) -> Array:
-        return _MP_TANH(z)
-
-    def sigmoid(self, z: Array) -> Array:
-        return 1 / (1 + _MP_EXP(-z))
-
-    def softplus(self, z: Array) -> Array:
-        return _MP_LOG1P(_MP_EXP(z))
-
-    def ncdf(self, z: Array) -> Array:
-        return _MP_NCDF(z)
-
-    def npdf(self, z: Array) -> Array:
-        return _MP_NPDF(z)
-
-    def step(self, z: Array) -> Array:
-        return np.where((z > 0).astype(bool), mpmath.mpf(1), mpmath.mpf(0)).astype(object)
-
-    def matmul(self, a: Array, b: Array) -> Array:
-        return mp_matmul(a, b)
-
-    def eigh(self, a: Array) -> tuple[Array, Array]:
-        w, v = mpmath.eigsy(mpmath.matrix(a.tolist()))
-        n = len(w)
-        vals = np.array([w[i] for i in range(n)], dtype=object)
-        vecs = np.array([[v[i, j] for j in range(n)] for i in range(n)], dtype=object)
-        return vals, vecs
-
-
 class ExtendedBackend(Backend):
     """NumPy's ``longdouble`` where it is wider than float64 (x87 80-bit extended precision on
     x86: 64-bit significand, u = 2^-64), for a posteriori error bounds
@@ -192,25 +130,26 @@ def extended_backend() -> ExtendedBackend | None:
     return eb if eb.unit_roundoff <= 2.0**-60 else None
 
 
-_MPF = np.frompyfunc(mpmath.mpf, 1, 1)
-_FLOAT = np.frompyfunc(float, 1, 1)
-_MP_SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
-_MP_EXP = np.frompyfunc(mpmath.exp, 1, 1)
-_MP_LOG = np.frompyfunc(mpmath.log, 1, 1)
-_MP_LOG1P = np.frompyfunc(mpmath.log1p, 1, 1)
-_MP_TANH = np.frompyfunc(mpmath.tanh, 1, 1)
-_MP_NCDF = np.frompyfunc(mpmath.ncdf, 1, 1)
-_MP_NPDF = np.frompyfunc(mpmath.npdf, 1, 1)
-
 #: the float64 backend
 FLOAT64 = Backend()
 
 
-def mp_backend(dps: int) -> Backend:
+def mp_backend(dps: int) -> MpBackend:
     """The mpmath backend at ``dps`` decimal digits, in ``verify.base.validate.DPS_RANGE``.
 
     Why at most 300 digits: the unit roundoff is held as a float64 (every rounding floor and
     tolerance derived from it is a float64); 10^-dps underflows float64 beyond ~307 digits, and
     a zero floor made every certificate divide by zero (``--dps 500`` raised ZeroDivisionError).
     """
+    from verify.engine.mpbackend import MpBackend
+
     return MpBackend(check_dps(dps, "dps"))
+
+
+def __getattr__(name: str) -> Any:
+    """``MpBackend`` on first use (:mod:`verify.engine.mpbackend`, which imports mpmath)."""
+    if name == "MpBackend":
+        from verify.engine.mpbackend import MpBackend
+
+        return MpBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,10 +30,15 @@ problem, validated), :mod:`verify.engine.backprop` (derivatives). This module is
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from verify.engine.activations import ACTIVATIONS, LOSSES
-from verify.engine.backends import FLOAT64, Array, Backend, MpBackend, mp_backend
+from verify.engine.backends import FLOAT64, Array, Backend, mp_backend
 from verify.engine.backprop import Backprop, backprop, gradient, hvp, input_jacobians, objective
 from verify.engine.problem import MLP, Problem
+
+if TYPE_CHECKING:
+    from verify.engine.mpbackend import MpBackend
 
 __all__ = [
     "Array",
@@ -52,3 +57,12 @@ __all__ = [
     "mp_backend",
     "objective",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``MpBackend`` on first use: its module imports mpmath (verify/engine/mpbackend.py)."""
+    if name == "MpBackend":
+        from verify.engine.mpbackend import MpBackend
+
+        return MpBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,9 @@ checks need them. Training needs only the value and the flat gradient, so this p
 - skips the activation's second derivative (Hessian-vector products only),
 - skips the input gradient of layer 1 (dl/dx is not a parameter gradient),
 - writes each layer's gradient straight into one preallocated flat vector,
-- keeps nothing after it returns.
+- keeps nothing after it returns,
+- with one hidden layer and one output, never forms the n x width matrix delta_1
+  (:func:`_one_hidden_one_output`).
 
 The arithmetic is the same backpropagation (conventions: :mod:`verify.engine.network`):
 grad_W L_lam = (1/n) sum_i delta_i h_i^T + lam W, delta_{l-1} = (delta_l W_l) * sigma'(z_{l-1}).
@@ -72,6 +74,8 @@ def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarr
     net, n, lam = problem.net, problem.n, problem.lam
     X, Y, _ = problem.data(FLOAT64)
     theta = np.asarray(theta, dtype=np.float64)
+    if net.depth == 2 and net.sizes[2] == 1:
+        return _one_hidden_one_output(problem, X, Y, theta)
     params = net.unflatten(theta)
     offsets = net.offsets
     depth = net.depth
@@ -108,5 +112,65 @@ def value_and_grad(problem: Problem, theta: np.ndarray) -> tuple[float, np.ndarr
                 s = slopes[layer - 1]
                 if s is not None:
                     g *= s
+        value = float(np.sum(losses)) / n + lam * decay / 2
+    return value, grad
+
+
+def _one_hidden_one_output(
+    problem: Problem, X: np.ndarray, Y: np.ndarray, theta: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """:func:`value_and_grad` for one hidden layer and one output unit (f = w sigma(W x + b) + c).
+
+    There delta_1 = (g w) * S (g the n derivatives dl_i/df, S_ij = sigma'(z_ij)) is an outer
+    product scaled entrywise, so grad W = (1/n) delta_1^T X can be formed without it:
+    grad W_j = (w_j / n) (S^T (g * X))_j = (w_j / n) ((g * S)^T X)_j, and
+    grad b_j = (w_j / n) (S^T g)_j. The general loop makes two n x width passes (g w, then
+    times S); this makes one pass over the smaller of the n x d data and the n x width slopes.
+    Measured per gradient (one BLAS thread, the same numbers to rounding): the standard
+    20-64-1 net (n = 256) ~140 -> ~110 us; 100-1000-1 (n = 2000), where the n x width
+    matrices are 16 MB, the weight gradient ~20 -> ~12 ms; 100-10-1 ~0.5 -> ~0.4 ms.
+    """
+    net, n, lam = problem.net, problem.n, problem.lam
+    (start, w_end, b_end), (start2, w2_end, b2_end) = net.offsets
+    width, d = net.sizes[1], net.sizes[0]
+    W = theta[start:w_end].reshape(width, d)
+    w = theta[start2:w2_end]
+    grad = np.empty(theta.size)
+    with FLOAT64.working():
+        z = X @ W.T
+        if b_end > w_end:
+            z += theta[w_end:b_end]
+        h, s = _value_slope(net.activation, z)
+        f = h @ w
+        if b2_end > w2_end:
+            f += theta[w2_end:b2_end]
+        losses, g2 = _loss(problem.loss, FLOAT64, f[:, None], Y)
+        g = g2[:, 0]
+        np.matmul(g, h, out=grad[start2:w2_end])
+        gw = grad[start:w_end].reshape(width, d)
+        if s is None:  # identity: S = 1, every row (X^T g)^T
+            gw[...] = g @ X
+            gs = np.full(width, np.sum(g))
+        elif d <= width:  # scale the n x d data by g
+            gx = X * g[:, None]
+            gw[...] = (gx.T @ s).T  # (the faster product form, as in value_and_grad)
+            gs = g @ s
+        else:  # scale the n x width slopes by g instead
+            s *= g[:, None]
+            np.matmul(s.T, X, out=gw)
+            gs = np.sum(s, axis=0)
+        gw *= w[:, None]
+        if b_end > w_end:
+            grad[w_end:b_end] = w * gs
+        if b2_end > w2_end:
+            grad[w2_end:b2_end] = np.sum(g)
+        grad /= n
+        if problem.decay_bias or b_end == w_end:  # every parameter decays
+            grad += lam * theta
+            decay = float(theta @ theta)
+        else:
+            grad[start:w_end] += lam * theta[start:w_end]
+            grad[start2:w2_end] += lam * w
+            decay = float(theta[start:w_end] @ theta[start:w_end]) + float(w @ w)
         value = float(np.sum(losses)) / n + lam * decay / 2
     return value, grad

@@ -17,18 +17,36 @@ from verify.engine.train import synthetic_problem
 CASES = list(itertools.product(sorted(ACTIVATIONS), LOSSES, [False, True]))
 
 
+@pytest.mark.parametrize("hidden", [(6, 5), (6,), (3,)])
 @pytest.mark.parametrize("outputs", [3, 1])
 @pytest.mark.parametrize(("act", "loss", "bias"), CASES)
-def test_value_and_grad_match_backprop(act: str, loss: str, bias: bool, outputs: int) -> None:
+def test_value_and_grad_match_backprop(
+    act: str, loss: str, bias: bool, outputs: int, hidden: tuple[int, ...]
+) -> None:
     """F1 (gradient): the training gradient equals the full backprop to rounding, every
     activation, loss, with biases (decayed when bias is set) and without; one output too, where
-    the backward pass forms delta W by broadcasting."""
-    problem = synthetic_problem(MLP((4, 6, 5, outputs), act, bias), 20, loss=loss, seed=1,
+    the backward pass forms delta W by broadcasting, and one hidden layer with one output, where
+    it never forms delta_1 (objective64._one_hidden_one_output: 6 hidden units scale the data,
+    3 the slopes)."""
+    problem = synthetic_problem(MLP((4, *hidden, outputs), act, bias), 20, loss=loss, seed=1,
                                 decay_bias=bias)  # fmt: skip
     theta = problem.net.init(1) + 0.1
     value, grad = value_and_grad(problem, theta)
     bp = backprop(problem, theta)
     # why 1e-13: the same sums in a different order (in-place scaling by 1/n, fused updates)
+    assert abs(value - bp.value) <= 1e-13 * abs(bp.value)
+    assert np.abs(grad - bp.grad).max() <= 1e-13 * np.abs(bp.grad).max()
+
+
+@pytest.mark.parametrize("width", [6, 3])
+@pytest.mark.parametrize("act", ["tanh", "relu", "identity"])
+def test_one_hidden_one_output_with_undecayed_biases(act: str, width: int) -> None:
+    """F1 (gradient): one hidden layer, one output, biases that weight decay leaves alone: the
+    gradient and value equal backprop's to rounding (the biases' own decay terms absent)."""
+    problem = synthetic_problem(MLP((4, width, 1), act, True), 20, seed=1, decay_bias=False)
+    theta = problem.net.init(1) + 0.1
+    value, grad = value_and_grad(problem, theta)
+    bp = backprop(problem, theta)
     assert abs(value - bp.value) <= 1e-13 * abs(bp.value)
     assert np.abs(grad - bp.grad).max() <= 1e-13 * np.abs(bp.grad).max()
 

@@ -54,11 +54,12 @@ def test_robust_refinement_of_an_ill_conditioned_quadratic_network() -> None:
     several cut-offs, non-monotone steps, exact mpmath Hessian) certifies at 50 digits."""
     from verify.claims.checks import check_fact
 
-    # why seed 2: from most starts the float64 stage ends in the flat valley far from any
+    # why seed 4: from most starts the float64 stage ends in the flat valley far from any
     # stationary point, where even the robust stage does not certify. Which starts certify
-    # depends on L-BFGS's rounding: with its pairs' small matrices in slot order 2 and 6 of
-    # seeds 0-11 do (before, in chronological order, 4 did, seed 7 among them)
-    start = train(_anisotropic_quadratic(), seed=2, spectrum="none")
+    # depends on the rounding of L-BFGS and of the gradient: with the one-hidden-layer gradient
+    # (verify/engine/objective64.py) seeds 4, 10 and 11 of 0-11 do (before it 2 and 6; before
+    # the pairs' small matrices were kept in slot order, 4 others, seed 7 among them)
+    start = train(_anisotropic_quadratic(), seed=4, spectrum="none")
     assert not start.converged  # float64 training alone does not reach the floor here
     old = refine_mp(start, 50, robust_steps=0)  # the fast stage only: the previous behaviour
     assert not old.converged and old.grad_norm_mp is not None and old.grad_norm_mp > 1e-20
