@@ -2,8 +2,9 @@
 
 - :mod:`verify.engine.network`: the public face of the network (:class:`MLP`, :class:`Problem`,
   :func:`backprop`, :func:`gradient`, :func:`input_jacobians`, the float64 and mpmath backends);
-  built from :mod:`~verify.engine.backends`, :mod:`~verify.engine.activations`,
-  :mod:`~verify.engine.problem` and :mod:`~verify.engine.backprop`;
+  built from :mod:`~verify.engine.backends` (the mpmath one in :mod:`~verify.engine.mpbackend`,
+  imported on first use), :mod:`~verify.engine.activations`, :mod:`~verify.engine.problem` and
+  :mod:`~verify.engine.backprop`;
 - :mod:`verify.engine.train`: L-BFGS, Newton, the stationarity certificate and the high-precision
   refinement (:func:`train`, :func:`refine_mp`), built from :mod:`~verify.engine.result`,
   :mod:`~verify.engine.hessian` and :mod:`~verify.engine.newton_mp`;
