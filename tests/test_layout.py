@@ -264,8 +264,9 @@ def test_a_float64_run_loads_no_mpmath() -> None:
     )
     assert _run(code).strip().splitlines()[-1] == "False"
     from verify.engine.backends import mp_backend
+    from verify.engine.network import MpBackend  # the public face's export, loaded on first use
 
-    assert type(mp_backend(30)).__module__ == "verify.engine.mpbackend"
+    assert type(mp_backend(30)) is MpBackend and MpBackend.__module__ == "verify.engine.mpbackend"
 
 
 def test_check_of_a_run_file_loads_no_sympy(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ __all__ = [
     "Array",
     "Backend",
     "ExtendedBackend",
-    "MpBackend",
     "extended_backend",
     "mp_backend",
 ]
@@ -144,12 +143,3 @@ def mp_backend(dps: int) -> MpBackend:
     from verify.engine.mpbackend import MpBackend
 
     return MpBackend(check_dps(dps, "dps"))
-
-
-def __getattr__(name: str) -> Any:
-    """``MpBackend`` on first use (:mod:`verify.engine.mpbackend`, which imports mpmath)."""
-    if name == "MpBackend":
-        from verify.engine.mpbackend import MpBackend
-
-        return MpBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
